@@ -1,0 +1,48 @@
+"""Settings from the environment and an optional TOML file (DESIGN §7).
+
+`GONGKAI_DATABASE_URL` names the database (default: SQLite under `var/`); `GONGKAI_CONFIG` names a
+TOML file for everything else (default: `gongkai.toml` in the project root, if present).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    holidays_dir: Path
+    blob_dir: Path
+    secret_key: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _default_sqlite_url(var_dir: Path) -> str:
+    return f"sqlite:///{var_dir / 'gongkai.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Read the settings once per process; tests call `load_settings.cache_clear()` after changing env."""
+    config_path = Path(os.environ.get("GONGKAI_CONFIG", PROJECT_ROOT / "gongkai.toml"))
+    data: dict = {}
+    if config_path.is_file():
+        with config_path.open("rb") as fh:
+            data = tomllib.load(fh)
+    var_dir = Path(os.environ.get("GONGKAI_VAR_DIR", data.get("var_dir", PROJECT_ROOT / "var")))
+    return Settings(
+        database_url=os.environ.get("GONGKAI_DATABASE_URL") or data.get("database_url") or _default_sqlite_url(var_dir),
+        var_dir=var_dir,
+        holidays_dir=Path(os.environ.get("GONGKAI_HOLIDAYS_DIR", data.get("holidays_dir", PROJECT_ROOT / "holidays"))),
+        blob_dir=Path(data.get("blob_dir", var_dir / "blobs")),
+        secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
+        extra=data,
+    )
