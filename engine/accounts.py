@@ -1,0 +1,139 @@
+"""Users, passwords (argon2), lock-out after repeated failures, and API tokens (stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import record_event, utcnow
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.models import ROLES, Agency, ApiToken, Department, User
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_agency(session: Session, code: str, name: str, **settings) -> Agency:
+    code = code.strip()
+    if not code or not name.strip():
+        raise InvalidInput("机关代码和名称都不能为空")
+    if session.scalar(select(Agency).where(Agency.code == code)):
+        raise InvalidInput(f"机关代码「{code}」已存在")
+    agency = Agency(code=code, name=name.strip(), created_at=utcnow(), topics=[], settings={}, **settings)
+    session.add(agency)
+    session.flush()
+    record_event(session, agency_id=agency.id, action="add_agency", changes={"code": code, "name": name})
+    return agency
+
+
+def agency_by_code(session: Session, code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise NotFound(f"没有代码为「{code}」的机关")
+    return agency
+
+
+def add_department(session: Session, agency: Agency, name: str) -> Department:
+    dept = Department(agency_id=agency.id, name=name)
+    session.add(dept)
+    session.flush()
+    return dept
+
+
+def add_user(session: Session, agency: Agency, username: str, password: str, roles: list[str], *,
+             display_name: str | None = None, department: Department | None = None, actor=None) -> User:
+    username = username.strip()
+    if not username:
+        raise InvalidInput("用户名不能为空")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise InvalidInput(f"角色无效：{'、'.join(unknown) or '（空）'}；可用角色：{'、'.join(ROLES)}")
+    if len(password) < 8:
+        raise InvalidInput("密码至少 8 位")
+    if session.scalar(select(User).where(User.username == username)):
+        raise InvalidInput(f"用户名「{username}」已存在")
+    user = User(agency_id=agency.id, username=username, display_name=display_name or username,
+                password_hash=hash_password(password), roles=list(roles), created_at=utcnow(),
+                department_id=department.id if department else None)
+    session.add(user)
+    session.flush()
+    record_event(session, agency_id=agency.id, action="add_user", actor=actor,
+                 changes={"username": username, "roles": list(roles)})
+    return user
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
+    """Check a password; five failures lock the account for 15 minutes (message says until when)."""
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise PermissionDenied("用户名或密码错误")
+    locked_until = user.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=now.tzinfo)
+    if locked_until is not None and locked_until > now:
+        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+        raise PermissionDenied(f"登录失败次数过多，账户已锁定，请约 {minutes} 分钟后再试")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            session.flush()
+            raise PermissionDenied("登录失败次数过多，账户已锁定 15 分钟")
+        session.flush()
+        left = MAX_FAILED_LOGINS - user.failed_logins
+        raise PermissionDenied(f"用户名或密码错误（再错 {left} 次将锁定账户）")
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str = "") -> str:
+    """Create an API token for `user`; the plain token is returned once and only its hash is kept."""
+    token = "gk_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow()))
+    session.flush()
+    record_event(session, agency_id=user.agency_id, action="create_token", actor=user,
+                 changes={"user": user.username, "name": name})
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_token(session: Session, token_id: int, actor: User) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user.agency_id != actor.agency_id:
+        raise NotFound("没有这个令牌")
+    row.revoked_at = utcnow()
+    record_event(session, agency_id=actor.agency_id, action="revoke_token", actor=actor,
+                 changes={"token_id": token_id})
+    session.flush()

@@ -1,0 +1,511 @@
+"""Persistent model of Gongkai (SQLAlchemy 2, typed). Codes are strings guarded by CHECK constraints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from engine.outcomes import APPLICANT_TYPES, OUTCOME_CODES
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("clerk", "handler", "legal_reviewer", "office_head", "archivist", "admin")
+ROLE_LABELS = {
+    "clerk": "登记员",
+    "handler": "承办人",
+    "legal_reviewer": "法制审核",
+    "office_head": "公开工作机构负责人",
+    "archivist": "档案员",
+    "admin": "系统管理员",
+}
+STAGES = (
+    "received", "registered", "awaiting_supplement", "in_handling", "consulting", "awaiting_fee",
+    "drafting", "in_review", "signed", "replied", "closed", "archived",
+)
+CHANNELS = ("in_person", "mail", "plain_letter", "online", "fax")
+CHANNEL_LABELS = {"in_person": "当面", "mail": "邮寄", "plain_letter": "平常信函", "online": "网络", "fax": "传真"}
+CONSULTATION_KINDS = ("THIRD_PARTY", "AGENCY")
+CONSULTATION_ANSWERS = ("CONSENT", "OBJECTION", "NO_ANSWER")
+FEE_MODES = ("PER_APPLICATION", "PER_PAGE")
+CONFIDENTIALITY_CONCLUSIONS = ("NOT_SECRET", "CLEARED_AFTER_REDACTION", "SECRET")
+CONFIDENTIALITY_LABELS = {"NOT_SECRET": "不涉密", "CLEARED_AFTER_REDACTION": "经区分处理后可公开", "SECRET": "涉密"}
+EXEMPTION_REVIEW_STATES = ("pending", "confirmed", "rejected")
+DELIVERY_METHODS = ("IN_PERSON", "POST", "EMAIL", "ONLINE", "FAX", "OTHER")
+DELIVERY_LABELS = {"IN_PERSON": "当面送达", "POST": "邮寄送达", "EMAIL": "电子邮件", "ONLINE": "网络平台",
+                   "FAX": "传真", "OTHER": "其他"}
+CHALLENGE_KINDS = ("REVIEW", "SUIT_DIRECT", "SUIT_AFTER_REVIEW")
+CHALLENGE_RESULTS = ("UPHELD", "CORRECTED", "OTHER", "PENDING")
+CHALLENGE_LABELS = {"REVIEW": "行政复议", "SUIT_DIRECT": "未经复议直接起诉", "SUIT_AFTER_REVIEW": "复议后起诉",
+                    "UPHELD": "结果维持", "CORRECTED": "结果纠正", "OTHER": "其他结果", "PENDING": "尚未审结"}
+RETENTION_PERIODS = ("PERMANENT", "Y30", "Y10")
+RETENTION_LABELS = {"PERMANENT": "永久", "Y30": "定期30年", "Y10": "定期10年"}
+
+
+def _in(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    clause = f"{column} IN ({listed})"
+    return f"{column} IS NULL OR {clause}" if nullable else clause
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict: JSON, list: JSON}
+
+
+class Agency(Base):
+    """A government agency (机关) with its numbering patterns, remedies bodies and policies."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    reg_no_pattern: Mapped[str] = mapped_column(String(100), default="依申请〔{year}〕{n}号")
+    letter_no_prefix: Mapped[str] = mapped_column(String(60), default="")
+    letter_no_pattern: Mapped[str] = mapped_column(String(100), default="{prefix}〔{year}〕{n}号")
+    archive_no_pattern: Mapped[str] = mapped_column(String(100), default="{code}-{year}-XXGK-{retention}-{n}")
+    review_body: Mapped[str] = mapped_column(String(200), default="")
+    court: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    online_review_channel: Mapped[str] = mapped_column(String(300), default="")
+    seal_image: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    supplement_period_working_days: Mapped[int] = mapped_column(Integer, default=15)
+    fee_pauses_clock: Mapped[bool] = mapped_column(Boolean, default=True)
+    online_manual_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
+    topics: Mapped[list] = mapped_column(default=list)
+    settings: Mapped[dict] = mapped_column(default=dict)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("supplement_period_working_days > 0", name="supplement_period_positive"),)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("agency_id", "name", name="uq_departments_agency_name"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime]
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    def has_role(self, role: str) -> bool:
+        return role in (self.roles or [])
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Applicant(Base):
+    __tablename__ = "applicants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    id_type: Mapped[str] = mapped_column(String(40), default="")
+    id_number: Mapped[str] = mapped_column(String(60), default="")
+    id_number_normalized: Mapped[str] = mapped_column(String(60), default="", index=True)
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postal_code: Mapped[str] = mapped_column(String(12), default="")
+    contact_person: Mapped[str] = mapped_column(String(60), default="")
+
+    __table_args__ = (CheckConstraint(_in("kind", tuple(APPLICANT_TYPES)), name="kind_valid"),)
+
+
+class Case(Base):
+    """One application (一件申请) and the state of its statutory clock."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    reg_no: Mapped[str] = mapped_column(String(80))
+    reg_year: Mapped[int] = mapped_column(Integer)
+    reg_seq: Mapped[int] = mapped_column(Integer)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(30), default="received")
+    channel: Mapped[str] = mapped_column(String(20))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    clock_start_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    clock_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str] = mapped_column(Text, default="")
+    extension_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    extension_approved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    supplement_requested_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    supplement_items: Mapped[list] = mapped_column(default=list)
+    supplement_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    supplement_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True, index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    requested_form: Mapped[str] = mapped_column(String(100), default="")
+    requested_delivery: Mapped[str] = mapped_column(String(100), default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    query_code_hash: Mapped[str] = mapped_column(String(64), default="")
+    report_outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    finished_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    closed_reason: Mapped[str] = mapped_column(Text, default="")
+    imported: Mapped[bool] = mapped_column(Boolean, default=False)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    archive_no: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    retention: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    retention_reason: Mapped[str] = mapped_column(Text, default="")
+    archived_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    applicant: Mapped[Applicant] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship()
+    department: Mapped[Department | None] = relationship()
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    items: Mapped[list[CaseItem]] = relationship(back_populates="case", order_by="CaseItem.seq",
+                                                 cascade="all, delete-orphan")
+    consultations: Mapped[list[Consultation]] = relationship(back_populates="case", order_by="Consultation.id")
+    fees: Mapped[list[Fee]] = relationship(back_populates="case", order_by="Fee.id")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("agency_id", "reg_no", name="uq_cases_agency_reg_no"),
+        UniqueConstraint("agency_id", "reg_year", "reg_seq", name="uq_cases_agency_year_seq"),
+        CheckConstraint(_in("stage", STAGES), name="stage_valid"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel_valid"),
+        CheckConstraint(_in("report_outcome", OUTCOME_CODES, nullable=True), name="report_outcome_valid"),
+        CheckConstraint(_in("retention", RETENTION_PERIODS, nullable=True), name="retention_valid"),
+        CheckConstraint("extension_working_days >= 0 AND extension_working_days <= 20", name="extension_range"),
+        Index("ix_cases_agency_stage_due", "agency_id", "stage", "due_on"),
+        Index("ix_cases_agency_received", "agency_id", "received_on"),
+    )
+
+
+class CaseItem(Base):
+    """One requested piece of information (申请事项) and the handler's outcome for it."""
+
+    __tablename__ = "case_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(String(60), default="")
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    how_to_obtain: Mapped[str] = mapped_column(Text, default="")
+    referral_agency: Mapped[str] = mapped_column(String(200), default="")
+    referral_contact: Mapped[str] = mapped_column(String(200), default="")
+    earlier_reply_number: Mapped[str] = mapped_column(String(100), default="")
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="items")
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_items_case_seq"),
+        CheckConstraint(_in("outcome", OUTCOME_CODES, nullable=True), name="outcome_valid"),
+    )
+
+
+class ConfidentialityReview(Base):
+    """保密审查 of one item before it is disclosed (保守国家秘密法; 条例17)."""
+
+    __tablename__ = "confidentiality_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    conclusion: Mapped[str] = mapped_column(String(30))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint(_in("conclusion", CONFIDENTIALITY_CONCLUSIONS), name="conclusion_valid"),)
+
+
+class ExemptionRecord(Base):
+    """One withheld part and why (条例13–16、37; 法释〔2011〕17号第5条). Append-only: a change is a new version."""
+
+    __tablename__ = "exemption_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    ground: Mapped[str] = mapped_column(String(40))
+    article: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    whole_item: Mapped[bool] = mapped_column(Boolean, default=True)
+    severability: Mapped[str] = mapped_column(Text, default="")
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"), nullable=True)
+    no_consultation_reason: Mapped[str] = mapped_column(Text, default="")
+    public_interest: Mapped[str] = mapped_column(Text, default="")
+    law_citation: Mapped[str] = mapped_column(Text, default="")
+    classification_basis: Mapped[str] = mapped_column(Text, default="")
+    discretion_reason: Mapped[str] = mapped_column(Text, default="")
+    search_record: Mapped[str] = mapped_column(Text, default="")
+    review_state: Mapped[str] = mapped_column(String(20), default="pending")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(_in("ground", OUTCOME_CODES), name="ground_valid"),
+        CheckConstraint(_in("review_state", EXEMPTION_REVIEW_STATES), name="review_state_valid"),
+        Index("ix_exemption_records_ground_created", "ground", "created_at"),
+    )
+
+
+class Consultation(Base):
+    """A consultation of a third party (条例32) or a co-author agency (条例34); the clock pauses while open."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    party_name: Mapped[str] = mapped_column(String(200))
+    party_contact: Mapped[str] = mapped_column(String(300), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_on: Mapped[date] = mapped_column(Date)
+    received_by_party_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    answer_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    answer_summary: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(back_populates="consultations")
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", CONSULTATION_KINDS), name="kind_valid"),
+        CheckConstraint(_in("answer", CONSULTATION_ANSWERS, nullable=True), name="answer_valid"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_on is None
+
+
+class Fee(Base):
+    """信息处理费 notice and payment (国办函〔2020〕109号)."""
+
+    __tablename__ = "fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    units: Mapped[int] = mapped_column(Integer)
+    amount_yuan: Mapped[int] = mapped_column(Integer)
+    breakdown: Mapped[list] = mapped_column(default=list)
+    notice_issued_on: Mapped[date] = mapped_column(Date)
+    notice_received_on: Mapped[date] = mapped_column(Date)
+    pay_by_on: Mapped[date] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="fees")
+
+    __table_args__ = (
+        CheckConstraint(_in("mode", FEE_MODES), name="mode_valid"),
+        CheckConstraint("amount_yuan >= 0 AND units >= 0", name="amount_nonnegative"),
+    )
+
+
+class Letter(Base):
+    """An issued letter, frozen: PDF bytes + SHA-256 + template version + the data it was rendered from."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    letter_type: Mapped[str] = mapped_column(String(40))
+    doc_number: Mapped[str] = mapped_column(String(100), default="")
+    issued_on: Mapped[date] = mapped_column(Date)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    template_version: Mapped[str] = mapped_column(String(80))
+    data_snapshot: Mapped[dict] = mapped_column()
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
+    supersede_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """送达 of a letter: method, date, tracking number, proof."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
+    method: Mapped[str] = mapped_column(String(20))
+    delivered_on: Mapped[date] = mapped_column(Date)
+    tracking_no: Mapped[str] = mapped_column(String(100), default="")
+    proof_upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), nullable=True)
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint(_in("method", DELIVERY_METHODS), name="method_valid"),)
+
+
+class LegalChallenge(Base):
+    """行政复议 or 行政诉讼 over a case (annual report table 4)."""
+
+    __tablename__ = "legal_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filed_on: Mapped[date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(20), default="PENDING")
+    decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", CHALLENGE_KINDS), name="kind_valid"),
+        CheckConstraint(_in("result", CHALLENGE_RESULTS), name="result_valid"),
+    )
+
+
+class Upload(Base):
+    """An uploaded file (application scan, supplement, delivery proof). Bytes live in the blob store."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), default="attachment")
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class ArchiveNote(Base):
+    """卷内备考表 entry: a dated note appended to an archived case file, never an edit."""
+
+    __tablename__ = "archive_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    noted_on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime]
+
+
+class NumberSequence(Base):
+    """Gap-free counters per agency, kind and year (registration numbers, letter numbers)."""
+
+    __tablename__ = "number_sequences"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PublishedReport(Base):
+    """A published annual report: the frozen figures and the period lock (条例49-50)."""
+
+    __tablename__ = "published_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict] = mapped_column()
+    published_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("agency_id", "year", name="uq_published_reports_agency_year"),)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every action (one chain per agency)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(60))
+    occurred_at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(60))
+    stage_before: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    stage_after: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    changes: Mapped[dict] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("agency_id", "seq", name="uq_audit_events_agency_seq"),)

@@ -1,0 +1,60 @@
+"""Gap-free registration and letter numbers per agency and year (GB/T 9704: no leading zeros, no 第)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.models import NumberSequence
+
+REGISTRATION = "REG"
+LETTER = "LETTER"
+ARCHIVE = "ARCHIVE"
+
+
+def next_number(session: Session, agency_id: int, kind: str, year: int) -> int:
+    """Take the next number in the caller's transaction; a rollback gives it back, so there are no gaps.
+
+    The counter row is created if missing (insert … on conflict do nothing) and then incremented with
+    UPDATE … RETURNING, which takes the row lock first: concurrent registrations queue on it.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(NumberSequence)
+        .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
+        .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
+    )
+    return session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
+        .values(last_value=NumberSequence.last_value + 1)
+        .returning(NumberSequence.last_value)
+    ).scalar_one()
+
+
+def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, count: int) -> int:
+    """Take `count` consecutive numbers at once (bulk import); returns the first."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(NumberSequence)
+        .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
+        .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
+    )
+    last = session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
+        .values(last_value=NumberSequence.last_value + count)
+        .returning(NumberSequence.last_value)
+    ).scalar_one()
+    return last - count + 1
+
+
+def format_number(pattern: str, *, year: int, n: int, prefix: str = "", code: str = "", **extra) -> str:
+    """Fill a pattern such as `{prefix}〔{year}〕{n}号`; `n` is printed without leading zeros."""
+    try:
+        return pattern.format(year=year, n=int(n), prefix=prefix, code=code, **extra)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"编号格式「{pattern}」无效：{exc}") from exc

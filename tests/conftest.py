@@ -1,0 +1,109 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when
+GONGKAI_TEST_DATABASE_URL is set), an agency with one user per role, and a fixed `today`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+
+from engine import db as dbmod
+from engine.models import Base
+
+PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
+PASSWORD = "demo-password-1"
+TODAY = date(2026, 3, 2)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrate once per worker: a SQLite file to copy, or a PostgreSQL database to truncate."""
+    if PG_URL:
+        url = make_url(PG_URL)
+        name = f"{url.database}_{_worker()}"
+        admin = dbmod.make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        worker_url = url.set(database=name).render_as_string(hide_password=False)
+        dbmod.upgrade(worker_url)
+        return ("postgresql", worker_url)
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    dbmod.upgrade(f"sqlite:///{path}")
+    return ("sqlite", path)
+
+
+@pytest.fixture
+def db_url(database_template, tmp_path):
+    kind, where = database_template
+    if kind == "sqlite":
+        target = tmp_path / "gongkai.sqlite3"
+        shutil.copy(where, target)
+        yield f"sqlite:///{target}"
+        return
+    engine = dbmod.make_engine(where)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield where
+
+
+@pytest.fixture
+def db_engine(db_url):
+    engine = dbmod.make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(db_engine):
+    s = dbmod.session_factory(db_engine)()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture
+def today() -> date:
+    return TODAY
+
+
+@pytest.fixture
+def agency(session):
+    from engine.accounts import add_agency, add_department
+
+    a = add_agency(
+        session, "TESTCITY", "测试市人民政府办公室",
+        letter_no_prefix="测政办公开", review_body="测试市人民政府", court="测试市中级人民法院",
+        contact="测试市人民路1号 0571-12345678", online_review_channel="https://fy.example.gov.cn",
+        topics=["城乡规划", "房屋征收", "保障性住房", "其他"],
+    )
+    add_department(session, a, "规划科")
+    session.commit()
+    return a
+
+
+@pytest.fixture
+def users(session, agency):
+    """One user per role, named after the role (`clerk`, `handler`, …), password PASSWORD."""
+    from engine.accounts import add_user
+    from engine.models import ROLES
+
+    made = {role: add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户") for role in ROLES}
+    session.commit()
+    return made
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
