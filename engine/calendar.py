@@ -18,7 +18,9 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-FIRST_COVERED = date(2008, 1, 1)  # the regulation took effect on 2008-05-01; the 2008 notice is the first we need
+FIRST_COVERED = date(
+    2008, 1, 1
+)  # the regulation took effect on 2008-05-01; the 2008 notice is the first we need
 PROVISIONAL_UNTIL = date(2060, 12, 31)
 
 WORKING = "working"
@@ -126,7 +128,9 @@ class _FileReader:
             raise self.fail(0, "文件名应为四位年份，例如 2026.toml")
         year = data.get("year")
         if year != int(stem):
-            raise self.fail(_line_of(self.lines, "year", 1), f"year 应为 {stem}（与文件名一致），实际为 {year!r}")
+            raise self.fail(
+                _line_of(self.lines, "year", 1), f"year 应为 {stem}（与文件名一致），实际为 {year!r}"
+            )
         if year < FIRST_COVERED.year:
             raise self.fail(_line_of(self.lines, "year", 1), f"年份 {year} 早于覆盖起点 {FIRST_COVERED.year}")
         notices = self._notices(data, year)
@@ -163,12 +167,15 @@ class _FileReader:
                 )
             if amends is not None and amends not in seen:
                 raise self.fail(
-                    _line_of(self.lines, "amends", line), f"通知 {number} 所修改的通知 {amends} 不在本文件中且须列在其前"
+                    _line_of(self.lines, "amends", line),
+                    f"通知 {number} 所修改的通知 {amends} 不在本文件中且须列在其前",
                 )
             if notices and amends is None:
                 raise self.fail(line, f"通知 {number} 不是本年第一份通知，须用 amends 写明所修改的通知")
             seen[number] = index
-            notices.append(Notice(number=number, title=title, published_on=published_on, year=year, amends=amends))
+            notices.append(
+                Notice(number=number, title=title, published_on=published_on, year=year, amends=amends)
+            )
         return notices
 
     def _dates(self, raw: dict, key: str, year: int, line: int, name: str) -> tuple[date, ...]:
@@ -184,7 +191,8 @@ class _FileReader:
             where = _line_of(self.lines, value.isoformat(), line)
             if not earliest <= value <= latest:
                 raise self.fail(
-                    where, f"{name}：{value} 不在 {year} 年或上一年 12 月内（通知只安排本年及上年 12 月的日期）"
+                    where,
+                    f"{name}：{value} 不在 {year} 年或上一年 12 月内（通知只安排本年及上年 12 月的日期）",
                 )
             if value in result:
                 raise self.fail(where, f"{name}：{value} 在 {key} 中重复")
@@ -207,7 +215,10 @@ class _FileReader:
                 raise self.fail(line, "节日块缺少名称（name）")
             notice = raw.get("notice")
             if notice not in numbers:
-                raise self.fail(_line_of(self.lines, "notice", line), f"{name}：notice 应为本文件中某份通知的文号，实际为 {notice!r}")
+                raise self.fail(
+                    _line_of(self.lines, "notice", line),
+                    f"{name}：notice 应为本文件中某份通知的文号，实际为 {notice!r}",
+                )
             rest = self._dates(raw, "rest", year, line, name)
             makeup = self._dates(raw, "makeup", year, line, name)
             cancel_makeup = self._dates(raw, "cancel_makeup", year, line, name)
@@ -220,7 +231,8 @@ class _FileReader:
             for earlier, later in zip(rest, rest[1:], strict=False):
                 if later - earlier != timedelta(days=1):
                     raise self.fail(
-                        _line_of(self.lines, later.isoformat(), line), f"{name}：休息日应连续，{earlier} 与 {later} 之间有间断"
+                        _line_of(self.lines, later.isoformat(), line),
+                        f"{name}：休息日应连续，{earlier} 与 {later} 之间有间断",
                     )
             for day in makeup:
                 if day.weekday() < 5:
@@ -231,7 +243,8 @@ class _FileReader:
             for day in cancel_rest:
                 if day.weekday() >= 5:
                     raise self.fail(
-                        _line_of(self.lines, day.isoformat(), line), f"{name}：取消的休息日 {day} 是周末，周末本就休息"
+                        _line_of(self.lines, day.isoformat(), line),
+                        f"{name}：取消的休息日 {day} 是周末，周末本就休息",
                     )
             # An amendment may turn a make-up day into a rest day: listed in both cancel_makeup and rest.
             own = [*rest, *makeup, *cancel_rest, *(day for day in cancel_makeup if day not in rest)]
@@ -239,7 +252,8 @@ class _FileReader:
             for day in own:
                 if day in taken:
                     raise self.fail(
-                        _line_of(self.lines, day.isoformat(), line), f"{name}：{day} 在通知 {notice} 中重复出现"
+                        _line_of(self.lines, day.isoformat(), line),
+                        f"{name}：{day} 在通知 {notice} 中重复出现",
                     )
                 taken[day] = index
             blocks.append(
@@ -273,13 +287,15 @@ def _resolve(
         for day in block.cancel_makeup:
             if day not in makeup_days:
                 raise reader.fail(
-                    _line_of(reader.lines, day.isoformat(), line), f"{block.name}：要取消的补班日 {day} 并不是补班日"
+                    _line_of(reader.lines, day.isoformat(), line),
+                    f"{block.name}：要取消的补班日 {day} 并不是补班日",
                 )
             del makeup_days[day]
         for day in block.cancel_rest:
             if day not in rest_days:
                 raise reader.fail(
-                    _line_of(reader.lines, day.isoformat(), line), f"{block.name}：要取消的休息日 {day} 并不是休息日"
+                    _line_of(reader.lines, day.isoformat(), line),
+                    f"{block.name}：要取消的休息日 {day} 并不是休息日",
                 )
             del rest_days[day]
         for day in block.rest:
@@ -318,10 +334,14 @@ def load_calendar(directory: Path | str) -> WorkingCalendar:
         blocks[year] = tuple(block for block, _line in year_blocks)
     years = sorted(notices)
     if years[0] != FIRST_COVERED.year:
-        raise CalendarDataError(directory, 0, f"缺少 {FIRST_COVERED.year}.toml：覆盖范围必须从 {FIRST_COVERED.year} 年开始")
+        raise CalendarDataError(
+            directory, 0, f"缺少 {FIRST_COVERED.year}.toml：覆盖范围必须从 {FIRST_COVERED.year} 年开始"
+        )
     missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
     if missing:
-        raise CalendarDataError(directory, 0, f"缺少年度文件：{'、'.join(f'{y}.toml' for y in missing)}（覆盖范围不能有缺口）")
+        raise CalendarDataError(
+            directory, 0, f"缺少年度文件：{'、'.join(f'{y}.toml' for y in missing)}（覆盖范围不能有缺口）"
+        )
     version = f"{years[-1]}+{digest.hexdigest()[:12]}"
     return WorkingCalendar(
         rest_days=rest_days, makeup_days=makeup_days, notices=notices, blocks=blocks, version=version
@@ -452,7 +472,9 @@ class WorkingCalendar:
         if index < 0:
             raise OutsideCalendarError(f"结果早于工作日日历的起点 {self.first_covered}，无法计算")
         if index >= self._size:
-            raise OutsideCalendarError(f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算")
+            raise OutsideCalendarError(
+                f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算"
+            )
         return date.fromordinal(self._first + index)
 
     # -- questions -----------------------------------------------------------------------------
@@ -482,7 +504,9 @@ class WorkingCalendar:
         if n > 0:
             k = self._prefix[index + 1] + n - 1
             if k >= len(self._working):
-                raise OutsideCalendarError(f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算")
+                raise OutsideCalendarError(
+                    f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算"
+                )
         else:
             k = self._prefix[index] + n
             if k < 0:
