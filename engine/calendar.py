@@ -206,7 +206,7 @@ class _FileReader:
         if not isinstance(raw_blocks, list) or not raw_blocks:
             raise self.fail(1, "缺少 [[blocks]]：每个节日一块，写明休息日与补班日")
         numbers = {notice.number for notice in notices}
-        used_by_notice: dict[str, dict[date, int]] = {number: {} for number in numbers}
+        used_by_notice: dict[str, dict[date, tuple[str, str]]] = {number: {} for number in numbers}
         blocks: list[tuple[HolidayBlock, int]] = []
         for index, raw in enumerate(raw_blocks):
             line = self._header_line(self.block_lines, index)
@@ -247,15 +247,22 @@ class _FileReader:
                         f"{name}：取消的休息日 {day} 是周末，周末本就休息",
                     )
             # An amendment may turn a make-up day into a rest day: listed in both cancel_makeup and rest.
-            own = [*rest, *makeup, *cancel_rest, *(day for day in cancel_makeup if day not in rest)]
+            roles = [
+                *((day, "rest") for day in rest),
+                *((day, "makeup") for day in makeup),
+                *((day, "cancel") for day in cancel_rest),
+                *((day, "cancel") for day in cancel_makeup if day not in rest),
+            ]
             taken = used_by_notice[notice]
-            for day in own:
+            for day, role in roles:
                 if day in taken:
-                    raise self.fail(
-                        _line_of(self.lines, day.isoformat(), line),
-                        f"{name}：{day} 在通知 {notice} 中重复出现",
-                    )
-                taken[day] = index
+                    other_role, other_name = taken[day]
+                    if {role, other_role} == {"rest", "makeup"}:
+                        message = f"{name}：{day} 既是休息日又是补班日（同一通知的{other_name}）"
+                    else:
+                        message = f"{name}：{day} 在通知 {notice} 中重复出现（已见于{other_name}）"
+                    raise self.fail(_line_of(self.lines, day.isoformat(), line), message)
+                taken[day] = (role, name)
             blocks.append(
                 (
                     HolidayBlock(
@@ -364,7 +371,7 @@ def statutory_holidays(year: int) -> dict[date, str]:
     """The 13 statutory holiday days of 全国年节及纪念日放假办法（2024）第2条 for `year`, by festival name."""
     from lunardate import LunarDate
 
-    new_year_of_lunar = LunarDate(year, 1, 1).toSolarDate()
+    new_year_of_lunar = LunarDate(year, 1, 1).to_solar_date()
     days: dict[date, list[str]] = {}
 
     def add(day: date, name: str) -> None:
@@ -378,10 +385,11 @@ def statutory_holidays(year: int) -> dict[date, str]:
     add(qingming_day(year), "清明节")
     add(date(year, 5, 1), "劳动节")
     add(date(year, 5, 2), "劳动节")
-    add(LunarDate(year, 5, 5).toSolarDate(), "端午节")
-    add(LunarDate(year, 8, 15).toSolarDate(), "中秋节")
+    add(LunarDate(year, 5, 5).to_solar_date(), "端午节")
     for day in (1, 2, 3):
         add(date(year, 10, day), "国庆节")
+    # After 国庆 so that a shared day reads "国庆节、中秋节", as the 2020 notice wrote it.
+    add(LunarDate(year, 8, 15).to_solar_date(), "中秋节")
     return {day: "、".join(names) for day, names in sorted(days.items())}
 
 
