@@ -1,0 +1,151 @@
+"""Renders a letter's plain data to a GB/T 9704-2012 PDF/A-3b with WeasyPrint, fetching only allowed assets."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import jinja2
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError
+
+from letters import fields
+from letters.assets import ASSETS_DIR, AssetConfig, default_assets, font_css
+from letters.catalogue import LETTER_TYPES, TEMPLATES_DIR, LetterSpec
+from letters.errors import LetterDataError, LetterRenderError
+from letters.fetcher import AssetFetcher
+
+# Pango's font map is shared by every render of a configuration and is not safe across threads.
+_RENDER_LOCK = threading.Lock()
+_CHINESE_NUMERALS = "零一二三四五六七八九"
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    """A rendered letter, ready to be frozen at signing: bytes, hash, template version and data."""
+
+    pdf: bytes
+    sha256: str
+    template_version: str
+    data_snapshot: dict
+    page_count: int
+
+
+def cn_date(value: date) -> str:
+    """A date in Arabic numerals without leading zeros (GB/T 9704 §7.3.5): 2026年11月21日."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_ordinal(number: int) -> str:
+    """一, 二, … 九十九: the numbering of first-level headings (一、二、)."""
+    if number < 10:
+        return _CHINESE_NUMERALS[number]
+    tens, units = divmod(number, 10)
+    return ("" if tens == 1 else _CHINESE_NUMERALS[tens]) + "十" + (_CHINESE_NUMERALS[units] if units else "")
+
+
+def yuan(amount: Decimal) -> str:
+    """An amount of money as written in a notice: 1,200.00元."""
+    return f"{amount:,.2f}元"
+
+
+def sentence(text: str) -> str:
+    """`text` ending in exactly one full stop, however the engine punctuated it."""
+    text = text.rstrip()
+    return text if text.endswith(("。", "！", "？", "；", "”")) else text.rstrip("，,;；.") + "。"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, yuan=yuan, sentence=sentence)
+    return environment
+
+
+def _spec(letter_type: str) -> LetterSpec:
+    try:
+        return LETTER_TYPES[letter_type]
+    except KeyError:
+        known = "、".join(LETTER_TYPES)
+        raise LetterDataError("letter_type", f"未知的文书类型：{letter_type}（可用：{known}）") from None
+
+
+def build_letter_data(letter_type: str, data: Mapping | Any) -> Any:
+    """The frozen dataclass of `letter_type` from JSON-like data; LetterDataError names any bad field."""
+    return fields.build(_spec(letter_type).data_class, data)
+
+
+def render_html(letter_type: str, data: Mapping | Any, *, draft: bool = False,
+                assets: AssetConfig | None = None) -> str:
+    """The letter as HTML (for tests and the web preview); case data is autoescaped by Jinja."""
+    spec = _spec(letter_type)
+    letter = fields.build(spec.data_class, data)
+    assets = assets or default_assets()
+    seal = assets.seal_image
+    remedies = letter.remedy_sentences() if hasattr(letter, "remedy_sentences") else ()
+    html = _environment().get_template(spec.template).render(
+        letter=letter, spec=spec, draft=draft, remedies=remedies,
+        seal_url=seal.resolve().as_uri() if seal is not None else None)
+    return _breakable_quotes(html)
+
+
+def _breakable_quotes(html: str) -> str:
+    """Allow a line break before an opening quote, as Chinese typesetting does (UAX #14 glues “ to both sides).
+
+    Only the body is touched, where every piece of case data is already escaped, so no tag can be formed.
+    """
+    head, marker, body = html.partition("<body")
+    return head + marker + body.replace("“", "<wbr>“")
+
+
+def render_letter(letter_type: str, data: Mapping | Any, *, draft: bool = False,
+                  assets: AssetConfig | None = None) -> RenderedLetter:
+    """The letter as a PDF/A-3b with fonts embedded; `draft` marks it 样稿 for preview before signing."""
+    spec = _spec(letter_type)
+    letter = fields.build(spec.data_class, data)
+    assets = assets or default_assets()
+    html = render_html(letter_type, letter, draft=draft, assets=assets)
+    pdf, page_count = render_pdf(html, assets=assets, draft=draft)
+    return RenderedLetter(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), template_version=spec.version,
+                          data_snapshot=fields.dump(letter), page_count=page_count)
+
+
+def render_pdf(html: str, *, assets: AssetConfig | None = None, draft: bool = False) -> tuple[bytes, int]:
+    """PDF bytes and page count of letter HTML under the shared CSS; any refused fetch aborts the render."""
+    assets = assets or default_assets()
+    try:
+        with _RENDER_LOCK:
+            fetcher, font_config, stylesheets, draft_sheet = _styles(assets)
+            if draft:
+                stylesheets = [*stylesheets, draft_sheet]
+            document_html = HTML(string=html, base_url=ASSETS_DIR.as_uri() + "/", url_fetcher=fetcher)
+            document = document_html.render(font_config=font_config, stylesheets=stylesheets)
+            pdf = document.write_pdf(pdf_variant="pdf/a-3b", uncompressed_pdf=False)
+    except FatalURLFetchingError as refusal:
+        cause = refusal.__cause__ or refusal
+        raise LetterRenderError(str(cause)) from refusal
+    return pdf, len(document.pages)
+
+
+@functools.lru_cache(maxsize=8)
+def _styles(assets: AssetConfig) -> tuple[AssetFetcher, FontConfiguration, list[CSS], CSS]:
+    """One fetcher, font configuration and parsed CSS per asset configuration, reused by every render."""
+    for path in assets.allowed_files():
+        if not path.is_file():
+            raise LetterRenderError(f"文书资源文件不存在：{path}")
+    fetcher = AssetFetcher(assets.allowed_files())
+    font_config = FontConfiguration()
+    base_url = ASSETS_DIR.as_uri() + "/"
+    sheets = [CSS(filename=str(ASSETS_DIR / "letter.css"), url_fetcher=fetcher, font_config=font_config),
+              CSS(string=font_css(assets.fonts), base_url=base_url, url_fetcher=fetcher, font_config=font_config)]
+    draft_sheet = CSS(filename=str(ASSETS_DIR / "draft.css"), url_fetcher=fetcher, font_config=font_config)
+    return fetcher, font_config, sheets, draft_sheet
