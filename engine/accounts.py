@@ -37,7 +37,9 @@ def add_agency(session: Session, code: str, name: str, **settings) -> Agency:
         raise InvalidInput("机关代码和名称都不能为空")
     if session.scalar(select(Agency).where(Agency.code == code)):
         raise InvalidInput(f"机关代码「{code}」已存在")
-    agency = Agency(code=code, name=name.strip(), created_at=utcnow(), topics=[], settings={}, **settings)
+    settings.setdefault("topics", [])
+    settings.setdefault("settings", {})
+    agency = Agency(code=code, name=name.strip(), created_at=utcnow(), **settings)
     session.add(agency)
     session.flush()
     record_event(session, agency_id=agency.id, action="add_agency", changes={"code": code, "name": name})

@@ -1,0 +1,72 @@
+"""归档 (条例45): retention by rule, an archive number per agency pattern, and a read-only case afterwards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput
+from engine.models import RETENTION_LABELS, RETENTION_PERIODS, Agency, User
+from engine.numbering import ARCHIVE, format_number, next_number
+from engine.outcomes import OUTCOMES
+
+# Default retention by outcome family; an agency overrides it in settings["retention_by_family"].
+DEFAULT_RETENTION_BY_FAMILY = {
+    "disclose": "Y10",
+    "partial": "Y30",
+    "withhold": "Y30",
+    "cannot_provide": "Y10",
+    "not_processed": "Y10",
+    "terminated": "Y10",
+}
+RETENTION_NUMBER_CODES = {"PERMANENT": "Y", "Y30": "D30", "Y10": "D10"}
+
+
+def retention_for(agency: Agency, report_outcome: str | None, *, challenged: bool) -> str:
+    """保管期限 by rule: a case that went to review or court is kept 30 years at least."""
+    rules = {**DEFAULT_RETENTION_BY_FAMILY, **(agency.settings or {}).get("retention_by_family", {})}
+    family = OUTCOMES[report_outcome].family if report_outcome in OUTCOMES else "terminated"
+    period = rules.get(family, "Y10")
+    if challenged and period == "Y10":
+        period = "Y30"
+    return period
+
+
+def archive_case(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
+                 retention: str | None = None, retention_reason: str = ""):
+    """Archive a replied or closed case; a retention other than the rule's needs a reason."""
+    from engine.services.cases import _finish_action, load_case
+    from engine.workflow import advance, check_actor, check_stage
+
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "archive", actor)
+    check_stage(case, "archive")
+    agency = session.get(Agency, case.agency_id)
+    ruled = retention_for(agency, case.report_outcome, challenged=_has_challenges(session, case.id))
+    chosen = retention or ruled
+    if chosen not in RETENTION_PERIODS:
+        raise InvalidInput("保管期限无效（永久、定期30年、定期10年）")
+    if chosen != ruled and not retention_reason.strip():
+        raise InvalidInput(f"按规则保管期限应为「{RETENTION_LABELS[ruled]}」，改为「{RETENTION_LABELS[chosen]}」须说明理由")
+    year = (case.finished_on or today).year
+    n = next_number(session, agency.id, ARCHIVE, year)
+    case.archive_no = format_number(agency.archive_no_pattern, year=year, n=n, code=agency.code,
+                                    prefix=agency.letter_no_prefix, retention=RETENTION_NUMBER_CODES[chosen])
+    case.retention = chosen
+    case.retention_reason = retention_reason.strip()
+    case.archived_on = today
+    before = case.stage
+    advance(case, "archive", actor=actor)
+    _finish_action(session, case, "archive", actor, before,
+                   {"archive_no": case.archive_no, "retention": chosen, "ruled_retention": ruled},
+                   retention_reason.strip())
+    return case
+
+
+def _has_challenges(session: Session, case_id: int) -> bool:
+    from sqlalchemy import exists, select
+
+    from engine.models import LegalChallenge
+
+    return bool(session.scalar(select(exists().where(LegalChallenge.case_id == case_id))))

@@ -1,0 +1,179 @@
+"""Plain data for each letter, built from a case (the letters package renders it; the engine never imports it).
+
+Keys follow the letters package's dataclasses (`letters/data.py`); dates are ISO strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import Agency, Case, ExemptionRecord
+from engine.outcomes import OUTCOMES
+
+PLACEHOLDER_NUMBER_PREFIX = "样稿"
+
+
+def delivery_way(case: Case) -> str:
+    """How the letter will reach the applicant (online delivery adds the online review channel, 复议法22)."""
+    wanted = case.requested_delivery or ""
+    if "电子邮件" in wanted or "邮箱" in wanted:
+        return "email"
+    if "网" in wanted or "在线" in wanted:
+        return "online"
+    if "邮寄" in wanted:
+        return "post"
+    if "当面" in wanted or "自取" in wanted or "现场" in wanted:
+        return "in_person"
+    return {"online": "online", "mail": "post", "plain_letter": "post", "fax": "fax"}.get(case.channel, "in_person")
+
+
+def _common(case: Case, agency: Agency, *, doc_number: str, issued_on: date) -> dict:
+    return {
+        "agency_name": agency.name,
+        "doc_number": doc_number,
+        "recipient": case.applicant.name,
+        "issued_on": issued_on.isoformat(),
+        "contact": agency.contact or None,
+    }
+
+
+def _request_facts(case: Case) -> dict:
+    summary = "；".join(f"{i.seq}. {i.description}" if len(case.items) > 1 else i.description for i in case.items)
+    return {
+        "registration_number": case.reg_no,
+        "received_on": (case.received_on or case.submitted_on).isoformat(),
+        "request_summary": summary,
+    }
+
+
+def _remedies(agency: Agency) -> dict:
+    return {"review_body": agency.review_body, "court": agency.court,
+            "online_review_channel": agency.online_review_channel or None}
+
+
+def reply_data(session: Session, case: Case, *, doc_number: str, issued_on: date) -> dict:
+    """答复书 data: each item with outcome, article, concrete reason, the way to obtain or whom to ask."""
+    agency = session.get(Agency, case.agency_id)
+    records = session.scalars(select(ExemptionRecord).where(
+        ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all()
+    by_item: dict[int, list[ExemptionRecord]] = {}
+    for r in records:
+        by_item.setdefault(r.item_id, []).append(r)
+    items = []
+    for item in case.items:
+        outcome = OUTCOMES[item.outcome]
+        recs = by_item.get(item.id, [])
+        basis = outcome.article
+        reason_parts = [item.reason] if item.reason else []
+        withheld_scope = None
+        search_record = None
+        if item.outcome == "PARTIAL":
+            basis = "、".join(dict.fromkeys([outcome.article, *(r.article for r in recs)]))
+            withheld_scope = "；".join(f"{r.scope}（{r.facts}）" for r in recs) or None
+        elif item.outcome == "NOT_HELD":
+            search_record = "；".join(r.search_record for r in recs) or None
+            reason_parts += [r.facts for r in recs]
+        elif recs:
+            reason_parts += [r.facts for r in recs]
+            laws = [r.law_citation for r in recs if r.law_citation]
+            if laws:
+                basis = f"{basis}；{'；'.join(laws)}"
+        items.append({
+            "subject": item.description,
+            "outcome": item.outcome,
+            "outcome_label": outcome.letter_wording,
+            "basis": basis or "《中华人民共和国政府信息公开条例》第三十六条",
+            "reason": "；".join(dict.fromkeys(p for p in reason_parts if p)) or outcome.letter_wording,
+            "how_to_obtain": item.how_to_obtain or None,
+            "referral_agency": item.referral_agency or None,
+            "referral_contact": item.referral_contact or None,
+            "withheld_scope": withheld_scope,
+            "search_record": search_record,
+            "earlier_reply_number": item.earlier_reply_number or None,
+        })
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "supplement_received_on": case.supplement_received_on.isoformat() if case.supplement_received_on else None,
+        "items": items,
+        "remedies": _remedies(agency),
+        "delivery": delivery_way(case),
+        "attachments": [],
+    }
+
+
+def receipt_data(case: Case, agency: Agency, *, query_code: str, issued_on: date) -> dict:
+    return {
+        **_common(case, agency, doc_number=None, issued_on=issued_on),
+        **_request_facts(case),
+        "channel": {"in_person": "当面提交", "mail": "邮寄", "plain_letter": "平常信函", "online": "网络",
+                    "fax": "传真"}[case.channel],
+        "query_code": query_code,
+        "reply_due_on": case.due_on.isoformat() if case.due_on else None,
+    }
+
+
+def supplement_notice_data(case: Case, agency: Agency, *, doc_number: str, issued_on: date) -> dict:
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "items": list(case.supplement_items),
+        "supplement_due_on": case.supplement_due_on.isoformat(),
+        "period_working_days": agency.supplement_period_working_days,
+        "submit_to": agency.address or None,
+    }
+
+
+def extension_notice_data(case: Case, agency: Agency, *, original_due_on: date, doc_number: str,
+                          issued_on: date) -> dict:
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "original_due_on": original_due_on.isoformat(),
+        "new_due_on": case.due_on.isoformat(),
+        "extension_working_days": case.extension_working_days,
+        "reason": case.extension_reason or None,
+    }
+
+
+def termination_notice_data(case: Case, agency: Agency, *, doc_number: str, issued_on: date,
+                            earlier_notice_number: str | None = None) -> dict:
+    code = case.report_outcome
+    deadline = None
+    if code == "LAPSED_SUPPLEMENT":
+        deadline = case.supplement_due_on
+    elif code == "LAPSED_FEE" and case.fees:
+        deadline = case.fees[-1].pay_by_on
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "reason_code": code,
+        "basis": OUTCOMES[code].article or None,
+        "earlier_notice_number": earlier_notice_number,
+        "deadline_on": deadline.isoformat() if deadline else None,
+        "detail": case.closed_reason or OUTCOMES[code].letter_wording,
+        "remedies": _remedies(agency),
+        "delivery": delivery_way(case),
+    }
+
+
+def fee_notice_data(case: Case, agency: Agency, *, doc_number: str, issued_on: date,
+                    payment_method: str) -> dict:
+    fee = case.fees[-1]
+    unit = "件" if fee.mode == "PER_APPLICATION" else "页"
+    tiers = [{"tier": f"第{b['first']}—{b['last']}{unit}", "quantity": b["last"] - b["first"] + 1,
+              "unit_price_yuan": f"{b['unit_price_yuan']}.00", "subtotal_yuan": f"{b['amount_yuan']}.00"}
+             for b in fee.breakdown]
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "mode": "per_application" if fee.mode == "PER_APPLICATION" else "per_page",
+        "count_description": f"本申请计{fee.units}{unit}",
+        "tiers": tiers,
+        "amount_yuan": f"{fee.amount_yuan}.00",
+        "payment_method": payment_method,
+        "pay_by_on": fee.pay_by_on.isoformat(),
+    }

@@ -1,0 +1,307 @@
+"""Decisions per item, exemption records, confidentiality review and legal review (条例13–16、36–39)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import utcnow
+from engine.errors import InvalidInput, NotFound, RuleViolation
+from engine.exemptions import GROUND_ARTICLES, OUTCOMES_NEEDING_RECORDS, ExemptionDraft, missing_elements
+from engine.models import CONFIDENTIALITY_CONCLUSIONS, CaseItem, ConfidentialityReview, ExemptionRecord, User
+from engine.outcomes import OUTCOMES, REPLY_CODES
+from engine.services.cases import _finish_action, _not_future, load_case
+from engine.workflow import advance, check_actor, check_stage
+
+# Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
+DISCLOSING_OUTCOMES = frozenset({"DISCLOSED", "PARTIAL"})
+
+
+@dataclass
+class ItemDecision:
+    item_id: int
+    outcome: str
+    reason: str = ""
+    how_to_obtain: str = ""
+    referral_agency: str = ""
+    referral_contact: str = ""
+    earlier_reply_number: str = ""
+    is_primary: bool = False
+
+
+def _decision_problems(d: ItemDecision) -> list[str]:
+    problems = []
+    if d.outcome not in REPLY_CODES:
+        return [f"办理结果「{d.outcome}」无效（逾期不补正、逾期未缴费、撤回通过结案操作处理）"]
+    gives = OUTCOMES[d.outcome].gives_information or d.outcome in ("PARTIAL", "PUBLICATION")
+    if gives and not d.how_to_obtain.strip():
+        problems.append("获取信息的方式、途径（和时间）")
+    if d.outcome not in ("DISCLOSED",) and not d.reason.strip():
+        problems.append("答复理由")
+    if d.outcome == "NOT_RESPONSIBLE" and d.referral_agency.strip() and not d.referral_contact.strip():
+        problems.append("负责公开机关的联系方式（条例第三十六条第（五）项）")
+    if d.outcome == "REPEAT" and not d.earlier_reply_number.strip():
+        problems.append("此前答复的文号")
+    return problems
+
+
+def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecision], actor: User, today: date,
+                    version: int | None = None):
+    """拟定办理结果 item by item; a changed outcome retires exemption records that no longer fit."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "record_decision", actor)
+    check_stage(case, "record_decision")
+    by_id = {item.id: item for item in case.items}
+    if not decisions:
+        raise InvalidInput("请至少为一个申请事项拟定办理结果")
+    errors = []
+    for d in decisions:
+        item = by_id.get(d.item_id)
+        if item is None:
+            raise NotFound(f"申请事项 {d.item_id} 不属于本申请")
+        missing = _decision_problems(d)
+        if missing:
+            errors.append(f"第 {item.seq} 项缺少：{'、'.join(missing)}")
+    if errors:
+        raise InvalidInput("；".join(errors), details=errors)
+    changes = []
+    primary_given = any(d.is_primary for d in decisions)
+    for d in decisions:
+        item = by_id[d.item_id]
+        before = item.outcome
+        item.outcome = d.outcome
+        item.reason = d.reason.strip()
+        item.how_to_obtain = d.how_to_obtain.strip()
+        item.referral_agency = d.referral_agency.strip()
+        item.referral_contact = d.referral_contact.strip()
+        item.earlier_reply_number = d.earlier_reply_number.strip()
+        item.decided_by_id = actor.id
+        if primary_given:
+            item.is_primary = d.is_primary
+        if before != d.outcome:
+            _retire_unfitting_records(session, item)
+        changes.append({"item": item.seq, "outcome": {"before": before, "after": d.outcome}})
+    before_stage = case.stage
+    advance(case, "record_decision", actor=actor)
+    _finish_action(session, case, "record_decision", actor, before_stage, {"items": changes})
+    return case
+
+
+def _retire_unfitting_records(session: Session, item: CaseItem) -> None:
+    for record in _current_records(session, item.id):
+        fits = (item.outcome == "PARTIAL" and record.ground not in ("SPECIAL_REGIME", "NOT_HELD")) or (
+            record.ground == item.outcome)
+        if not fits:
+            record.current = False
+
+
+def _current_records(session: Session, item_id: int) -> list[ExemptionRecord]:
+    return list(session.scalars(select(ExemptionRecord).where(
+        ExemptionRecord.item_id == item_id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)))
+
+
+@dataclass
+class ExemptionForm:
+    """Everything DESIGN §4 asks of a withheld part; which fields are required depends on the ground."""
+
+    ground: str
+    facts: str
+    scope: str = ""
+    article: str = ""
+    whole_item: bool = True
+    severability: str = ""
+    consultation_id: int | None = None
+    no_consultation_reason: str = ""
+    public_interest: str = ""
+    law_citation: str = ""
+    classification_basis: str = ""
+    discretion_reason: str = ""
+    search_record: str = ""
+    replaces_id: int | None = None
+
+
+def record_exemption(session: Session, case_id: int, *, item_id: int, form: ExemptionForm, actor: User,
+                     today: date, version: int | None = None) -> ExemptionRecord:
+    """Add (or re-version) the exemption record of a withheld part; refused naming what is missing."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "record_decision", actor)
+    check_stage(case, "record_decision")
+    item = next((i for i in case.items if i.id == item_id), None)
+    if item is None:
+        raise NotFound("申请事项不属于本申请")
+    if item.outcome not in OUTCOMES_NEEDING_RECORDS:
+        raise RuleViolation("该事项的办理结果不需要不予公开理由记录；请先拟定为不予公开、部分公开或信息不存在")
+    consultation_answered = False
+    if form.consultation_id is not None:
+        consultation = next((c for c in case.consultations if c.id == form.consultation_id), None)
+        if consultation is None:
+            raise NotFound("所选征求意见记录不属于本申请")
+        consultation_answered = consultation.answered_on is not None
+    article = form.article.strip() or GROUND_ARTICLES.get(form.ground, "")
+    whole = form.whole_item if item.outcome != "PARTIAL" else False
+    draft = ExemptionDraft(
+        ground=form.ground, article=article, facts=form.facts, scope=form.scope, whole_item=whole,
+        severability=form.severability, consultation_answered=consultation_answered,
+        no_consultation_reason=form.no_consultation_reason, public_interest=form.public_interest,
+        law_citation=form.law_citation, classification_basis=form.classification_basis,
+        discretion_reason=form.discretion_reason, search_record=form.search_record)
+    missing = missing_elements(draft, item.outcome)
+    if missing:
+        raise RuleViolation("不予公开理由记录不完整，缺少：" + "；".join(missing), details=missing)
+    version_no = 1
+    if form.replaces_id is not None:
+        old = session.get(ExemptionRecord, form.replaces_id)
+        if old is None or old.item_id != item.id or not old.current:
+            raise NotFound("要修改的理由记录不存在或已被替换")
+        old.current = False
+        version_no = old.version + 1
+    record = ExemptionRecord(
+        case_id=case.id, item_id=item.id, version=version_no, current=True, ground=form.ground, article=article,
+        facts=form.facts.strip(), scope=form.scope.strip(), whole_item=whole, severability=form.severability.strip(),
+        consultation_id=form.consultation_id, no_consultation_reason=form.no_consultation_reason.strip(),
+        public_interest=form.public_interest.strip(), law_citation=form.law_citation.strip(),
+        classification_basis=form.classification_basis.strip(), discretion_reason=form.discretion_reason.strip(),
+        search_record=form.search_record.strip(), review_state="pending", department_id=case.department_id,
+        created_by_id=actor.id, created_at=utcnow())
+    session.add(record)
+    session.flush()
+    before_stage = case.stage
+    advance(case, "record_decision", actor=actor)
+    _finish_action(session, case, "record_exemption", actor, before_stage,
+                   {"item": item.seq, "record_id": record.id, "version": version_no, "ground": form.ground,
+                    "replaces": form.replaces_id})
+    return record
+
+
+def record_confidentiality_review(session: Session, case_id: int, *, item_id: int, conclusion: str, basis: str = "",
+                                  reviewed_on: date, actor: User, today: date, version: int | None = None):
+    """保密审查 of an item before it is disclosed: 不涉密 / 经区分处理后可公开 / 涉密 (with the basis)."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "record_confidentiality_review", actor)
+    check_stage(case, "record_confidentiality_review")
+    item = next((i for i in case.items if i.id == item_id), None)
+    if item is None:
+        raise NotFound("申请事项不属于本申请")
+    if conclusion not in CONFIDENTIALITY_CONCLUSIONS:
+        raise InvalidInput("保密审查结论无效")
+    if conclusion != "NOT_SECRET" and not basis.strip():
+        raise InvalidInput("涉密或需区分处理的结论须写明依据")
+    _not_future(reviewed_on, today, "审查日期")
+    session.add(ConfidentialityReview(item_id=item.id, reviewer_id=actor.id, reviewed_on=reviewed_on,
+                                      conclusion=conclusion, basis=basis.strip(), created_at=utcnow()))
+    advance(case, "record_confidentiality_review", actor=actor)
+    _finish_action(session, case, "record_confidentiality_review", actor, case.stage,
+                   {"item": item.seq, "conclusion": conclusion})
+    return case
+
+
+def _latest_reviews(session: Session, item_ids: list[int]) -> dict[int, ConfidentialityReview]:
+    latest: dict[int, ConfidentialityReview] = {}
+    for review in session.scalars(select(ConfidentialityReview).where(
+            ConfidentialityReview.item_id.in_(item_ids)).order_by(ConfidentialityReview.id)):
+        latest[review.item_id] = review
+    return latest
+
+
+def decision_problems(session: Session, case, *, require_confirmed: bool) -> list[str]:
+    """Everything that stops a reply: undecided items, incomplete or unconfirmed records, missing 保密审查."""
+    problems: list[str] = []
+    items = list(case.items)
+    reviews = _latest_reviews(session, [i.id for i in items])
+    for item in items:
+        label = f"第 {item.seq} 项"
+        if item.outcome is None:
+            problems.append(f"{label}尚未拟定办理结果")
+            continue
+        if item.outcome in OUTCOMES_NEEDING_RECORDS:
+            records = _current_records(session, item.id)
+            if not records:
+                what = "检索记录" if item.outcome == "NOT_HELD" else "不予公开理由记录"
+                problems.append(f"{label}（{OUTCOMES[item.outcome].label}）缺少{what}")
+            for record in records:
+                draft = ExemptionDraft(
+                    ground=record.ground, article=record.article, facts=record.facts, scope=record.scope,
+                    whole_item=record.whole_item, severability=record.severability,
+                    consultation_answered=record.consultation_id is not None,
+                    no_consultation_reason=record.no_consultation_reason, public_interest=record.public_interest,
+                    law_citation=record.law_citation, classification_basis=record.classification_basis,
+                    discretion_reason=record.discretion_reason, search_record=record.search_record)
+                for missing in missing_elements(draft, item.outcome):
+                    problems.append(f"{label}理由记录 #{record.id} 缺少：{missing}")
+                if record.review_state == "rejected":
+                    problems.append(f"{label}理由记录 #{record.id} 已被法制审核退回，须修改后重新提交")
+                elif require_confirmed and record.review_state != "confirmed":
+                    problems.append(f"{label}理由记录 #{record.id} 尚未经法制审核确认")
+        if item.outcome in DISCLOSING_OUTCOMES:
+            review = reviews.get(item.id)
+            if review is None:
+                problems.append(f"{label}拟公开，但尚未进行保密审查")
+            elif review.conclusion == "SECRET":
+                problems.append(f"{label}保密审查结论为涉密，不得公开")
+    return problems
+
+
+def submit_for_review(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None):
+    """提交法制审核: every item decided and every record complete (confirmation comes in review)."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "submit_for_review", actor)
+    check_stage(case, "submit_for_review")
+    problems = [p for p in decision_problems(session, case, require_confirmed=False) if "保密审查" not in p]
+    if problems:
+        raise RuleViolation("尚不能提交法制审核：" + "；".join(problems), details=problems)
+    before = case.stage
+    advance(case, "submit_for_review", actor=actor)
+    _finish_action(session, case, "submit_for_review", actor, before, {})
+    return case
+
+
+def review_exemption(session: Session, case_id: int, *, record_id: int, confirm: bool, comment: str = "",
+                     actor: User, today: date, version: int | None = None):
+    """The legal reviewer confirms or rejects one exemption record; a rejection returns the case to drafting."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "review_exemption", actor)
+    check_stage(case, "review_exemption")
+    record = session.get(ExemptionRecord, record_id)
+    if record is None or record.case_id != case.id or not record.current:
+        raise NotFound("没有找到该理由记录（或已被新版本替换）")
+    if not confirm and not comment.strip():
+        raise InvalidInput("退回理由记录时须写明审核意见")
+    record.review_state = "confirmed" if confirm else "rejected"
+    record.reviewed_by_id = actor.id
+    record.review_comment = comment.strip()
+    record.reviewed_at = utcnow()
+    before = case.stage
+    if confirm:
+        advance(case, "review_exemption", actor=actor)
+    else:
+        advance(case, "return_for_revision", actor=actor)
+    _finish_action(session, case, "review_exemption", actor, before,
+                   {"record_id": record.id, "state": record.review_state}, comment)
+    return case
+
+
+def return_for_revision(session: Session, case_id: int, *, comment: str, actor: User, today: date,
+                        version: int | None = None):
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "return_for_revision", actor)
+    check_stage(case, "return_for_revision")
+    if not comment.strip():
+        raise InvalidInput("退回修改须写明审核意见")
+    before = case.stage
+    advance(case, "return_for_revision", actor=actor)
+    _finish_action(session, case, "return_for_revision", actor, before, {}, comment.strip())
+    return case
+
+
+def signing_problems(session: Session, case) -> list[str]:
+    """What still stops the legal reviewer from signing (DESIGN §2: items, exemptions, 保密审查, remedies)."""
+    problems = decision_problems(session, case, require_confirmed=True)
+    agency = case.agency
+    if not agency.review_body.strip():
+        problems.append("机关设置缺少行政复议机关（答复书救济途径必备）")
+    if not agency.court.strip():
+        problems.append("机关设置缺少管辖法院（答复书救济途径必备）")
+    return problems

@@ -1,0 +1,237 @@
+"""Reply, letters, delivery and what comes after: 答复 (条例36–39), frozen letters, 送达, 复议/诉讼."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from engine import letter_data
+from engine.audit import record_event, utcnow
+from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from engine.models import (
+    CHALLENGE_KINDS,
+    CHALLENGE_LABELS,
+    CHALLENGE_RESULTS,
+    DELIVERY_METHODS,
+    Agency,
+    ArchiveNote,
+    Case,
+    Delivery,
+    LegalChallenge,
+    Letter,
+    User,
+)
+from engine.numbering import LETTER, format_number, next_number
+from engine.outcomes import case_report_outcome
+from engine.services.cases import _finish_action, _not_before, _not_future, load_case
+from engine.services.decisions import signing_problems
+from engine.workflow import advance, check_actor, check_stage
+
+
+class RenderedLike(Protocol):
+    pdf: bytes
+    sha256: str
+    template_version: str
+    data_snapshot: dict
+
+
+class LetterRenderer(Protocol):
+    """Renders a letter type from plain data (the web layer passes `letters.render_letter`)."""
+
+    def __call__(self, letter_type: str, data: dict, *, draft: bool = False) -> RenderedLike: ...
+
+
+def _render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool) -> RenderedLike:
+    try:
+        return renderer(letter_type, data, draft=draft)
+    except GongkaiError:
+        raise
+    except Exception as exc:  # LetterDataError / LetterRenderError from the letters package
+        field = getattr(exc, "field", None)
+        raise RuleViolation(f"文书无法生成：{exc}", details={"field": field}) from exc
+
+
+def next_letter_number(session: Session, agency: Agency, year: int) -> str:
+    n = next_number(session, agency.id, LETTER, year)
+    return format_number(agency.letter_no_pattern, year=year, n=n, prefix=agency.letter_no_prefix or agency.name,
+                         code=agency.code)
+
+
+def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
+                 renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
+                 signed: bool = False) -> Letter:
+    """Number, render and freeze one letter in the caller's transaction (a failed render leaves nothing)."""
+    agency = session.get(Agency, case.agency_id)
+    doc_number = next_letter_number(session, agency, today.year) if numbered else None
+    data = build(doc_number)
+    rendered = _render(renderer, letter_type, data, draft=False)
+    letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
+                    pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
+                    template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
+                    signed_by_id=actor.id if signed else None, created_at=utcnow())
+    session.add(letter)
+    session.flush()
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
+                 stage_before=case.stage, stage_after=case.stage,
+                 changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
+                          "sha256": letter.sha256, "template_version": letter.template_version})
+    return letter
+
+
+def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, actor: User, today: date):
+    """The reply as it would be signed today, marked 样稿; nothing is numbered or stored."""
+    case = load_case(session, case_id, actor)
+    if any(item.outcome is None for item in case.items):
+        raise RuleViolation("尚有申请事项未拟定办理结果，无法预览答复书")
+    agency = session.get(Agency, case.agency_id)
+    placeholder = f"{agency.letter_no_prefix or agency.name}〔{today.year}〕1号"
+    data = letter_data.reply_data(session, case, doc_number=placeholder, issued_on=today)
+    return _render(renderer, "reply", data, draft=True)
+
+
+def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, actor: User, today: date,
+               version: int | None = None) -> Letter:
+    """签发: only a legal reviewer, only with every item decided, every exemption confirmed and a letter that
+    renders; the PDF is frozen with its SHA-256, template version and data snapshot."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "sign", actor)
+    check_stage(case, "sign")
+    problems = signing_problems(session, case)
+    if problems:
+        raise RuleViolation("尚不能签发：" + "；".join(problems), details=problems)
+    letter = issue_letter(session, case, "reply",
+                          lambda number: letter_data.reply_data(session, case, doc_number=number, issued_on=today),
+                          renderer=renderer, actor=actor, today=today, signed=True)
+    before = case.stage
+    advance(case, "sign", actor=actor)
+    _finish_action(session, case, "sign", actor, before, {"letter_id": letter.id, "doc_number": letter.doc_number,
+                                                          "sha256": letter.sha256})
+    return letter
+
+
+def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: str, renderer: LetterRenderer,
+                     actor: User, today: date, version: int | None = None) -> Letter:
+    """A correction: a new signed letter that supersedes the old one (which is never re-rendered)."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "sign", actor)
+    if case.stage == "archived":
+        check_stage(case, "sign")
+    old = session.get(Letter, letter_id)
+    if old is None or old.case_id != case.id:
+        raise NotFound("没有找到该文书")
+    if not reason.strip():
+        raise InvalidInput("更正文书须写明更正理由")
+    new = issue_letter(session, case, old.letter_type,
+                       lambda number: {**old.data_snapshot, "doc_number": number, "issued_on": today.isoformat()},
+                       renderer=renderer, actor=actor, today=today, signed=True)
+    new.supersedes_id = old.id
+    new.supersede_reason = reason.strip()
+    session.flush()
+    _finish_action(session, case, "supersede_letter", actor, case.stage,
+                   {"old_letter_id": old.id, "new_letter_id": new.id}, reason.strip())
+    return new
+
+
+def current_reply(session: Session, case: Case) -> Letter | None:
+    from sqlalchemy import select
+
+    letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
+                              .order_by(Letter.id)).all()
+    superseded = {letter.supersedes_id for letter in letters if letter.supersedes_id}
+    live = [letter for letter in letters if letter.id not in superseded]
+    return live[-1] if live else None
+
+
+def record_delivery(session: Session, case_id: int, *, method: str, delivered_on: date, tracking_no: str = "",
+                    letter_id: int | None = None, proof_upload_id: int | None = None, returned: bool = False,
+                    note: str = "", actor: User, today: date, version: int | None = None) -> Delivery:
+    """送达. Delivering the signed reply fixes the reply date (年报: finished in that year) and stops the clock."""
+    case = load_case(session, case_id, actor, version=version)
+    if method not in DELIVERY_METHODS:
+        raise InvalidInput("送达方式无效")
+    _not_future(delivered_on, today, "送达日期")
+    letter = session.get(Letter, letter_id) if letter_id else (current_reply(session, case) if case.stage == "signed" else None)
+    if letter_id and (letter is None or letter.case_id != case.id):
+        raise NotFound("没有找到该文书")
+    if letter is not None:
+        _not_before(delivered_on, letter.issued_on, "送达日期", "成文日期")
+    if case.stage == "archived":
+        raise RuleViolation("案件已归档：送达情况（如退件）请作为备考记录追加")
+    delivery = Delivery(case_id=case.id, letter_id=letter.id if letter else None, method=method,
+                        delivered_on=delivered_on, tracking_no=tracking_no.strip(), proof_upload_id=proof_upload_id,
+                        returned=returned, note=note.strip(), created_at=utcnow())
+    session.add(delivery)
+    before = case.stage
+    if case.stage == "signed" and letter is not None and letter.letter_type == "reply" and not returned:
+        check_actor(case, "record_delivery", actor)
+        from engine.period_lock import ensure_period_open
+
+        ensure_period_open(session, case.agency_id, delivered_on, actor=actor)
+        primary = next((i for i, item in enumerate(case.items) if item.is_primary), 0)
+        case.report_outcome = case_report_outcome([item.outcome for item in case.items], primary)
+        case.finished_on = delivered_on
+        advance(case, "record_delivery", actor=actor)
+    else:
+        check_actor(case, "record_delivery", actor)
+    session.flush()
+    _finish_action(session, case, "record_delivery", actor, before,
+                   {"method": method, "delivered_on": delivered_on, "tracking_no": tracking_no,
+                    "letter_id": delivery.letter_id, "returned": returned})
+    return delivery
+
+
+def record_review_or_litigation(session: Session, case_id: int, *, kind: str, filed_on: date, result: str = "PENDING",
+                                decided_on: date | None = None, note: str = "", challenge_id: int | None = None,
+                                actor: User, today: date) -> LegalChallenge:
+    """行政复议 / 行政诉讼 over the reply (年报表四). On an archived case the result is appended as a 备考 note."""
+    case = load_case(session, case_id, actor)
+    if actor.agency_id != case.agency_id or not any(
+            actor.has_role(r) for r in ("clerk", "legal_reviewer", "archivist", "office_head")):
+        raise PermissionDenied("只有登记员、法制审核、档案员或负责人可以登记复议、诉讼情况")
+    if case.stage not in ("replied", "closed", "archived"):
+        raise RuleViolation("只有已答复或已办结的申请才能登记复议、诉讼情况")
+    if kind not in CHALLENGE_KINDS or result not in CHALLENGE_RESULTS:
+        raise InvalidInput("复议、诉讼类型或结果无效")
+    _not_future(filed_on, today, "立案（申请）日期")
+    if case.finished_on:
+        _not_before(filed_on, case.finished_on, "立案（申请）日期", "答复日期")
+    if result != "PENDING" and decided_on is None:
+        raise InvalidInput("已审结的须填写审结日期")
+    if decided_on is not None:
+        _not_before(decided_on, filed_on, "审结日期", "立案日期")
+        _not_future(decided_on, today, "审结日期")
+    if challenge_id is not None:
+        challenge = session.get(LegalChallenge, challenge_id)
+        if challenge is None or challenge.case_id != case.id:
+            raise NotFound("没有找到该复议、诉讼记录")
+        if challenge.result != "PENDING":
+            raise RuleViolation("该复议、诉讼已审结，结果不能修改；如有新的程序请另行登记")
+        challenge.result, challenge.decided_on = result, decided_on
+        challenge.note = "；".join(p for p in (challenge.note, note.strip()) if p)
+    else:
+        challenge = LegalChallenge(case_id=case.id, kind=kind, filed_on=filed_on, result=result, decided_on=decided_on,
+                                   note=note.strip(), created_at=utcnow())
+        session.add(challenge)
+    session.flush()
+    if case.stage == "archived":
+        session.add(ArchiveNote(case_id=case.id, noted_on=today, author_id=actor.id, created_at=utcnow(),
+                                text=f"{CHALLENGE_LABELS[kind]}：{filed_on.isoformat()} 提起，"
+                                     f"结果 {CHALLENGE_LABELS[result]}"
+                                     f"{'（' + decided_on.isoformat() + ' 审结）' if decided_on else ''}"
+                                     f"{'；' + note.strip() if note.strip() else ''}"))
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="record_review_or_litigation",
+                 stage_before=case.stage, stage_after=case.stage,
+                 changes={"challenge_id": challenge.id, "kind": kind, "filed_on": filed_on.isoformat(),
+                          "result": result, "decided_on": decided_on.isoformat() if decided_on else None})
+    return challenge
+
+
+def archive(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
+            **kwargs: Any) -> Case:
+    """归档 (条例45). The archive module adds retention and the archive number when it is present."""
+    from engine import archive as archive_module
+
+    return archive_module.archive_case(session, case_id, actor=actor, today=today, version=version, **kwargs)
