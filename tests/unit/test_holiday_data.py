@@ -104,7 +104,7 @@ def test_the_2020_spring_festival_extension_rests_until_february_2(cal):
 
 def test_the_2019_may_day_change_rests_four_days_with_two_sunday_make_ups(cal):
     amendment = cal.notices_for(2019)[1]
-    assert amendment.number == "国办发明电〔2019〕2号"
+    assert amendment.number == "国办发明电〔2019〕3号"
     assert [cal.is_working_day(date(2019, 5, d)) for d in range(1, 6)] == [False, False, False, False, True]
     assert cal.day_kind(date(2019, 4, 28)).kind == "makeup"
     assert cal.day_kind(date(2019, 5, 5)).kind == "makeup"
@@ -112,7 +112,7 @@ def test_the_2019_may_day_change_rests_four_days_with_two_sunday_make_ups(cal):
 
 def test_the_2015_victory_day_holiday_has_its_own_notice(cal):
     amendment = cal.notices_for(2015)[1]
-    assert amendment.number == "国发明电〔2015〕3号"
+    assert amendment.number == "国发明电〔2015〕1号"
     assert cal.day_kind(date(2015, 9, 3)).name.startswith("中国人民抗日战争")
     assert not cal.is_working_day(date(2015, 9, 4))
     assert cal.day_kind(date(2015, 9, 6)).kind == "makeup"
