@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from test_report_counting import add_case
 
 from engine.errors import PeriodLocked, PermissionDenied, RuleViolation
 from engine.models import AuditEvent
 from engine.period_lock import ensure_period_open, locked_years
 from engine.reports import publish_report, published_report
+from tests.integration.test_report_counting import add_case
 
 
 @pytest.fixture

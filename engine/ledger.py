@@ -1,0 +1,449 @@
+"""Import of a historical case ledger (台账) from .xlsx or UTF-8 .csv, all or nothing (DESIGN §7).
+
+Every row is validated first and every problem reported with its line (the header is line 1); only a
+clean file is written, with bulk inserts, so that the imported cases count in the annual report like
+any other (条例49–50). Rows without a registration number get the next numbers of their receipt year.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.audit import record_event, utcnow
+from engine.errors import InvalidInput
+from engine.models import CHANNEL_LABELS, Agency, Applicant, Case, CaseItem, NumberSequence
+from engine.numbering import REGISTRATION, format_number, reserve_numbers
+from engine.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
+from engine.period_lock import ensure_period_open, lock_message, locked_years
+
+FIELDS: dict[str, str] = {
+    "reg_no": "登记编号",
+    "applicant_type": "申请人类型",
+    "applicant": "申请人",
+    "channel": "申请渠道",
+    "received_on": "收到日期",
+    "request": "申请内容",
+    "finished_on": "答复日期",
+    "outcome": "办理结果",
+}
+REQUIRED_FIELDS = ("applicant_type", "applicant", "channel", "received_on", "request")
+EARLIEST_RECEIPT = date(2008, 5, 1)  # the regulation took effect on 2008-05-01
+BATCH_ROWS = 5000
+
+_HEADER_NAMES = {**{label: name for name, label in FIELDS.items()}, **{name: name for name in FIELDS}}
+_KIND_BY_TEXT = {**{label: code for code, label in APPLICANT_TYPES.items()}, **{c: c for c in APPLICANT_TYPES}}
+_CHANNEL_BY_TEXT = {**{label: code for code, label in CHANNEL_LABELS.items()}, **{c: c for c in CHANNEL_LABELS},
+                    "当面提交": "in_person", "互联网": "online", "网上": "online", "信函": "plain_letter"}
+_ISO_OR_SLASH = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?")
+_CHINESE_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+class LedgerRejected(InvalidInput):
+    """The ledger has bad rows; nothing was written. `problems` lists every one with its line."""
+
+    def __init__(self, problems: list[LedgerProblem]):
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"台账有 {len(problems)} 处错误，未导入任何数据：\n{lines}", details=[
+            {"line": p.line, "message": p.message} for p in problems])
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"第{self.line}行：{self.message}"
+
+
+@dataclass(frozen=True)
+class RawRow:
+    line: int
+    values: dict[str, object]  # field name -> cell value (str, date/datetime, number or None)
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    name: str
+    rows: list[RawRow]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One validated row."""
+
+    line: int
+    reg_no: str
+    kind: str
+    applicant: str
+    channel: str
+    received_on: date
+    request: str
+    finished_on: date | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: int
+    finished: int
+    still_open: int
+    numbered: int  # rows that received a new registration number
+    first_case_id: int | None
+
+    def __str__(self) -> str:
+        return (f"台账导入完成：共导入 {self.rows} 件申请（已办结 {self.finished} 件，仍在办理 {self.still_open} 件；"
+                f"新编登记编号 {self.numbered} 件）")
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def _header_map(header: Iterable[object]) -> tuple[dict[int, str], list[LedgerProblem]]:
+    columns: dict[int, str] = {}
+    problems: list[LedgerProblem] = []
+    for index, cell in enumerate(header):
+        text = _text(cell)
+        # "申请人类型(applicant_type)" is accepted too: the Chinese name with the English one in brackets.
+        bracketed = re.fullmatch(r"(.+?)\s*[（(]\s*([a-z_]+)\s*[)）]", text)
+        name = _HEADER_NAMES.get(text) or (_HEADER_NAMES.get(bracketed.group(2)) if bracketed else None)
+        if name is None and text:
+            problems.append(LedgerProblem(1, f"无法识别的列名「{text}」"))
+        if name is not None:
+            if name in columns.values():
+                problems.append(LedgerProblem(1, f"列「{FIELDS[name]}」出现了两次"))
+            columns[index] = name
+    missing = [FIELDS[f] for f in REQUIRED_FIELDS if f not in columns.values()]
+    if missing:
+        problems.append(LedgerProblem(1, f"缺少必需的列：{'、'.join(missing)}"))
+    return columns, problems
+
+
+def _rows_from(records: Iterator[tuple], name: str) -> LedgerFile:
+    header = next(records, None)
+    if header is None:
+        raise LedgerRejected([LedgerProblem(1, "文件为空，没有表头")])
+    columns, problems = _header_map(header)
+    if problems:
+        raise LedgerRejected(problems)
+    rows = []
+    for line, record in enumerate(records, start=2):
+        values = {field: record[i] if i < len(record) else None for i, field in columns.items()}
+        if all(_text(v) == "" for v in values.values()):
+            continue  # blank lines (often trailing rows of a spreadsheet) are not data
+        rows.append(RawRow(line, values))
+    return LedgerFile(name, rows)
+
+
+def read_ledger(path: str | Path, *, filename: str | None = None) -> LedgerFile:
+    """Read an .xlsx workbook (first sheet) or a UTF-8 .csv (with or without BOM)."""
+    path = Path(path)
+    name = filename or path.name
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        return _read_xlsx(path, name)
+    if suffix == ".csv":
+        data = path.read_bytes()
+        return read_csv_bytes(data, name)
+    raise LedgerRejected([LedgerProblem(1, f"不支持的文件类型「{suffix or name}」：请使用 .xlsx 或 UTF-8 编码的 .csv")])
+
+
+def read_csv_bytes(data: bytes, name: str = "ledger.csv") -> LedgerFile:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LedgerRejected([LedgerProblem(1, f"文件不是 UTF-8 编码（第 {exc.start} 字节处无法解码），"
+                                               "请另存为“CSV UTF-8”后再导入")]) from exc
+    return _rows_from(iter(csv.reader(io.StringIO(text, newline=""))), name)
+
+
+def _read_xlsx(path: Path, name: str) -> LedgerFile:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise LedgerRejected([LedgerProblem(1, f"无法读取 Excel 文件：{exc}")]) from exc
+    try:
+        return _rows_from(workbook.worksheets[0].iter_rows(values_only=True), name)
+    finally:
+        workbook.close()
+
+
+# -- validating ----------------------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def parse_ledger_date(value: object) -> date | None:
+    """A date cell or text `YYYY-MM-DD`, `YYYY/M/D` or `YYYY年M月D日`; None when blank; ValueError when bad."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    if not text:
+        return None
+    match = _ISO_OR_SLASH.fullmatch(text) or _CHINESE_DATE.fullmatch(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(text) from exc
+
+
+def reg_no_parser(agency: Agency) -> Callable[[str], tuple[int, int] | None]:
+    """A parser of registration numbers written in the agency's own pattern: (year, n) or None."""
+    pattern = re.escape(agency.reg_no_pattern)
+    for key, replacement in (("year", r"(?P<year>\d{4})"), ("n", r"(?P<n>[1-9]\d{0,8})"),
+                             ("code", re.escape(agency.code)), ("prefix", re.escape(agency.letter_no_prefix))):
+        pattern = pattern.replace(re.escape("{" + key + "}"), replacement)
+    compiled = re.compile(pattern)
+
+    def parse(reg_no: str) -> tuple[int, int] | None:
+        match = compiled.fullmatch(reg_no)
+        if match is None or "year" not in match.groupdict() or "n" not in match.groupdict():
+            return None
+        return int(match["year"]), int(match["n"])
+
+    return parse
+
+
+def _date_field(raw: RawRow, field: str, problems: list[LedgerProblem]) -> date | None:
+    try:
+        return parse_ledger_date(raw.values.get(field))
+    except ValueError:
+        problems.append(LedgerProblem(raw.line, f"{FIELDS[field]}「{_text(raw.values.get(field))}」不是有效日期"
+                                                "（应为 2025-03-01、2025/3/1 或 2025年3月1日）"))
+        return None
+
+
+def _validate_row(raw: RawRow, today: date, problems: list[LedgerProblem]) -> LedgerRow | None:
+    line = raw.line
+    before = len(problems)
+    kind_text = _text(raw.values.get("applicant_type"))
+    kind = _KIND_BY_TEXT.get(kind_text) or _KIND_BY_TEXT.get(kind_text.upper())
+    if kind is None:
+        problems.append(LedgerProblem(line, f"申请人类型「{kind_text}」无效（应为 {'、'.join(APPLICANT_TYPES.values())}）"
+                                      if kind_text else "申请人类型为空"))
+    applicant = _text(raw.values.get("applicant"))
+    if not applicant:
+        problems.append(LedgerProblem(line, "申请人为空"))
+    channel_text = _text(raw.values.get("channel"))
+    channel = _CHANNEL_BY_TEXT.get(channel_text) or _CHANNEL_BY_TEXT.get(channel_text.lower())
+    if channel is None:
+        problems.append(LedgerProblem(line, f"申请渠道「{channel_text}」无效（应为 {'、'.join(CHANNEL_LABELS.values())}）"
+                                      if channel_text else "申请渠道为空"))
+    request = _text(raw.values.get("request"))
+    if not request:
+        problems.append(LedgerProblem(line, "申请内容为空"))
+
+    received_on = _date_field(raw, "received_on", problems)
+    if received_on is None and not _text(raw.values.get("received_on")):
+        problems.append(LedgerProblem(line, "收到日期为空"))
+    finished_on = _date_field(raw, "finished_on", problems)
+    if received_on is not None:
+        if received_on < EARLIEST_RECEIPT:
+            problems.append(LedgerProblem(line, f"收到日期 {received_on} 早于条例施行日（2008年5月1日）"))
+        if received_on > today:
+            problems.append(LedgerProblem(line, f"收到日期 {received_on} 晚于今天（{today}）"))
+    if finished_on is not None:
+        if received_on is not None and finished_on < received_on:
+            problems.append(LedgerProblem(line, f"答复日期 {finished_on} 早于收到日期 {received_on}"))
+        if finished_on > today:
+            problems.append(LedgerProblem(line, f"答复日期 {finished_on} 晚于今天（{today}）"))
+
+    outcome_text = _text(raw.values.get("outcome"))
+    outcome = outcome_by_code_or_label(outcome_text) if outcome_text else None
+    if outcome_text and outcome is None:
+        problems.append(LedgerProblem(line, f"办理结果「{outcome_text}」无效（应为办理结果代码或情形名称，如“予以公开”）"))
+    has_finish = finished_on is not None or bool(_text(raw.values.get("finished_on")))
+    if outcome_text and not has_finish:
+        problems.append(LedgerProblem(line, "填写了办理结果但没有答复日期"))
+    if has_finish and not outcome_text:
+        problems.append(LedgerProblem(line, "填写了答复日期但没有办理结果"))
+
+    if len(problems) > before:
+        return None
+    return LedgerRow(line, _text(raw.values.get("reg_no")), kind, applicant, channel, received_on, request,
+                     finished_on, outcome.code if outcome else None)
+
+
+def validate_ledger(session: Session, agency: Agency, ledger: LedgerFile, today: date,
+                    progress: Callable[[int], None] | None = None) -> list[LedgerRow]:
+    """Every row checked against the file, the agency's cases and the period lock; LedgerRejected lists all problems."""
+    problems: list[LedgerProblem] = []
+    rows: list[LedgerRow] = []
+    for n, raw in enumerate(ledger.rows, start=1):
+        row = _validate_row(raw, today, problems)
+        if row is not None:
+            rows.append(row)
+        if progress is not None and n % BATCH_ROWS == 0:
+            progress(BATCH_ROWS)
+    if progress is not None:
+        progress(len(ledger.rows) % BATCH_ROWS)
+    if not ledger.rows:
+        problems.append(LedgerProblem(1, "台账没有任何数据行"))
+
+    existing = session.execute(select(Case.reg_no, Case.reg_year, Case.reg_seq)
+                               .where(Case.agency_id == agency.id)).all()
+    existing_numbers = {reg_no for reg_no, _, _ in existing}
+    existing_slots = {(year, seq): reg_no for reg_no, year, seq in existing}
+    parse = reg_no_parser(agency)
+    first_line: dict[str, int] = {}
+    for raw in ledger.rows:
+        reg_no = _text(raw.values.get("reg_no"))
+        if not reg_no:
+            continue
+        if reg_no in first_line:
+            problems.append(LedgerProblem(raw.line, f"登记编号「{reg_no}」与第{first_line[reg_no]}行重复"))
+            continue
+        first_line[reg_no] = raw.line
+        if reg_no in existing_numbers:
+            problems.append(LedgerProblem(raw.line, f"登记编号「{reg_no}」在本机关已经存在"))
+        elif (slot := parse(reg_no)) is not None and slot in existing_slots:
+            problems.append(LedgerProblem(raw.line, f"登记编号「{reg_no}」的年度序号已被「{existing_slots[slot]}」使用"))
+
+    locked = locked_years(session, agency.id, {d.year for r in rows for d in (r.received_on, r.finished_on) if d})
+    for row in rows:
+        for label, day in (("收到日期", row.received_on), ("答复日期", row.finished_on)):
+            if day is not None and day.year in locked:
+                problems.append(LedgerProblem(row.line, f"{label} {day}：{lock_message(day.year)}"))
+
+    if problems:
+        raise LedgerRejected(sorted(problems, key=lambda p: p.line))
+    return rows
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+def _due_dates(received_days: set[date]) -> dict[date, tuple[date, bool]]:
+    """Reply due date (条例33: 20 working days) of imported open cases, one computation per receipt day."""
+    from engine.calendar import default_calendar
+    from engine.clocks import reply_due
+
+    calendar = default_calendar()
+    dues = {}
+    for day in received_days:
+        due = reply_due(calendar, day)
+        dues[day] = (due.due, due.provisional)
+    return dues
+
+
+def _number_rows(session: Session, agency: Agency, rows: list[LedgerRow]) -> tuple[list[tuple[str, int, int]], int]:
+    """(reg_no, reg_year, reg_seq) per row: numbers in the agency's pattern keep their slot, the rest are drawn."""
+    parse = reg_no_parser(agency)
+    slots: list[tuple[int, int] | None] = [parse(r.reg_no) if r.reg_no else None for r in rows]
+    highest: dict[int, int] = {}
+    for slot in slots:
+        if slot is not None:
+            highest[slot[0]] = max(highest.get(slot[0], 0), slot[1])
+    for year, n in highest.items():
+        current = reserve_numbers(session, agency.id, REGISTRATION, year, 0) - 1
+        if n > current:
+            # Historical numbers above the counter: move it past them so the next registration cannot collide.
+            session.execute(update(NumberSequence).where(
+                NumberSequence.agency_id == agency.id, NumberSequence.kind == REGISTRATION,
+                NumberSequence.year == year).values(last_value=n))
+    wanted: dict[int, int] = {}
+    for row, slot in zip(rows, slots, strict=True):
+        if slot is None:
+            wanted[row.received_on.year] = wanted.get(row.received_on.year, 0) + 1
+    next_free = {year: reserve_numbers(session, agency.id, REGISTRATION, year, count) for year, count in wanted.items()}
+    numbered = 0
+    result = []
+    for row, slot in zip(rows, slots, strict=True):
+        if slot is not None:
+            result.append((row.reg_no, slot[0], slot[1]))
+            continue
+        year = row.received_on.year
+        seq = next_free[year]
+        next_free[year] += 1
+        if row.reg_no:
+            result.append((row.reg_no, year, seq))
+        else:
+            numbered += 1
+            result.append((format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code,
+                                         prefix=agency.letter_no_prefix), year, seq))
+    return result, numbered
+
+
+def _applicant_ids(session: Session, agency: Agency, rows: list[LedgerRow]) -> dict[tuple[str, str], int]:
+    """One applicant per (type, name): existing ones of the agency are reused, the others inserted in bulk."""
+    ids = {(kind, name): applicant_id for applicant_id, kind, name in session.execute(
+        select(Applicant.id, Applicant.kind, Applicant.name).where(Applicant.agency_id == agency.id)
+        .order_by(Applicant.id.desc()))}
+    missing = list(dict.fromkeys((r.kind, r.applicant) for r in rows if (r.kind, r.applicant) not in ids))
+    for start in range(0, len(missing), BATCH_ROWS):
+        chunk = missing[start:start + BATCH_ROWS]
+        new_ids = session.scalars(
+            insert(Applicant).returning(Applicant.id, sort_by_parameter_order=True),
+            [{"agency_id": agency.id, "kind": kind, "name": name} for kind, name in chunk],
+        ).all()
+        ids.update(zip(chunk, new_ids, strict=True))
+    return ids
+
+
+def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor, today: date,
+                  progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import a validated ledger in bulk (imported=True), or write nothing and raise LedgerRejected."""
+    rows = validate_ledger(session, agency, ledger, today, progress)
+    ensure_period_open(session, agency.id, *{d for r in rows for d in (r.received_on, r.finished_on) if d},
+                       actor=actor)
+    numbers, numbered = _number_rows(session, agency, rows)
+    applicants = _applicant_ids(session, agency, rows)
+    dues = _due_dates({r.received_on for r in rows if r.finished_on is None})
+    now = utcnow()
+    first_case_id = None
+    for start in range(0, len(rows), BATCH_ROWS):
+        chunk = rows[start:start + BATCH_ROWS]
+        case_values = []
+        for row, (reg_no, reg_year, reg_seq) in zip(chunk, numbers[start:start + BATCH_ROWS], strict=True):
+            open_case = row.finished_on is None
+            due_on, provisional = dues[row.received_on] if open_case else (None, False)
+            stage = "registered" if open_case else ("closed" if row.outcome in TERMINAL_CODES else "replied")
+            case_values.append({
+                "agency_id": agency.id, "reg_no": reg_no, "reg_year": reg_year, "reg_seq": reg_seq,
+                "applicant_id": applicants[(row.kind, row.applicant)], "stage": stage, "channel": row.channel,
+                "submitted_on": row.received_on, "received_on": row.received_on, "clock_start_on": row.received_on,
+                "due_on": due_on, "due_provisional": provisional, "report_outcome": row.outcome,
+                "finished_on": row.finished_on, "imported": True, "search_text": f"{row.applicant} {row.request}",
+                "supplement_items": [], "version": 1, "created_at": now, "updated_at": now,
+            })
+        case_ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), case_values).all()
+        first_case_id = first_case_id or case_ids[0]
+        session.execute(insert(CaseItem), [
+            {"case_id": case_id, "seq": 1, "description": row.request, "outcome": row.outcome, "is_primary": True}
+            for case_id, row in zip(case_ids, chunk, strict=True)
+        ])
+        if progress is not None:
+            progress(len(chunk))
+    finished = sum(1 for r in rows if r.finished_on is not None)
+    summary = ImportSummary(len(rows), finished, len(rows) - finished, numbered, first_case_id)
+    record_event(session, agency_id=agency.id, action="import_ledger", actor=actor,
+                 changes={"file": ledger.name, "rows": summary.rows, "finished": summary.finished,
+                          "still_open": summary.still_open, "numbered": numbered,
+                          "first_reg_no": numbers[0][0], "last_reg_no": numbers[-1][0]},
+                 reason=f"导入台账「{ledger.name}」")
+    return summary

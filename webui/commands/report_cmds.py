@@ -1,0 +1,99 @@
+"""`gongkai report annual|publish` (DESIGN §7): the annual report's tables 3 and 4 (条例49–50)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+EXIT_UNRECONCILED = 1
+EXIT_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def shanghai_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _agency_or_fail(session, code: str | None):
+    from engine.accounts import agency_by_code
+    from engine.errors import NotFound
+
+    if code is None:
+        return None
+    try:
+        return agency_by_code(session, code)
+    except NotFound as exc:
+        _fail(exc.message)
+
+
+@click.group()
+def report() -> None:
+    """年度报告：表三（收到和处理申请情况）与表四（行政复议、行政诉讼情况）。"""
+
+
+@report.command("annual")
+@click.option("--year", type=int, required=True, help="报告年度，例如 2025")
+@click.option("--agency", "agency_code", default=None, help="机关代码；省略时合计本系统全部机关")
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "pdf"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="xlsx/pdf 输出文件")
+@click.option("--draft", is_flag=True, help="勾稽关系不成立时仍导出，并标注“草稿”")
+def annual(year: int, agency_code: str | None, fmt: str, out: Path | None, draft: bool) -> None:
+    """输出年度报告表三、表四（json 输出到标准输出；xlsx/pdf 写入 --out 文件）。"""
+    from engine.db import transaction
+    from engine.reports import annual_report
+
+    if fmt != "json" and out is None:
+        _fail(f"--format {fmt} 需要用 --out 指定输出文件")
+    with transaction() as session:
+        agency = _agency_or_fail(session, agency_code)
+        result = annual_report(session, year, agency)
+        agency_name = agency.name if agency is not None else None
+    for failure in result.failures:
+        cells = "、".join(f"{row}/{column}" for row, column in failure.cells)
+        click.echo(f"勾稽关系不成立：{failure}（单元格 {cells}）", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        sys.exit(0 if result.reconciles else EXIT_UNRECONCILED)
+    if not result.reconciles and not draft:
+        _fail("表三勾稽关系不成立，未生成正式文件（可加 --draft 导出标注“草稿”的文件）", EXIT_UNRECONCILED)
+    from webui.reports.exports import render_pdf, write_xlsx
+
+    if fmt == "xlsx":
+        write_xlsx(result, out, agency_name=agency_name, draft=draft)
+    else:
+        out.write_bytes(render_pdf(result, agency_name=agency_name, draft=draft))
+    click.echo(f"已生成{'草稿' if draft else ''}文件：{out}")
+
+
+@report.command("publish")
+@click.option("--year", type=int, required=True)
+@click.option("--agency", "agency_code", required=True, help="机关代码")
+@click.option("--user", "username", required=True, help="发布人用户名（系统管理员或公开工作机构负责人）")
+def publish(year: int, agency_code: str, username: str) -> None:
+    """发布年度报告：冻结表三、表四数据并锁定该年度（之后不能再更改该年度的收到、办结日期）。"""
+    from sqlalchemy import select
+
+    from engine.db import transaction
+    from engine.errors import GongkaiError
+    from engine.models import User
+    from engine.reports import publish_report
+
+    try:
+        with transaction() as session:
+            agency = _agency_or_fail(session, agency_code)
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                _fail(f"没有用户名为「{username}」的用户")
+            publish_report(session, agency, year, user, shanghai_today())
+    except GongkaiError as exc:
+        _fail(exc.message, EXIT_UNRECONCILED if exc.code == "rule" else EXIT_INPUT)
+    click.echo(f"已发布{agency.name}{year}年度报告，{year}年度数据已锁定")
