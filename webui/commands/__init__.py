@@ -14,10 +14,21 @@ def main() -> None:
 
 
 def _register() -> None:
+    from webui.commands import core_cmds, demo_cmds
+
+    for command in (core_cmds.db, core_cmds.agency, core_cmds.user, core_cmds.token, core_cmds.audit,
+                    core_cmds.serve, core_cmds.workflow, demo_cmds.demo):
+        main.add_command(command)
     from webui.commands import calendar_cmds
 
     main.add_command(calendar_cmds.deadline)
     main.add_command(calendar_cmds.calendar)
+    from webui.commands import letter_cmds
+    main.add_command(letter_cmds.letter)
+    from webui.commands import report_cmds
+    main.add_command(report_cmds.report)
+    from webui.commands import ledger_cmds
+    main.add_command(ledger_cmds.ledger)
 
 
 _register()
