@@ -32,6 +32,11 @@ class FontConfig:
     kai: Path | None = None
     song: Path | None = None
 
+    def __post_init__(self) -> None:
+        for role in ("fangsong", "title", "hei", "kai", "song"):
+            if getattr(self, role) is not None:
+                object.__setattr__(self, role, Path(getattr(self, role)))
+
     def files(self) -> tuple[Path, ...]:
         """The configured font files, resolved."""
         return tuple(Path(path).resolve() for path in (self.fangsong, self.title, self.hei, self.kai, self.song)
@@ -44,6 +49,10 @@ class AssetConfig:
 
     fonts: FontConfig = field(default_factory=FontConfig)
     seal_image: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.seal_image is not None:
+            object.__setattr__(self, "seal_image", Path(self.seal_image))
 
     def allowed_files(self) -> frozenset[Path]:
         """Every file outside the bundled assets that the renderer may read, as real paths."""

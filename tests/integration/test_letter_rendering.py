@@ -1,0 +1,285 @@
+"""Rendered letters: text, fonts, PDF/A-3b metadata, the GB/T 9704 grid, and no way for case data to fetch."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from pypdf import PdfReader
+
+from letters import (
+    AssetConfig,
+    LetterDataError,
+    LetterRenderError,
+    default_assets,
+    render_letter,
+    sample_data,
+)
+from letters.render import render_pdf
+from letters.samples import letter_type_of
+
+REVIEW_FIRST = "应当自收到本答复之日起60日内先向江南市人民政府申请行政复议"
+REVIEW_OR_SUIT = "也可以自收到本答复之日起6个月内向江南市东城区人民法院提起行政诉讼"
+
+
+def pdf_text(pdf: bytes, *options: str) -> str:
+    return subprocess.run(["pdftotext", *options, "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def flat(text: str) -> str:
+    """Extracted text without line breaks and page numbers, so that phrases broken across lines can be found."""
+    return re.sub(r"\s+", "", re.sub(r"(?m)^\s*—\s*\d+\s*—\s*$", "", text))
+
+
+@pytest.fixture(scope="session")
+def rendered():
+    """Every sample rendered once per test session."""
+    return {name: render_letter(letter_type_of(name), data) for name, data in sample_data().items()}
+
+
+@pytest.fixture(scope="session")
+def texts(rendered):
+    return {name: flat(pdf_text(letter.pdf)) for name, letter in rendered.items()}
+
+
+@pytest.fixture
+def http_server():
+    """A local HTTP server that counts the requests it gets (none must arrive)."""
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"root:x:0:0:fetched")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_every_sample_carries_agency_title_recipient_number_and_date(rendered, texts):
+    for name, data in sample_data().items():
+        text = texts[name]
+        issued = data["issued_on"]
+        year, month, day = (int(part) for part in issued.split("-"))
+        assert data["agency_name"] in text, name
+        assert data["recipient"] + "：" in text, name
+        assert f"{year}年{month}月{day}日" in text, name
+        if "doc_number" in data:
+            assert data["doc_number"] in text, name
+        assert re.search(r"—\s*1\s*—", pdf_text(rendered[name].pdf)), name
+        assert rendered[name].page_count >= 1
+
+
+def test_each_letter_type_states_what_the_regulation_requires(texts):
+    assert "查询码：7KQ3-M2XD" in texts["receipt"] and "于2026年11月30日前作出答复" in texts["receipt"]
+    assert "一次性告知" in texts["supplement_notice"] and "视为放弃申请" in texts["supplement_notice"]
+    assert "2026年11月27日前" in texts["supplement_notice"]
+    assert "第三十五条" in texts["reason_request"] and "2026年11月19日前" in texts["reason_request"]
+    assert "2026年11月30日" in texts["extension_notice"] and "2026年12月28日前作出答复" in texts["extension_notice"]
+    assert "政府信息公开工作机构负责人同意" in texts["extension_notice"]
+    assert "2027年1月29日" in texts["delay_notice"]
+    assert "15个工作日内" in texts["third_party_consultation"]
+    assert "逾期未提出意见的，由本机关依照该条例的规定决定是否公开" in texts["third_party_consultation"]
+    assert "第十五条、第三十二条" in texts["third_party_disclosure_notice"]
+    assert "也可以自收到本决定之日起6个月内" in texts["third_party_disclosure_notice"]
+    assert "视为同意公开" in texts["agency_consultation"]
+    fee = texts["fee_notice"]
+    assert "国办函〔2020〕109号" in fee and "按件计收" in fee and "3,000.00元" in fee and "2026年12月11日前" in fee
+    assert "第11—30件" in fee and "逾期未缴纳的，视为放弃申请" in fee
+    assert "江自然资补〔2026〕12号" in texts["termination_notice"] and "不再处理" in texts["termination_notice"]
+
+
+def test_a_refusal_reply_names_the_review_body_and_says_review_comes_first(texts):
+    for name in ("reply_withheld", "reply_partial", "reply_mixed"):
+        assert REVIEW_FIRST in texts[name], name
+        assert REVIEW_OR_SUIT not in texts[name], name
+
+
+def test_a_disclosure_reply_offers_review_or_suit(texts):
+    for name in ("reply", "reply_disclosed", "reply_unable", "reply_not_processed"):
+        assert "可以自收到本答复之日起60日内向江南市人民政府申请行政复议" in texts[name], name
+        assert REVIEW_OR_SUIT in texts[name], name
+        assert REVIEW_FIRST not in texts[name], name
+
+
+def test_an_online_reply_offers_the_online_review_channel(texts):
+    assert "可以通过江南市人民政府网站“行政复议”栏目" in texts["reply_disclosed"]
+    assert "在线提交行政复议申请" not in texts["reply"]
+
+
+def test_every_reply_item_shows_its_article_reason_and_follow_up(texts):
+    for name, data in sample_data().items():
+        if not name.startswith("reply"):
+            continue
+        for item in data["items"]:
+            assert flat(item["basis"]) in texts[name], (name, item["outcome"])
+            assert flat(item["reason"]).rstrip("，。") in texts[name], (name, item["outcome"])
+            for optional in ("how_to_obtain", "search_record", "referral_agency", "referral_contact",
+                             "earlier_reply_number", "withheld_scope"):
+                if optional in item:
+                    assert flat(item[optional]) in texts[name], (name, optional)
+    assert "第三十六条第（二）项" in texts["reply"]
+
+
+def test_fonts_are_embedded_and_subset(rendered):
+    report = subprocess.run(["pdffonts", "-"], input=rendered["reply_mixed"].pdf, capture_output=True,
+                            check=True).stdout.decode()
+    rows = report.splitlines()[2:]
+    assert rows
+    for row in rows:
+        columns = row.split()
+        assert columns[-5:-2] == ["yes", "yes", "yes"], row  # emb sub uni
+    if default_assets().fonts.fangsong is not None:
+        assert "GK-fangsong" in report  # FandolFang, the body face
+
+
+def test_the_pdf_is_pdf_a_3b(rendered):
+    reader = PdfReader(io.BytesIO(rendered["reply"].pdf))
+    assert reader.xmp_metadata.pdfaid_part == "3"
+    assert reader.xmp_metadata.pdfaid_conformance == "B"
+    assert "/OutputIntents" in reader.trailer["/Root"]
+    info = subprocess.run(["pdfinfo", "-meta", "-"], input=rendered["reply"].pdf, capture_output=True,
+                          check=True).stdout.decode()
+    assert 'pdfaid:part="3"' in info and 'pdfaid:conformance="B"' in info
+
+
+def test_the_one_page_reply_is_one_page_and_its_hash_matches(rendered):
+    import hashlib
+
+    letter = rendered["reply"]
+    assert letter.page_count == 1
+    assert letter.sha256 == hashlib.sha256(letter.pdf).hexdigest()
+    assert letter.template_version.startswith("reply@")
+
+
+def test_the_snapshot_is_json_and_renders_the_same_letter_again(rendered):
+    letter = rendered["reply_mixed"]
+    snapshot = json.loads(json.dumps(letter.data_snapshot, ensure_ascii=False))
+    again = render_letter("reply", snapshot)
+    assert again.data_snapshot == letter.data_snapshot
+    assert flat(pdf_text(again.pdf)) == flat(pdf_text(letter.pdf))
+
+
+def test_page_numbers_stand_right_on_odd_pages_and_left_on_even_pages(rendered):
+    boxes = pdf_text(rendered["reply_mixed"].pdf, "-bbox")
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', boxes, re.S)
+    assert len(pages) >= 2
+    for number, (width, height, words) in enumerate(pages, start=1):
+        in_bottom_margin = [(float(x_min), float(x_max)) for x_min, y_min, x_max, text in
+                            re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)<',
+                                       words)
+                            if float(y_min) > float(height) - 35 * 72 / 25.4 and str(number) in text]
+        assert in_bottom_margin, number
+        x_min, x_max = in_bottom_margin[0]
+        if number % 2:
+            assert x_min > float(width) / 2, number
+        else:
+            assert x_max < float(width) / 2, number
+
+
+def test_the_body_grid_is_28_characters_by_22_lines():
+    html = '<html><body><main class="body"><div>' + "国" * (28 * 30) + "</div></main></body></html>"
+    pdf, page_count = render_pdf(html)
+    first_page = pdf_text(pdf).split("\f")[0]
+    lines = [line for line in first_page.splitlines() if "国" in line]
+    assert len(lines) == 22
+    assert {len(line) for line in lines} == {28}
+    assert page_count == 2
+
+
+def test_rare_characters_in_names_render_with_a_fallback_font():
+    data = sample_data()["reply"]
+    data["recipient"] = "张喆、李堃、王镕、𠮷田商事"
+    letter = render_letter("reply", data)
+    assert "张喆、李堃、王镕、𠮷田商事：" in flat(pdf_text(letter.pdf))
+    fonts = subprocess.run(["pdffonts", "-"], input=letter.pdf, capture_output=True, check=True).stdout.decode()
+    # FandolFang has none of these; the Noto CJK fallbacks (Debian's, with Ext-B) must carry them.
+    assert "GK-fangsong" not in fonts or re.search(r"Noto-(Serif|Sans)-CJK-SC", fonts)
+
+
+def test_markup_urls_and_css_in_case_data_stay_literal_text_and_fetch_nothing(http_server):
+    base_url, hits = http_server
+    data = sample_data()["reply"]
+    data["recipient"] = '<img src="file:///etc/passwd">'
+    data["request_summary"] = f'<link rel=attachment href="file:///etc/passwd"><img src="{base_url}/x.png">'
+    data["items"][0]["reason"] = 'background: url("file:///etc/passwd"); <style>@import "http://127.0.0.1/";</style>'
+    data["items"][0]["how_to_obtain"] = f"{base_url}/leak"
+    letter = render_letter("reply", data)
+    text = flat(pdf_text(letter.pdf))
+    assert '<imgsrc="file:///etc/passwd">：' in text
+    assert "<linkrel=attachmenthref=" in text
+    assert 'url("file:///etc/passwd")' in text
+    assert "root:" not in text
+    assert b"/EmbeddedFile" not in letter.pdf and b"/Filespec" not in letter.pdf
+    assert hits == []
+
+
+@pytest.mark.parametrize("tag", [
+    '<img src="file:///etc/passwd">',
+    '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==">',
+    '<link rel="attachment" href="file:///etc/passwd">',
+])
+def test_a_refused_fetch_aborts_the_render(tag):
+    with pytest.raises(LetterRenderError, match="拒绝加载"):
+        render_pdf(f"<html><body><p>{tag}</p></body></html>")
+
+
+def test_a_remote_stylesheet_aborts_the_render_without_a_request(http_server):
+    base_url, hits = http_server
+    with pytest.raises(LetterRenderError, match="拒绝加载外部资源"):
+        render_pdf(f'<html><head><link rel="stylesheet" href="{base_url}/x.css"></head><body>正文</body></html>')
+    assert hits == []
+
+
+def test_a_letter_without_remedies_does_not_render():
+    data = sample_data()["reply"]
+    del data["remedies"]
+    with pytest.raises(LetterDataError, match="字段 remedies 缺失"):
+        render_letter("reply", data)
+
+
+def test_a_draft_is_marked_as_such_in_the_margin():
+    letter = render_letter("reply", sample_data()["reply"], draft=True)
+    assert "样稿（未签发）" in flat(pdf_text(letter.pdf))
+    assert "样稿" not in flat(pdf_text(render_letter("reply", sample_data()["reply"]).pdf))
+
+
+def test_a_configured_seal_is_drawn_without_interpolation(tmp_path):
+    from PIL import Image, ImageDraw
+
+    seal = tmp_path / "seal.png"
+    image = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((10, 10, 290, 290), outline=(200, 0, 0, 255), width=12)
+    image.save(seal)
+    assets = AssetConfig(fonts=default_assets().fonts, seal_image=seal)
+    letter = render_letter("reply", sample_data()["reply"], assets=assets)
+    reader = PdfReader(io.BytesIO(letter.pdf))
+    images = [xobject.get_object() for page in reader.pages
+              for xobject in page["/Resources"].get("/XObject", {}).values()
+              if xobject.get_object().get("/Subtype") == "/Image"]
+    assert images
+    # PDF/A: an image may carry /Interpolate only with the value false.
+    assert all(str(image.get("/Interpolate", "false")).lower() == "false" for image in images)
+    assert b"/Interpolate true" not in letter.pdf
+
+
+def test_a_missing_configured_font_is_a_render_error(tmp_path):
+    from letters import FontConfig
+
+    assets = AssetConfig(fonts=FontConfig(fangsong=tmp_path / "仿宋_GB2312.ttf"))
+    with pytest.raises(LetterRenderError, match="文书资源文件不存在"):
+        render_letter("reply", sample_data()["reply"], assets=assets)
