@@ -476,15 +476,6 @@ class WorkingCalendar:
             return f"{day} 早于工作日日历的起点 {self.first_covered}（条例施行的 2008 年），无法计算"
         return f"{day} 超出工作日日历的推算范围（至 {self.provisional_until}），无法计算"
 
-    def _day_at(self, index: int) -> date:
-        if index < 0:
-            raise OutsideCalendarError(f"结果早于工作日日历的起点 {self.first_covered}，无法计算")
-        if index >= self._size:
-            raise OutsideCalendarError(
-                f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算"
-            )
-        return date.fromordinal(self._first + index)
-
     # -- questions -----------------------------------------------------------------------------
 
     def is_working_day(self, day: date) -> bool:
@@ -506,20 +497,23 @@ class WorkingCalendar:
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (start not counted; 民法典第201条), or before it when n < 0."""
-        index = self._index(start)
-        if n == 0:
-            return start
+        # Inlined index arithmetic: this is the hot path of bulk recomputation.
+        index = start.toordinal() - self._first
+        if not 0 <= index < self._size:
+            raise OutsideCalendarError(self._outside_message(start))
         if n > 0:
             k = self._prefix[index + 1] + n - 1
             if k >= len(self._working):
                 raise OutsideCalendarError(
                     f"结果超出工作日日历的推算范围（至 {self.provisional_until}），无法计算"
                 )
-        else:
+        elif n < 0:
             k = self._prefix[index] + n
             if k < 0:
                 raise OutsideCalendarError(f"结果早于工作日日历的起点 {self.first_covered}，无法计算")
-        return self._day_at(self._working[k])
+        else:
+            return start
+        return date.fromordinal(self._first + self._working[k])
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days in (a, b]; negative (the days in (b, a]) when b < a."""
