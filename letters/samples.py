@@ -233,7 +233,9 @@ _SAMPLES["reply"]["items"][0].update(
 
 _FAMILY_SERIALS = {"disclosed": 38, "partial": 39, "withheld": 41, "unable": 42, "not_processed": 43}
 for _family, _outcomes in OUTCOME_FAMILIES.items():
-    _SAMPLES[f"reply_{_family}"] = _reply(_FAMILY_SERIALS[_family], list(_outcomes))
+    _SAMPLES[f"reply_{_family}"] = _reply(
+        _FAMILY_SERIALS[_family], list(_outcomes),
+        request_summary=_ITEMS[_outcomes[0]]["subject"].strip("“”") + (f"等{len(_outcomes)}项内容" if len(_outcomes) > 1 else ""))
 _SAMPLES["reply_disclosed"]["delivery"] = "online"
 _SAMPLES["reply_unable"]["supplement_received_on"] = "2026-11-09"
 _SAMPLES["reply_mixed"] = _reply(
