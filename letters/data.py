@@ -276,10 +276,10 @@ class TerminationNoticeData(LetterData, RequestFacts):
                 if not getattr(self, name):
                     field = join_path(path, name)
                     raise LetterDataError(field, f"字段 {field} 缺失（终止原因为 {self.reason_code} 时必填）")
-        _remedies(self, (), "本告知", path=path)
+        _remedies(self, (), "本告知书", path=path)
 
     def remedy_sentences(self) -> tuple[str, ...]:
-        return _remedies(self, (), "本告知", path="")
+        return _remedies(self, (), "本告知书", path="")
 
 
 def _remedies(letter: ReplyData | TerminationNoticeData | ThirdPartyDisclosureNoticeData,
