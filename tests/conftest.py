@@ -93,13 +93,25 @@ def agency(session):
     return a
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from engine.accounts import hash_password
+
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture
-def users(session, agency):
-    """One user per role, named after the role (`clerk`, `handler`, …), password PASSWORD."""
-    from engine.accounts import add_user
+def users(session, agency, password_hash, monkeypatch):
+    """One user per role, named after the role (`clerk`, `handler`, …), password PASSWORD.
+
+    argon2 is deliberately slow; the hash of PASSWORD is computed once per test session."""
+    import engine.accounts
     from engine.models import ROLES
 
-    made = {role: add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户") for role in ROLES}
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.accounts, "hash_password", lambda _pw: password_hash)
+        made = {role: engine.accounts.add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户")
+                for role in ROLES}
     session.commit()
     return made
 

@@ -1,0 +1,97 @@
+"""The workflow chart: every action from every stage by every role is allowed or refused with a reason."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import pytest
+
+from engine.errors import PermissionDenied, WorkflowError
+from engine.models import ROLES, STAGES
+from engine.workflow import ACTIONS, STAGE_LABELS, TRANSITIONS, advance, available_actions, mermaid_diagram
+
+
+@dataclass
+class FakeCase:
+    stage: str
+    agency_id: int = 1
+    imported: bool = False
+
+
+@dataclass
+class FakeUser:
+    roles: list = field(default_factory=list)
+    agency_id: int = 1
+
+    def has_role(self, role):
+        return role in self.roles
+
+
+def _sources(action):
+    out = set()
+    for row in TRANSITIONS:
+        if row["trigger"] == action:
+            out.update([row["source"]] if isinstance(row["source"], str) else row["source"])
+    return out
+
+
+@pytest.mark.parametrize(("stage", "action", "role"), list(itertools.product(STAGES, ACTIONS, ROLES)))
+def test_every_action_from_every_stage_by_every_role_is_allowed_or_refused_with_a_reason(stage, action, role):
+    case = FakeCase(stage)
+    user = FakeUser([role])
+    allowed_role = role in ACTIONS[action].roles
+    allowed_stage = stage in _sources(action) and stage != "archived"
+    if allowed_role and allowed_stage:
+        new_stage = advance(case, action, actor=user, no_consultation_left_open=True)
+        assert new_stage in STAGES
+    else:
+        with pytest.raises((PermissionDenied, WorkflowError)) as refused:
+            advance(case, action, actor=user, no_consultation_left_open=True)
+        assert refused.value.message  # a reason in Chinese
+        assert case.stage == stage
+        if not allowed_role:
+            assert isinstance(refused.value, PermissionDenied)
+            assert ACTIONS[action].label in refused.value.message
+
+
+def test_an_archived_case_refuses_every_action_even_for_the_right_role():
+    for action in ACTIONS.values():
+        case = FakeCase("archived")
+        with pytest.raises(WorkflowError, match="已归档"):
+            advance(case, action.name, actor=FakeUser(list(action.roles)))
+
+
+def test_another_agencys_user_is_refused_before_anything_else():
+    case = FakeCase("registered", agency_id=2)
+    with pytest.raises(PermissionDenied, match="不属于"):
+        advance(case, "accept", actor=FakeUser(["clerk"], agency_id=1))
+
+
+def test_the_last_consultation_answer_returns_the_case_to_handling_and_an_earlier_one_does_not():
+    case = FakeCase("consulting")
+    advance(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=False)
+    assert case.stage == "consulting"
+    advance(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=True)
+    assert case.stage == "in_handling"
+
+
+def test_available_actions_lists_only_what_this_user_may_do_in_this_stage():
+    names = {a.name for a in available_actions(FakeCase("in_review"), FakeUser(["legal_reviewer"]))}
+    assert names == {"review_exemption", "return_for_revision", "sign", "record_confidentiality_review"}
+    assert available_actions(FakeCase("in_review"), FakeUser(["clerk"])) == [
+        ACTIONS["withdraw"]]
+    assert available_actions(FakeCase("archived"), FakeUser(list(ROLES))) == []
+
+
+def test_an_imported_case_is_read_only():
+    with pytest.raises(WorkflowError, match="台账导入"):
+        advance(FakeCase("registered", imported=True), "accept", actor=FakeUser(["clerk"]))
+
+
+def test_every_stage_has_a_chinese_label_and_appears_in_the_diagram():
+    diagram = mermaid_diagram()
+    for stage in STAGES:
+        assert STAGE_LABELS[stage]
+        assert stage in diagram
+    assert "signed --> replied : record_delivery" in diagram
