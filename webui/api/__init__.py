@@ -1,0 +1,52 @@
+"""The JSON API under /api/v1 for portals and integrations (issue 6): token authentication, one pydantic model
+per request body (also the source of the OpenAPI document), engine refusals as JSON."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from webui.api import errors
+from webui.api.openapi import Operation, declare
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates", static_folder="static")
+errors.register(bp)
+
+# Reachable without a token: the applicant's status lookup (rate-limited per address) and the documentation.
+PUBLIC_ENDPOINTS = frozenset({"api.status_lookup", "api.openapi_json", "api.docs", "api.static", "api.not_found"})
+
+
+def endpoint(rule: str, op: Operation, **options):
+    """Register a view under `rule` and document it as `op` (the OpenAPI document lists exactly these)."""
+    declare(op)
+
+    def decorate(view):
+        bp.add_url_rule(rule, view.__name__, view, methods=[op.method], **options)
+        return view
+
+    return decorate
+
+
+@bp.record_once
+def _ensure_database(state) -> None:
+    from webui import db
+
+    if "gongkai_db" not in state.app.extensions:  # a bare Flask app (tests, tools) gets the request session too
+        db.init_app(state.app)
+
+
+@bp.before_request
+def _prepare():
+    from webui.api import context
+
+    request.max_content_length = int(_config("API_MAX_BODY_BYTES", context.DEFAULT_MAX_BODY_BYTES))
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        context.authenticate_token()
+
+
+def _config(key: str, default):
+    from flask import current_app
+
+    return current_app.config.get(key, default)
+
+
+from webui.api import actions, cases, docs, exemption_log, me, public  # noqa: E402,F401  (routes register on import)

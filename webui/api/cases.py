@@ -1,0 +1,127 @@
+"""Register, read and list cases; download a frozen letter (条例29、31、33; DESIGN §2 frozen letters)."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+from flask import Response, jsonify, url_for
+from sqlalchemy import func, or_, select
+
+from engine import services
+from engine.calendar import default_calendar
+from engine.errors import NotFound
+from engine.models import Applicant, Case, Letter
+from engine.services import ApplicantForm, RegistrationForm
+from webui.api import context, endpoint, present
+from webui.api import schemas as s
+from webui.api.openapi import Operation
+from webui.api.schemas import MAX_ID
+
+TAG = "申请"
+
+
+def load(case_id: int, version: int | None = None) -> Case:
+    """The case if it is the token user's agency's (another agency's case, or an absurd id, is not found)."""
+    if not 1 <= case_id <= MAX_ID:
+        raise NotFound("没有找到该申请")
+    return services.load_case(context.session(), case_id, context.actor(), version=version)
+
+
+def respond(model: s.Output, status: int = 200, headers: dict | None = None):
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@endpoint("/cases", Operation(
+    "POST", "/cases", "register_request", "登记一件申请", TAG, body=s.RegisterIn, ok_status=201,
+    ok_model=s.RegisteredOut,
+    description="政务服务网或网站表单提交的申请（channel 默认 online）。网络申请未给 confirmed_on 时，以系统确认之日为"
+                "收到申请之日，机关设置为人工确认的除外（条例第三十一条第（三）项、指导案例26号）。需要登记员角色。"))
+def register_request():
+    body = context.json_body(s.RegisterIn)
+    session, user, today = context.session(), context.actor(), context.today()
+    applicant = ApplicantForm(**body.applicant.model_dump())
+    form = RegistrationForm(
+        applicant=applicant, channel=body.channel, submitted_on=body.submitted_on,
+        items=[(item.description, item.topic) for item in body.items], signed_for_on=body.signed_for_on,
+        confirmed_on=body.confirmed_on, requested_form=body.requested_form,
+        requested_delivery=body.requested_delivery, purpose=body.purpose)
+    case, query_code = services.register_request(session, form, actor=user, today=today)
+    duplicates = services.find_possible_duplicates(session, user.agency_id, applicant,
+                                                   [item.description for item in body.items], exclude_case_id=case.id)
+    out = s.RegisteredOut(case=present.case_out(session, case, user, today), query_code=query_code,
+                          possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
+    session.commit()
+    return respond(out, 201, {"Location": url_for("api.get_case", case_id=case.id)})
+
+
+@endpoint("/cases/<int:case_id>", Operation(
+    "GET", "/cases/{case_id}", "get_case", "查看一件申请", TAG, path_params=("case_id",), ok_model=s.CaseOut,
+    errors=(400, 401, 404, 429),
+    description="阶段、答复期限及其计算说明（不计入的日子）、期限状态，以及令牌用户现在可以执行的操作。"))
+def get_case(case_id: int):
+    case = load(case_id)
+    return respond(present.case_out(context.session(), case, context.actor(), context.today()))
+
+
+@endpoint("/cases", Operation(
+    "GET", "/cases", "list_cases", "查找申请", TAG, query=s.CaseListQuery, ok_model=s.CaseListOut,
+    errors=(400, 401, 429),
+    description="按阶段、期限状态、收到日期、申请人类型、办理结果和关键词筛选，分页返回，最新登记的在前。"))
+def list_cases():
+    q = context.query_args(s.CaseListQuery)
+    session, user, today = context.session(), context.actor(), context.today()
+    stmt = select(Case).join(Applicant, Case.applicant_id == Applicant.id).where(Case.agency_id == user.agency_id)
+    if q.stage:
+        stmt = stmt.where(Case.stage == q.stage)
+    if q.received_from:
+        stmt = stmt.where(Case.received_on >= q.received_from)
+    if q.received_to:
+        stmt = stmt.where(Case.received_on <= q.received_to)
+    if q.applicant_kind:
+        stmt = stmt.where(Applicant.kind == q.applicant_kind)
+    if q.outcome:
+        stmt = stmt.where(Case.report_outcome == q.outcome)
+    if q.q and q.q.strip():
+        needle = q.q.strip()
+        stmt = stmt.where(or_(Case.search_text.contains(needle, autoescape=True),
+                              Case.reg_no.contains(needle, autoescape=True)))
+    if q.due_status:
+        stmt = stmt.where(Case.stage.in_(present.CLOCK_STAGES), Case.due_on.is_not(None))
+        # due_soon means at most 3 working days left: due before the 4th working day after today.
+        soon_limit = default_calendar().add_working_days(today, 4)
+        if q.due_status == "overdue":
+            stmt = stmt.where(Case.due_on < today)
+        elif q.due_status == "due_soon":
+            stmt = stmt.where(Case.due_on >= today, Case.due_on < soon_limit)
+        else:
+            stmt = stmt.where(Case.due_on >= soon_limit)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(q.per_page).offset((q.page - 1) * q.per_page)).all()
+    return respond(s.CaseListOut(items=[present.case_summary(c, today) for c in rows], page=q.page,
+                                 per_page=q.per_page, total=total))
+
+
+@endpoint("/cases/<int:case_id>/letters/<int:letter_id>.pdf", Operation(
+    "GET", "/cases/{case_id}/letters/{letter_id}.pdf", "download_letter", "下载已签发（冻结）的文书", TAG,
+    path_params=("case_id", "letter_id"), ok_media="application/pdf", errors=(400, 401, 404, 429),
+    ok_headers={"X-Content-SHA256": {"description": "PDF 的 SHA-256（十六进制），与签发时冻结的一致",
+                                     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
+    description="返回签发时冻结的 PDF 原件（从不重新生成），响应头给出其 SHA-256。"))
+def letter_pdf(case_id: int, letter_id: int):
+    case = load(case_id)
+    letter = context.session().get(Letter, letter_id) if 1 <= letter_id <= MAX_ID else None
+    if letter is None or letter.case_id != case.id:
+        raise NotFound("没有找到该文书")
+    filename = f"{case.reg_no}-{letter.letter_type}-{letter.id}.pdf"
+    digest = base64.b64encode(bytes.fromhex(letter.sha256)).decode()
+    return Response(letter.pdf, mimetype="application/pdf", headers={
+        "X-Content-SHA256": letter.sha256,
+        "Repr-Digest": f"sha-256=:{digest}:",
+        "ETag": f'"{letter.sha256}"',
+        "Content-Disposition": f"attachment; filename=\"letter-{letter.id}.pdf\"; filename*=UTF-8''{quote(filename)}",
+    })

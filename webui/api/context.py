@@ -1,0 +1,118 @@
+"""What every API view needs: the request's database session, the token's user, today's date, the letter
+renderer, and request bodies and query strings parsed by the models of schemas.py."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+from flask import current_app, g, request
+from pydantic import BaseModel
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from engine.accounts import user_for_token
+from engine.audit import utcnow
+from engine.models import ApiToken, User
+from webui import db, localtime
+from webui.api.errors import ApiError
+from webui.api.ratelimit import FixedWindow
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DEFAULT_TOKEN_LIMIT_PER_MINUTE = 600
+DEFAULT_LOOKUP_LIMIT_PER_MINUTE = 10
+LAST_USED_EVERY_SECONDS = 300
+
+_limiters: dict[tuple[int, str], FixedWindow] = {}
+_limiters_lock = threading.Lock()
+_last_used: dict[str, float] = {}
+
+
+def session() -> Session:
+    return db.get_session()
+
+
+def today():
+    return localtime.today()
+
+
+def actor() -> User:
+    return g.api_user
+
+
+def renderer(agency):
+    from webui.letters_adapter import renderer_for
+
+    return renderer_for(agency)
+
+
+def limiter(name: str, config_key: str, default: int) -> FixedWindow:
+    limit = int(current_app.config.get(config_key, default))
+    key = (id(current_app._get_current_object()), name)
+    with _limiters_lock:
+        found = _limiters.get(key)
+        if found is None or found.limit != limit:
+            found = _limiters[key] = FixedWindow(limit)
+        return found
+
+
+def check_rate(name: str, config_key: str, default: int, key: str) -> None:
+    retry_after = limiter(name, config_key, default).hit(key)
+    if retry_after is not None:
+        raise ApiError(429, headers={"Retry-After": str(retry_after)})
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200 or not token.isascii():
+        raise ApiError(401, "缺少 API 令牌：请在请求头中提供 Authorization: Bearer <令牌>",
+                       headers={"WWW-Authenticate": 'Bearer realm="gongkai"'})
+    return token
+
+
+def authenticate_token() -> None:
+    """Bearer token → its user (role and agency); sessions and cookies never authenticate the API."""
+    token = bearer_token()
+    user = user_for_token(session(), token)
+    if user is None:
+        raise ApiError(401, "API 令牌无效、已撤销或其用户已停用",
+                       headers={"WWW-Authenticate": 'Bearer realm="gongkai", error="invalid_token"'})
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    check_rate("token", "API_RATE_LIMIT_PER_TOKEN", DEFAULT_TOKEN_LIMIT_PER_MINUTE, digest)
+    g.api_user = user
+    _note_use(digest)
+
+
+def _note_use(digest: str) -> None:
+    """Record when a token was last used (at most every few minutes, in its own short transaction)."""
+    now = time.monotonic()
+    if now - _last_used.get(digest, -LAST_USED_EVERY_SECONDS) < LAST_USED_EVERY_SECONDS:
+        return
+    _last_used[digest] = now
+    try:
+        with db.get_engine().begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.token_hash == digest).values(last_used_at=utcnow()))
+    except SQLAlchemyError:  # a busy database must not fail the request over a convenience field
+        current_app.logger.warning("could not record API token use", exc_info=True)
+
+
+def json_body(model: type[BaseModel]):
+    """The request body validated by `model` (strict JSON types; unknown fields refused)."""
+    if not request.mimetype or request.mimetype != "application/json":
+        raise ApiError(415)
+    raw = request.get_data(cache=False)
+    return model.model_validate_json(raw or b"", strict=True)
+
+
+def query_args(model: type[BaseModel]):
+    args = {}
+    for name in request.args:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            raise ApiError(400, f"请求数据无效：{name}：只能给出一次", code="invalid")
+        args[name] = values[0]
+    return model.model_validate(args)

@@ -1,0 +1,31 @@
+"""The token's user, its agency and the ids an integration needs (departments and handlers to assign to)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import Agency, Department, User
+from webui.api import context, endpoint
+from webui.api import schemas as s
+from webui.api.cases import respond
+from webui.api.openapi import Operation
+
+
+def _user_ref(user: User) -> s.UserRefOut:
+    return s.UserRefOut(id=user.id, username=user.username, display_name=user.display_name,
+                        roles=list(user.roles or []), department_id=user.department_id)
+
+
+@endpoint("/me", Operation("GET", "/me", "whoami", "令牌用户、所属机关、承办部门和承办人", "机关", ok_model=s.MeOut,
+                           errors=(401, 429)))
+def whoami():
+    session, user = context.session(), context.actor()
+    agency = session.get(Agency, user.agency_id)
+    departments = session.scalars(select(Department).where(Department.agency_id == agency.id)
+                                  .order_by(Department.id)).all()
+    colleagues = session.scalars(select(User).where(User.agency_id == agency.id, User.active.is_(True))
+                                 .order_by(User.id)).all()
+    return respond(s.MeOut(user=_user_ref(user), agency_code=agency.code, agency_name=agency.name,
+                           departments=[s.NamedRef(id=d.id, name=d.name) for d in departments],
+                           handlers=[_user_ref(u) for u in colleagues if u.has_role("handler")],
+                           online_manual_confirmation=agency.online_manual_confirmation))

@@ -1,0 +1,126 @@
+"""Cases and records as the API's response models (schemas.py): the clock is computed here, never stored."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clocks
+from engine.calendar import default_calendar
+from engine.case_clock import compute_due
+from engine.models import CHANNEL_LABELS, Case, Delivery, ExemptionRecord, Letter, User
+from engine.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
+from webui.api import schemas as s
+
+DUE_LABELS = {"on_time": "按时", "due_soon": "即将到期", "overdue": "已逾期"}
+# The reply clock runs (or is paused) in these stages; awaiting_supplement waits on the applicant instead.
+CLOCK_STAGES = tuple(st for st in OPEN_STAGES if st != "awaiting_supplement")
+
+
+def due_status(case: Case, today: date) -> s.DueStatusOut | None:
+    """On time / due soon / overdue (DESIGN §3), only while the reply clock is running or paused."""
+    if case.stage not in CLOCK_STAGES or case.due_on is None:
+        return None
+    status = clocks.due_status(default_calendar(), case.due_on, today)
+    return s.DueStatusOut(kind=status.kind, label=DUE_LABELS[status.kind], working_days_left=status.working_days_left)
+
+
+def due_explanation(case: Case) -> s.DueExplanationOut | None:
+    if case.stage not in CLOCK_STAGES:
+        return None
+    due = compute_due(case, fee_pauses_clock=case.agency.fee_pauses_clock)
+    if due is None:
+        return None
+    data = due.to_json()
+    return s.DueExplanationOut(
+        start=due.start, days=due.days, extension_working_days=due.extension_working_days, due=due.due,
+        provisional=due.provisional, calendar_version=due.calendar_version,
+        not_counted=[s.NotCountedOut(date=n["date"], kind=n["kind"], reason=n["reason"]) for n in data["not_counted"]],
+        pauses=[s.PauseOut(start=p.start, end=p.end, reason=p.reason) for p in due.pauses],
+        lines=clocks.explain(due))
+
+
+def exemption_record(record: ExemptionRecord) -> dict:
+    return dict(
+        id=record.id, case_id=record.case_id, item_id=record.item_id, version=record.version, current=record.current,
+        ground=record.ground, ground_label=OUTCOMES[record.ground].label, article=record.article,
+        facts=record.facts, scope=record.scope, whole_item=record.whole_item, severability=record.severability,
+        consultation_id=record.consultation_id, no_consultation_reason=record.no_consultation_reason,
+        public_interest=record.public_interest, law_citation=record.law_citation,
+        classification_basis=record.classification_basis, discretion_reason=record.discretion_reason,
+        search_record=record.search_record, review_state=record.review_state, review_comment=record.review_comment,
+        department_id=record.department_id, created_at=record.created_at)
+
+
+def _letter(letter: Letter) -> s.LetterOut:
+    return s.LetterOut(
+        id=letter.id, letter_type=letter.letter_type, doc_number=letter.doc_number, issued_on=letter.issued_on,
+        sha256=letter.sha256, size_bytes=letter.size_bytes, template_version=letter.template_version,
+        supersedes_id=letter.supersedes_id, signed=letter.signed_by_id is not None,
+        download_url=url_for("api.letter_pdf", case_id=letter.case_id, letter_id=letter.id))
+
+
+def actions_for(case: Case, user: User) -> list[s.ActionOut]:
+    names = [(a.name, a.label) for a in available_actions(case, user)]
+    if any(name == "record_decision" for name, _ in names):
+        names.append(("record_exemption", "登记不予公开理由"))
+    return [s.ActionOut(name=name, label=label,
+                        url=url_for("api.perform_action", case_id=case.id, action=name)) for name, label in names]
+
+
+def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut:
+    applicant = case.applicant
+    records = session.scalars(select(ExemptionRecord).where(
+        ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all()
+    letters = session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
+    deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all()
+    handler = case.handler
+    return s.CaseOut(
+        id=case.id, reg_no=case.reg_no, version=case.version, stage=case.stage,
+        stage_label=STAGE_LABELS[case.stage], channel=case.channel, channel_label=CHANNEL_LABELS[case.channel],
+        submitted_on=case.submitted_on, received_on=case.received_on, clock_start_on=case.clock_start_on,
+        due_on=case.due_on, due_provisional=case.due_provisional, clock_paused=case.clock_paused,
+        due_status=due_status(case, today), due_explanation=due_explanation(case),
+        extension_working_days=case.extension_working_days or 0, extension_reason=case.extension_reason or "",
+        supplement=s.SupplementOut(requested_on=case.supplement_requested_on, items=list(case.supplement_items or []),
+                                   due_on=case.supplement_due_on, received_on=case.supplement_received_on),
+        applicant=s.ApplicantOut(kind=applicant.kind, kind_label=APPLICANT_TYPES[applicant.kind], name=applicant.name,
+                                 id_type=applicant.id_type, id_number=applicant.id_number, phone=applicant.phone,
+                                 email=applicant.email, address=applicant.address,
+                                 postal_code=applicant.postal_code, contact_person=applicant.contact_person),
+        department=s.NamedRef(id=case.department.id, name=case.department.name) if case.department else None,
+        handler=s.NamedRef(id=handler.id, name=handler.display_name) if handler else None,
+        requested_form=case.requested_form, requested_delivery=case.requested_delivery, purpose=case.purpose,
+        items=[s.ItemOut(id=i.id, seq=i.seq, description=i.description, topic=i.topic, outcome=i.outcome,
+                         outcome_label=OUTCOMES[i.outcome].label if i.outcome else None, reason=i.reason,
+                         how_to_obtain=i.how_to_obtain, referral_agency=i.referral_agency,
+                         referral_contact=i.referral_contact, earlier_reply_number=i.earlier_reply_number,
+                         is_primary=i.is_primary) for i in case.items],
+        exemption_records=[s.ExemptionRecordOut(**exemption_record(r)) for r in records],
+        consultations=[s.ConsultationOut(
+            id=c.id, kind=c.kind, party_name=c.party_name, party_contact=c.party_contact, subject=c.subject,
+            sent_on=c.sent_on, received_by_party_on=c.received_by_party_on, answer_due_on=c.answer_due_on,
+            answered_on=c.answered_on, answer=c.answer, answer_summary=c.answer_summary) for c in case.consultations],
+        fees=[s.FeeOut(id=f.id, mode=f.mode, units=f.units, amount_yuan=f.amount_yuan,
+                       notice_issued_on=f.notice_issued_on, notice_received_on=f.notice_received_on,
+                       pay_by_on=f.pay_by_on, paid_on=f.paid_on) for f in case.fees],
+        letters=[_letter(letter) for letter in letters],
+        deliveries=[s.DeliveryOut(id=d.id, letter_id=d.letter_id, method=d.method, delivered_on=d.delivered_on,
+                                  tracking_no=d.tracking_no, returned=d.returned, note=d.note) for d in deliveries],
+        report_outcome=case.report_outcome,
+        report_outcome_label=OUTCOMES[case.report_outcome].label if case.report_outcome else None,
+        finished_on=case.finished_on, closed_reason=case.closed_reason or "", archive_no=case.archive_no,
+        retention=case.retention, imported=case.imported, available_actions=actions_for(case, user))
+
+
+def case_summary(case: Case, today: date) -> s.CaseSummaryOut:
+    return s.CaseSummaryOut(
+        id=case.id, reg_no=case.reg_no, version=case.version, stage=case.stage, stage_label=STAGE_LABELS[case.stage],
+        channel=case.channel, applicant_name=case.applicant.name, applicant_kind=case.applicant.kind,
+        submitted_on=case.submitted_on, received_on=case.received_on, due_on=case.due_on,
+        due_provisional=case.due_provisional, due_status=due_status(case, today), report_outcome=case.report_outcome,
+        finished_on=case.finished_on, department_id=case.department_id, handler_id=case.handler_id)
