@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput
-from engine.models import RETENTION_LABELS, RETENTION_PERIODS, Agency, User
+from engine.errors import InvalidInput, PermissionDenied, RuleViolation
+from engine.models import RETENTION_LABELS, RETENTION_PERIODS, Agency, ArchiveNote, User
 from engine.numbering import ARCHIVE, format_number, next_number
 from engine.outcomes import OUTCOMES
 
@@ -21,6 +21,9 @@ DEFAULT_RETENTION_BY_FAMILY = {
     "terminated": "Y10",
 }
 RETENTION_NUMBER_CODES = {"PERMANENT": "Y", "Y30": "D30", "Y10": "D10"}
+# Who may add to the 备考表: the archivist, and the clerk who learns of a returned letter or a later ruling.
+NOTE_ROLES = ("archivist", "clerk")
+NOTE_MAX_CHARS = 2000
 
 
 def retention_for(agency: Agency, report_outcome: str | None, *, challenged: bool) -> str:
@@ -70,3 +73,31 @@ def _has_challenges(session: Session, case_id: int) -> bool:
     from engine.models import LegalChallenge
 
     return bool(session.scalar(select(exists().where(LegalChallenge.case_id == case_id))))
+
+
+def append_archive_note(session: Session, case_id: int, *, text: str, noted_on: date, actor: User, today: date):
+    """卷内备考表 (条例45 归档): a dated note appended to an archived case file, never an edit of it."""
+    from engine.audit import record_event, utcnow
+    from engine.services.cases import load_case
+
+    case = load_case(session, case_id, actor)
+    if not any(actor.has_role(role) for role in NOTE_ROLES):
+        raise PermissionDenied("只有档案员或登记员可以追加备考记录")
+    if case.stage != "archived":
+        raise RuleViolation("只有已归档的案卷才能追加备考记录；尚未归档的案件请直接在案件中登记")
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("请填写备考记录的内容")
+    if len(text) > NOTE_MAX_CHARS:
+        raise InvalidInput(f"备考记录过长（最多 {NOTE_MAX_CHARS} 字）")
+    if noted_on > today:
+        raise InvalidInput(f"记录日期（{noted_on.isoformat()}）不能晚于今天（{today.isoformat()}）")
+    if case.archived_on is not None and noted_on < case.archived_on:
+        raise InvalidInput(f"备考记录的日期（{noted_on.isoformat()}）不能早于归档日期（{case.archived_on.isoformat()}）")
+    note = ArchiveNote(case_id=case.id, noted_on=noted_on, text=text, author_id=actor.id, created_at=utcnow())
+    session.add(note)
+    session.flush()
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="append_archive_note",
+                 stage_before=case.stage, stage_after=case.stage,
+                 changes={"note_id": note.id, "noted_on": noted_on.isoformat(), "text": text})
+    return note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -42,6 +43,19 @@ DUPLICATE_THRESHOLD = 0.5
 
 # ---------------------------------------------------------------- loading and common steps
 
+def use_case(func):
+    """Mark a service; a concurrent edit caught at any flush (also autoflush) surfaces as StaleCase."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError as exc:
+            raise StaleCase("该申请已被他人同时修改，本次操作未保存，请刷新后重试") from exc
+
+    return wrapper
+
+
 def load_case(session: Session, case_id: int, actor, *, version: int | None = None, for_update: bool = False) -> Case:
     """The case if it belongs to the actor's agency (another agency's case is simply not found)."""
     stmt = select(Case).where(Case.id == case_id)
@@ -69,10 +83,7 @@ def _finish_action(session: Session, case: Case, action: str, actor, before_stag
     if case.due_on != due_before:
         changes = {**changes, "due_on": {"before": due_before, "after": case.due_on}}
     case.updated_at = utcnow()
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise StaleCase("该申请已被他人同时修改，本次操作未保存，请刷新后重试") from exc
+    session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action=action,
                  stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
 
@@ -213,6 +224,7 @@ def query_code_digest(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
+@use_case
 def register_request(session: Session, form: RegistrationForm, *, actor: User, today: date) -> tuple[Case, str]:
     """登记 (条例29、31): a numbered case; returns it with the applicant's query code (shown once)."""
     if actor is None or not actor.has_role("clerk"):
@@ -258,6 +270,7 @@ def _confirm(session: Session, case: Case, received_on: date, actor) -> None:
     _finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on})
 
 
+@use_case
 def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, actor: User, today: date,
                     version: int | None = None) -> Case:
     """条例31(二)(三): plain letter, online or fax — the day both sides confirm is the receipt date."""
@@ -319,6 +332,7 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
 
 # ---------------------------------------------------------------- supplement (条例30)
 
+@use_case
 def request_supplement(session: Session, case_id: int, *, items: list[str], period_working_days: int | None = None,
                        actor: User, today: date, version: int | None = None) -> Case:
     """补正告知: once, within 7 working days of receipt, listing the items and a reasonable period."""
@@ -350,6 +364,7 @@ def request_supplement(session: Session, case_id: int, *, items: list[str], peri
     return case
 
 
+@use_case
 def receive_supplement(session: Session, case_id: int, *, received_on: date, actor: User, today: date,
                        version: int | None = None) -> Case:
     """收到补正: the 20-working-day clock restarts from the supplement's receipt (条例30)."""
@@ -380,6 +395,7 @@ def _close(session: Session, case: Case, action: str, outcome: str, actor, today
     _finish_action(session, case, action, actor, before, {"report_outcome": outcome, "finished_on": today}, reason)
 
 
+@use_case
 def close_lapsed(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None) -> Case:
     """逾期不补正 (条例30) or 逾期未缴费 (109号): the case is closed, not processed further (年报(六)1/2)."""
     case = load_case(session, case_id, actor, version=version)
@@ -403,6 +419,7 @@ def close_lapsed(session: Session, case_id: int, *, actor: User, today: date, ve
     return case  # pragma: no cover - check_stage raised
 
 
+@use_case
 def withdraw(session: Session, case_id: int, *, reason: str, actor: User, today: date,
              version: int | None = None) -> Case:
     """申请人撤回: closed without a reply letter, counted as 其他 (年报(六)3)."""
@@ -418,6 +435,7 @@ def withdraw(session: Session, case_id: int, *, reason: str, actor: User, today:
 
 # ---------------------------------------------------------------- handling
 
+@use_case
 def accept(session: Session, case_id: int, *, department_id: int, handler_id: int | None = None, actor: User,
            today: date, version: int | None = None) -> Case:
     """受理并分办: assign the department (and handler) that searches for the information."""
@@ -445,6 +463,7 @@ def _check_assignment(session: Session, case: Case, department_id: int, handler_
     return dept, handler
 
 
+@use_case
 def assign(session: Session, case_id: int, *, department_id: int, handler_id: int | None = None, actor: User,
            today: date, version: int | None = None) -> Case:
     case = load_case(session, case_id, actor, version=version)
@@ -459,6 +478,7 @@ def assign(session: Session, case_id: int, *, department_id: int, handler_id: in
     return case
 
 
+@use_case
 def open_consultation(session: Session, case_id: int, *, kind: str, party_name: str, party_contact: str = "",
                       subject: str = "", sent_on: date, received_by_party_on: date | None = None, actor: User,
                       today: date, version: int | None = None) -> Consultation:
@@ -486,6 +506,7 @@ def open_consultation(session: Session, case_id: int, *, kind: str, party_name: 
     return consultation
 
 
+@use_case
 def record_consultation_answer(session: Session, case_id: int, *, consultation_id: int, answer: str,
                                answered_on: date, summary: str = "", received_by_party_on: date | None = None,
                                actor: User, today: date, version: int | None = None) -> Case:
@@ -518,6 +539,7 @@ def record_consultation_answer(session: Session, case_id: int, *, consultation_i
     return case
 
 
+@use_case
 def issue_fee_notice(session: Session, case_id: int, *, mode: str, units: int, earlier_this_month: int = 0,
                      notice_received_on: date | None = None, actor: User, today: date,
                      version: int | None = None) -> Fee:
@@ -551,6 +573,7 @@ def issue_fee_notice(session: Session, case_id: int, *, mode: str, units: int, e
     return fee
 
 
+@use_case
 def record_payment(session: Session, case_id: int, *, paid_on: date, actor: User, today: date,
                    version: int | None = None) -> Case:
     case = load_case(session, case_id, actor, version=version)
@@ -568,6 +591,7 @@ def record_payment(session: Session, case_id: int, *, paid_on: date, actor: User
     return case
 
 
+@use_case
 def extend(session: Session, case_id: int, *, working_days: int, reason: str, actor: User, today: date,
            version: int | None = None) -> Case:
     """延期答复 (条例33②): once, ≤ 20 WD, approved by the office head before the current due date."""

@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.exemptions import GROUND_ARTICLES, OUTCOMES_NEEDING_RECORDS, ExemptionDraft, missing_elements
 from engine.models import CONFIDENTIALITY_CONCLUSIONS, CaseItem, ConfidentialityReview, ExemptionRecord, User
 from engine.outcomes import OUTCOMES, REPLY_CODES
-from engine.services.cases import _finish_action, _not_future, load_case
+from engine.services.cases import _finish_action, _not_future, load_case, use_case
 from engine.workflow import advance, check_actor, check_stage
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
@@ -48,6 +48,7 @@ def _decision_problems(d: ItemDecision) -> list[str]:
     return problems
 
 
+@use_case
 def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecision], actor: User, today: date,
                     version: int | None = None):
     """拟定办理结果 item by item; a changed outcome retires exemption records that no longer fit."""
@@ -123,6 +124,7 @@ class ExemptionForm:
     replaces_id: int | None = None
 
 
+@use_case
 def record_exemption(session: Session, case_id: int, *, item_id: int, form: ExemptionForm, actor: User,
                      today: date, version: int | None = None) -> ExemptionRecord:
     """Add (or re-version) the exemption record of a withheld part; refused naming what is missing."""
@@ -176,6 +178,7 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
     return record
 
 
+@use_case
 def record_confidentiality_review(session: Session, case_id: int, *, item_id: int, conclusion: str, basis: str = "",
                                   reviewed_on: date, actor: User, today: date, version: int | None = None):
     """保密审查 of an item before it is disclosed: 不涉密 / 经区分处理后可公开 / 涉密 (with the basis)."""
@@ -244,6 +247,7 @@ def decision_problems(session: Session, case, *, require_confirmed: bool) -> lis
     return problems
 
 
+@use_case
 def submit_for_review(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None):
     """提交法制审核: every item decided and every record complete (confirmation comes in review)."""
     case = load_case(session, case_id, actor, version=version)
@@ -258,6 +262,7 @@ def submit_for_review(session: Session, case_id: int, *, actor: User, today: dat
     return case
 
 
+@use_case
 def review_exemption(session: Session, case_id: int, *, record_id: int, confirm: bool, comment: str = "",
                      actor: User, today: date, version: int | None = None):
     """The legal reviewer confirms or rejects one exemption record; a rejection returns the case to drafting."""
@@ -283,6 +288,7 @@ def review_exemption(session: Session, case_id: int, *, record_id: int, confirm:
     return case
 
 
+@use_case
 def return_for_revision(session: Session, case_id: int, *, comment: str, actor: User, today: date,
                         version: int | None = None):
     case = load_case(session, case_id, actor, version=version)

@@ -26,7 +26,7 @@ from engine.models import (
 )
 from engine.numbering import LETTER, format_number, next_number
 from engine.outcomes import case_report_outcome
-from engine.services.cases import _finish_action, _not_before, _not_future, load_case
+from engine.services.cases import _finish_action, _not_before, _not_future, load_case, use_case
 from engine.services.decisions import signing_problems
 from engine.workflow import advance, check_actor, check_stage
 
@@ -92,6 +92,7 @@ def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, a
     return _render(renderer, "reply", data, draft=True)
 
 
+@use_case
 def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, actor: User, today: date,
                version: int | None = None) -> Letter:
     """签发: only a legal reviewer, only with every item decided, every exemption confirmed and a letter that
@@ -112,6 +113,7 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
     return letter
 
 
+@use_case
 def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: str, renderer: LetterRenderer,
                      actor: User, today: date, version: int | None = None) -> Letter:
     """A correction: a new signed letter that supersedes the old one (which is never re-rendered)."""
@@ -145,6 +147,7 @@ def current_reply(session: Session, case: Case) -> Letter | None:
     return live[-1] if live else None
 
 
+@use_case
 def record_delivery(session: Session, case_id: int, *, method: str, delivered_on: date, tracking_no: str = "",
                     letter_id: int | None = None, proof_upload_id: int | None = None, returned: bool = False,
                     note: str = "", actor: User, today: date, version: int | None = None) -> Delivery:
@@ -183,6 +186,7 @@ def record_delivery(session: Session, case_id: int, *, method: str, delivered_on
     return delivery
 
 
+@use_case
 def record_review_or_litigation(session: Session, case_id: int, *, kind: str, filed_on: date, result: str = "PENDING",
                                 decided_on: date | None = None, note: str = "", challenge_id: int | None = None,
                                 actor: User, today: date) -> LegalChallenge:
@@ -229,6 +233,7 @@ def record_review_or_litigation(session: Session, case_id: int, *, kind: str, fi
     return challenge
 
 
+@use_case
 def archive(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
             **kwargs: Any) -> Case:
     """归档 (条例45). The archive module adds retention and the archive number when it is present."""

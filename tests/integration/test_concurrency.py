@@ -1,0 +1,84 @@
+"""Concurrent registrations get unique, gap-free numbers; two writers on one case: one StaleCase."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from engine import db as dbmod
+from engine import services
+from engine.errors import StaleCase
+from engine.models import Case, User
+
+from ..conftest import PG_URL
+from .helpers_cases import registration
+
+MON = date(2026, 3, 2)
+
+
+def _run_parallel(n, target):
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+
+    def wrapped(i):
+        try:
+            barrier.wait()
+            target(i)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_twenty_parallel_registrations_get_unique_gap_free_numbers(db_engine, agency, users):
+    clerk_id = users["clerk"].id
+
+    def register(i):
+        with dbmod.transaction(db_engine) as s:
+            clerk = s.get(User, clerk_id)
+            services.register_request(s, registration(submitted_on=MON, name=f"申请人{i}", id_number=""),
+                                      actor=clerk, today=MON)
+
+    assert _run_parallel(20, register) == []
+    with dbmod.transaction(db_engine) as s:
+        seqs = sorted(s.scalars(select(Case.reg_seq)))
+        numbers = set(s.scalars(select(Case.reg_no)))
+    assert seqs == list(range(1, 21))
+    assert len(numbers) == 20
+
+
+def test_two_writers_on_one_case_one_gets_stale_case_and_nothing_is_lost(db_engine, agency, users):
+    with dbmod.transaction(db_engine) as s:
+        case, _ = services.register_request(s, registration(submitted_on=MON), actor=s.get(User, users["clerk"].id),
+                                            today=MON)
+        case_id, version = case.id, case.version
+    s1 = dbmod.session_factory(db_engine)()
+    s2 = dbmod.session_factory(db_engine)()
+    try:
+        services.withdraw(s1, case_id, reason="申请人撤回", actor=s1.get(User, users["clerk"].id), today=MON,
+                          version=version)
+        from engine.models import Department
+
+        dept = s2.scalar(select(Department))
+        c2 = services.load_case(s2, case_id, s2.get(User, users["clerk"].id), version=version)
+        assert c2.stage == "registered"
+        s1.commit()
+        with pytest.raises(StaleCase):
+            services.accept(s2, case_id, department_id=dept.id, actor=s2.get(User, users["clerk"].id), today=MON)
+        s2.rollback()
+    finally:
+        s1.close()
+        s2.close()
+    with dbmod.transaction(db_engine) as s:
+        final = s.get(Case, case_id)
+        assert final.stage == "closed" and final.report_outcome == "OTHER"
