@@ -1,0 +1,94 @@
+"""A request carried through the web pages: registration to a signed, delivered partial disclosure, archived."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import Case, Department, ExemptionRecord, Letter
+from tests.conftest import TODAY
+from tests.integration.helpers_cases import PARTIAL_EXEMPTION
+from tests.integration.test_web_support import client, logged_in, register_via_web, web_app  # noqa: F401
+
+
+def _case(session, case_id) -> Case:
+    session.expire_all()
+    return session.get(Case, case_id)
+
+
+def test_a_request_goes_from_registration_to_an_archived_partial_disclosure(web_app, session, users):
+    clerk = logged_in(web_app, "clerk")
+    case_id = register_via_web(clerk)
+    page = clerk.get(f"/cases/{case_id}/registered").get_data(as_text=True)
+    assert "查询码" in page and "下载登记回执" in page
+    assert "不能再次查看" in clerk.get(f"/cases/{case_id}/registered").get_data(as_text=True)
+    case = _case(session, case_id)
+    assert case.stage == "registered"
+    receipt = session.scalar(select(Letter).where(Letter.case_id == case_id, Letter.letter_type == "receipt"))
+    assert receipt.pdf.startswith(b"%PDF")
+
+    dept = session.scalar(select(Department))
+    response = clerk.post(f"/cases/{case_id}/do/accept", data={
+        "version": case.version, "department_id": dept.id, "handler_id": users["handler"].id})
+    assert response.status_code == 303
+    case = _case(session, case_id)
+    assert case.stage == "in_handling"
+
+    handler = logged_in(web_app, "handler")
+    item = case.items[0]
+    response = handler.post(f"/cases/{case_id}/decide", data={
+        "version": case.version, f"outcome_{item.id}": "PARTIAL",
+        f"reason_{item.id}": "批复正文予以公开，附件中的个人信息不予公开",
+        f"how_to_obtain_{item.id}": "随本答复书邮寄批复文件复印件（已作区分处理）"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    case = _case(session, case_id)
+    form = handler.get(f"/cases/{case_id}/items/{item.id}/exemption?ground=WITHHELD_THIRD_PARTY").get_data(as_text=True)
+    assert "公共利益衡量" in form and "不能区分处理的说明" not in form
+    response = handler.post(f"/cases/{case_id}/items/{item.id}/exemption", data={
+        "version": case.version, "ground": "WITHHELD_THIRD_PARTY", "facts": PARTIAL_EXEMPTION.facts,
+        "scope": PARTIAL_EXEMPTION.scope, "no_consultation_reason": PARTIAL_EXEMPTION.no_consultation_reason,
+        "public_interest": PARTIAL_EXEMPTION.public_interest, "article": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    case = _case(session, case_id)
+    response = handler.post(f"/cases/{case_id}/items/{item.id}/confidentiality", data={
+        "version": case.version, "conclusion": "CLEARED_AFTER_REDACTION", "basis": "删除个人信息后不涉密",
+        "reviewed_on": TODAY.isoformat()})
+    assert response.status_code == 303
+    preview = handler.get(f"/cases/{case_id}/preview.pdf")
+    assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
+    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    case = _case(session, case_id)
+    assert handler.post(f"/cases/{case_id}/submit", data={"version": case.version}).status_code == 303
+
+    reviewer = logged_in(web_app, "legal_reviewer")
+    page = reviewer.get(f"/cases/{case_id}/review").get_data(as_text=True)
+    assert "签发答复书" in page and "<iframe" in page
+    record = session.scalar(select(ExemptionRecord).where(ExemptionRecord.case_id == case_id))
+    case = _case(session, case_id)
+    response = reviewer.post(f"/cases/{case_id}/review/exemptions/{record.id}",
+                             data={"version": case.version, "decision": "confirm"})
+    assert response.status_code == 303
+    case = _case(session, case_id)
+    response = reviewer.post(f"/cases/{case_id}/sign", data={"version": case.version})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    case = _case(session, case_id)
+    assert case.stage == "signed"
+    reply = session.scalar(select(Letter).where(Letter.case_id == case_id, Letter.letter_type == "reply"))
+    assert reply.signed_by_id == users["legal_reviewer"].id
+
+    response = clerk.post(f"/cases/{case_id}/do/record_delivery", data={
+        "version": case.version, "letter_id": reply.id, "method": "POST", "delivered_on": TODAY.isoformat(),
+        "tracking_no": "EMS1234567890"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    case = _case(session, case_id)
+    assert case.stage == "replied" and case.report_outcome == "PARTIAL"
+
+    archivist = logged_in(web_app, "archivist")
+    assert case.reg_no in archivist.get("/archive").get_data(as_text=True)
+    response = archivist.post(f"/cases/{case_id}/do/archive", data={"version": case.version})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    case = _case(session, case_id)
+    assert case.stage == "archived" and case.archive_no
+
+    page = archivist.get(f"/cases/{case_id}").get_data(as_text=True)
+    for text in ("答复书", reply.sha256[:16], "办理过程", "签发答复书", "EMS1234567890"):
+        assert text in page

@@ -1,0 +1,247 @@
+"""系统管理: users and roles, departments, agency settings (numbers, remedies bodies, seal, policies, topics),
+API tokens, and the holiday calendar's coverage. Administrators only, and only for their own agency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from engine import accounts
+from engine.audit import record_event
+from engine.calendar import default_calendar
+from engine.errors import GongkaiError, InvalidInput
+from engine.models import ROLES, Agency, ApiToken, Department, User
+from webui import db
+from webui import form_values as fv
+from webui.auth import requires_role
+from webui.localtime import today
+from webui.uploads import sniff
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(requires_role("admin")(lambda: None))
+
+AGENCY_TEXT_FIELDS = {
+    "name": "机关名称", "reg_no_pattern": "登记编号格式", "letter_no_prefix": "发文机关代字",
+    "letter_no_pattern": "文号格式", "archive_no_pattern": "档号格式", "review_body": "行政复议机关",
+    "court": "管辖法院", "contact": "联系方式", "address": "通信地址", "online_review_channel": "网上复议渠道",
+}
+MAX_SEAL_BYTES = 2 * 1024 * 1024
+
+
+def _agency() -> Agency:
+    return db.get_session().get(Agency, current_user.agency_id)
+
+
+def _user_of_agency(user_id: int) -> User:
+    user = db.get_session().get(User, user_id)
+    if user is None or user.agency_id != current_user.agency_id:
+        abort(404)
+    return user
+
+
+def _refused(refusal: GongkaiError, endpoint: str, **kwargs):
+    db.get_session().rollback()
+    g.db_rollback = True
+    flash(refusal.message, "error")
+    return redirect(url_for(endpoint, **kwargs), 303)
+
+
+def _audit(action: str, changes: dict) -> None:
+    record_event(db.get_session(), agency_id=current_user.agency_id, action=action, actor=current_user,
+                 changes=changes)
+
+
+@bp.get("/")
+def index():
+    calendar = default_calendar()
+    next_year = today().year + 1
+    return render_template("admin/index.html", agency=_agency(), covered_years=calendar.covered_years,
+                           last_covered=calendar.last_covered, next_year=next_year,
+                           next_year_missing=next_year not in calendar.covered_years,
+                           calendar_version=calendar.version)
+
+
+@bp.get("/users")
+def users():
+    session = db.get_session()
+    rows = session.scalars(select(User).where(User.agency_id == current_user.agency_id).order_by(User.username)).all()
+    departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
+                                  .order_by(Department.name)).all()
+    now = datetime.now(UTC)
+    locked = {u.id for u in rows if u.locked_until is not None
+              and (u.locked_until if u.locked_until.tzinfo else u.locked_until.replace(tzinfo=UTC)) > now}
+    return render_template("admin/users.html", rows=rows, roles=ROLES, departments=departments,
+                           dept_names={d.id: d.name for d in departments}, locked=locked)
+
+
+@bp.post("/users")
+def create_user():
+    session = db.get_session()
+    try:
+        department_id = fv.optional_int("department_id", "部门")
+        department = session.get(Department, department_id) if department_id else None
+        if department is not None and department.agency_id != current_user.agency_id:
+            raise InvalidInput("请选择本机关的部门")
+        user = accounts.add_user(session, _agency(), fv.text("username"), request.form.get("password", ""),
+                                 [r for r in request.form.getlist("roles") if r],
+                                 display_name=fv.text("display_name") or None, department=department,
+                                 actor=current_user)
+    except GongkaiError as refusal:
+        return _refused(refusal, "admin.users")
+    flash(f"已创建用户 {user.username}", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/<operation>")
+def user_operation(user_id: int, operation: str):
+    user = _user_of_agency(user_id)
+    if operation == "deactivate":
+        if user.id == current_user.id:
+            flash("不能停用自己的账户", "error")
+            return redirect(url_for("admin.users"), 303)
+        user.active = False
+        message = f"已停用 {user.username}"
+    elif operation == "activate":
+        user.active = True
+        message = f"已启用 {user.username}"
+    elif operation == "unlock":
+        user.locked_until = None
+        user.failed_logins = 0
+        message = f"已解除 {user.username} 的锁定"
+    elif operation == "reset_password":
+        password = request.form.get("password", "")
+        if len(password) < 8:
+            flash("新密码至少 8 位", "error")
+            return redirect(url_for("admin.users"), 303)
+        user.password_hash = accounts.hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        message = f"已重置 {user.username} 的密码"
+    elif operation == "roles":
+        roles = [r for r in request.form.getlist("roles") if r in ROLES]
+        if not roles:
+            flash("至少保留一个角色", "error")
+            return redirect(url_for("admin.users"), 303)
+        if user.id == current_user.id and "admin" not in roles:
+            flash("不能取消自己的系统管理员角色", "error")
+            return redirect(url_for("admin.users"), 303)
+        user.roles = roles
+        message = f"已更新 {user.username} 的角色"
+    else:
+        abort(404)
+    _audit(f"user_{operation}", {"username": user.username, "roles": list(user.roles)})
+    flash(message, "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+def departments():
+    session = db.get_session()
+    if request.method == "POST":
+        name = fv.text("name")
+        exists = session.scalar(select(Department).where(Department.agency_id == current_user.agency_id,
+                                                         Department.name == name))
+        if not name or len(name) > 100 or exists:
+            flash("部门名称不能为空、过长或重复", "error")
+            return redirect(url_for("admin.departments"), 303)
+        accounts.add_department(session, _agency(), name)
+        _audit("add_department", {"name": name})
+        flash(f"已添加部门 {name}", "success")
+        return redirect(url_for("admin.departments"), 303)
+    rows = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
+                           .order_by(Department.name)).all()
+    return render_template("admin/departments.html", rows=rows)
+
+
+@bp.route("/agency", methods=["GET", "POST"])
+def agency():
+    record = _agency()
+    if request.method == "GET":
+        return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS)
+    changes = {}
+    for name, label in AGENCY_TEXT_FIELDS.items():
+        value = fv.text(name)
+        if name == "name" and not value:
+            flash("机关名称不能为空", "error")
+            return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
+                                   values=request.form), 400
+        if len(value) > 300:
+            flash(f"{label}过长", "error")
+            return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
+                                   values=request.form), 400
+        if getattr(record, name) != value:
+            changes[name] = {"before": getattr(record, name), "after": value}
+            setattr(record, name, value)
+    period = fv.text("supplement_period_working_days")
+    if not period.isdigit() or not 1 <= int(period) <= 60:
+        flash("补正期限应为 1 至 60 个工作日", "error")
+        return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
+                               values=request.form), 400
+    record.supplement_period_working_days = int(period)
+    record.fee_pauses_clock = fv.flag("fee_pauses_clock")
+    record.online_manual_confirmation = fv.flag("online_manual_confirmation")
+    record.topics = [t.strip() for t in fv.text("topics").splitlines() if t.strip()][:100]
+    settings = dict(record.settings or {})
+    settings["fee_payment_method"] = fv.text("fee_payment_method")
+    record.settings = settings
+    _audit("update_agency_settings", changes)
+    flash("机关设置已保存", "success")
+    return redirect(url_for("admin.agency"), 303)
+
+
+@bp.post("/agency/seal")
+def seal():
+    """The seal image (PNG or JPEG) lives under var/, outside static/, and only the letter renderer reads it."""
+    record = _agency()
+    file = request.files.get("seal")
+    content = file.read(MAX_SEAL_BYTES + 1) if file else b""
+    kind = sniff(content) if content else None
+    if kind not in ("png", "jpeg") or len(content) > MAX_SEAL_BYTES:
+        flash("印章图片须为 PNG 或 JPEG，且不超过 2 MB", "error")
+        return redirect(url_for("admin.agency"), 303)
+    folder = Path(current_app.config["SEAL_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"agency-{record.id}.{'png' if kind == 'png' else 'jpg'}"
+    path.write_bytes(content)
+    record.seal_image = str(path)
+    _audit("upload_seal", {"path": str(path), "bytes": len(content)})
+    flash("印章图片已更新", "success")
+    return redirect(url_for("admin.agency"), 303)
+
+
+@bp.get("/tokens")
+def tokens():
+    session = db.get_session()
+    rows = session.scalars(select(ApiToken).join(ApiToken.user).where(User.agency_id == current_user.agency_id)
+                           .order_by(ApiToken.id.desc())).all()
+    people = session.scalars(select(User).where(User.agency_id == current_user.agency_id, User.active.is_(True))
+                             .order_by(User.username)).all()
+    return render_template("admin/tokens.html", rows=rows, people=people, new_token=None)
+
+
+@bp.post("/tokens")
+def create_token():
+    session = db.get_session()
+    user = _user_of_agency(fv.optional_int("user_id", "用户") or 0)
+    token = accounts.create_token(session, user, fv.text("name")[:100])
+    rows = session.scalars(select(ApiToken).join(ApiToken.user).where(User.agency_id == current_user.agency_id)
+                           .order_by(ApiToken.id.desc())).all()
+    people = session.scalars(select(User).where(User.agency_id == current_user.agency_id, User.active.is_(True))
+                             .order_by(User.username)).all()
+    flash("令牌已创建。它只显示这一次，请立即复制保存。", "success")
+    # Rendered in the POST response (not redirected) so the token is never stored anywhere to show again.
+    return render_template("admin/tokens.html", rows=rows, people=people, new_token=token, token_user=user)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    try:
+        accounts.revoke_token(db.get_session(), token_id, current_user)
+    except GongkaiError as refusal:
+        return _refused(refusal, "admin.tokens")
+    flash("令牌已吊销", "success")
+    return redirect(url_for("admin.tokens"), 303)

@@ -1,0 +1,177 @@
+"""The Flask application factory: blueprints per area, CSRF, login, security headers, engine errors → pages."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, flash, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from engine.errors import (
+    GongkaiError,
+    InvalidInput,
+    NotFound,
+    PeriodLocked,
+    PermissionDenied,
+    RuleViolation,
+    StaleCase,
+    WorkflowError,
+)
+from webui import db
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+csrf = CSRFProtect()
+
+# Engine refusals and the HTTP status each one answers with.
+ERROR_STATUS: dict[type[GongkaiError], int] = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    WorkflowError: 409,
+    StaleCase: 409,
+    PeriodLocked: 409,
+    RuleViolation: 422,
+    InvalidInput: 400,
+}
+
+# Blueprints built by other engineers, registered when their package exists.
+OPTIONAL_BLUEPRINTS = ("webui.reports", "webui.api", "webui.archive_export")
+
+
+def status_for(error: GongkaiError) -> int:
+    for kind in type(error).__mro__:
+        if kind in ERROR_STATUS:
+            return ERROR_STATUS[kind]
+    return 400
+
+
+def _secret_key(var_dir: Path) -> str:
+    """GONGKAI_SECRET_KEY, or one generated once under var/ and shared by every worker on this machine."""
+    from engine.config import load_settings
+
+    configured = load_settings().secret_key
+    if configured:
+        return configured
+    path = var_dir / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        key = secrets.token_hex(32)
+        fh.write(key)
+    return key
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the web application; `config` overrides (tests pass DATABASE_URL, TESTING, GONGKAI_TODAY)."""
+    from engine.config import load_settings
+
+    app = Flask(__name__)
+    settings = load_settings()
+    production = os.environ.get("GONGKAI_PRODUCTION", "") not in ("", "0") or bool(settings.extra.get("production"))
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="gongkai_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PRODUCTION=production,
+        WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch must still submit; the session bounds it
+        SEAL_DIR=str(settings.var_dir / "seals"),
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config or {})
+    if app.config["PRODUCTION"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(settings.var_dir)
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    csrf.init_app(app)
+    from webui import auth
+
+    auth.login_manager.init_app(app)
+    app.before_request(auth.require_login)
+    app.after_request(db.commit_successful_writes)
+    app.after_request(_security_headers)
+
+    from webui import admin, archive, cases, dashboard, drafting, handling, intake, legal_review
+    from webui.presentation import register_filters
+
+    for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
+                      archive.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    for module_name in OPTIONAL_BLUEPRINTS:
+        _register_optional(app, module_name)
+    register_filters(app)
+    _register_error_pages(app)
+    return app
+
+
+def _register_optional(app: Flask, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as missing:
+        if missing.name and module_name.startswith(missing.name):
+            return  # not built yet
+        raise
+    blueprint = getattr(module, "bp", None)
+    if blueprint is None:
+        return
+    if module_name == "webui.api":
+        csrf.exempt(blueprint)
+    app.register_blueprint(blueprint)
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'self'; frame-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors {ancestors}")
+
+
+def _security_headers(response):
+    """CSP without inline script, nosniff, no framing except the same-origin PDF preview, no referrer leaks."""
+    framable = bool(g.get("framable"))
+    response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors="'self'" if framable else "'none'"))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN" if framable else "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(GongkaiError)
+    def engine_refusal(error: GongkaiError):
+        if request.blueprint == "api":
+            from flask import jsonify
+
+            return jsonify({"error": error.code, "message": error.message}), status_for(error)
+        flash(error.message, "error")
+        return render_template("error.html", status=status_for(error), message=error.message), status_for(error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        message = "表单已过期或来源无效，请刷新页面后重新提交"
+        return render_template("error.html", status=400, message=message), 400
+
+    messages = {400: "请求无效", 403: "您没有执行此操作的权限", 404: "页面不存在或您无权查看",
+                405: "不支持该请求方式", 413: "上传的文件过大（不超过 20 MB）", 500: "系统内部错误，请联系管理员"}
+    for status, message in messages.items():
+        app.register_error_handler(status, _error_page(status, message))
+
+
+def _error_page(status: int, message: str):
+    def handler(error):
+        if request.blueprint == "api":
+            from flask import jsonify
+
+            return jsonify({"error": str(status), "message": message}), status
+        return render_template("error.html", status=status, message=message), status
+
+    return handler

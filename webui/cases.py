@@ -1,0 +1,225 @@
+"""The case list (filters, search, export) and the case page: header, clock explanation, timeline, documents."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import defer, joinedload
+
+from engine import clocks, services
+from engine.case_clock import compute_due
+from engine.models import (
+    ArchiveNote,
+    AuditEvent,
+    Case,
+    ConfidentialityReview,
+    Delivery,
+    Department,
+    ExemptionRecord,
+    LegalChallenge,
+    Letter,
+    Upload,
+    User,
+)
+from engine.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.workflow import STAGE_LABELS, available_actions
+from webui import db
+from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
+from webui.localtime import today
+from webui.presentation import CHANNEL_LABELS, days_left
+from webui.uploads import UPLOAD_KINDS_ALLOWED, store_upload
+
+bp = Blueprint("cases", __name__)
+EXPORT_LIMIT = 100_000
+EXPORT_HEADER = ("登记编号", "申请人", "申请人类型", "申请渠道", "收到日期", "办理阶段", "承办部门", "答复期限",
+                 "剩余工作日", "办理结果", "答复/办结日期", "申请内容")
+
+# Where each workflow action is carried out in the UI (endpoint, kwargs beyond case_id).
+ACTION_TARGETS = {
+    "confirm_receipt": ("handling.act", {"action": "confirm_receipt"}),
+    "request_supplement": ("handling.act", {"action": "request_supplement"}),
+    "receive_supplement": ("handling.act", {"action": "receive_supplement"}),
+    "close_lapsed_supplement": ("handling.act", {"action": "close_lapsed"}),
+    "close_lapsed_fee": ("handling.act", {"action": "close_lapsed"}),
+    "accept": ("handling.act", {"action": "accept"}),
+    "assign": ("handling.act", {"action": "assign"}),
+    "open_consultation": ("handling.act", {"action": "open_consultation"}),
+    "record_consultation_answer": ("handling.act", {"action": "record_consultation_answer"}),
+    "issue_fee_notice": ("handling.act", {"action": "issue_fee_notice"}),
+    "record_payment": ("handling.act", {"action": "record_payment"}),
+    "extend": ("handling.act", {"action": "extend"}),
+    "withdraw": ("handling.act", {"action": "withdraw"}),
+    "record_delivery": ("handling.act", {"action": "record_delivery"}),
+    "archive": ("handling.act", {"action": "archive"}),
+    "record_decision": ("drafting.decide", {}),
+    "record_confidentiality_review": ("drafting.decide", {}),
+    "submit_for_review": ("drafting.decide", {}),
+    "review_exemption": ("legal_review.review", {}),
+    "return_for_revision": ("legal_review.review", {}),
+    "sign": ("legal_review.review", {}),
+}
+
+
+def action_links(case: Case) -> list[dict]:
+    """The actions this user may take on this case now, one link per page (several actions share a page)."""
+    links: dict[str, dict] = {}
+    for action in available_actions(case, current_user):
+        endpoint, kwargs = ACTION_TARGETS[action.name]
+        url = url_for(endpoint, case_id=case.id, **kwargs)
+        if url not in links:
+            label = {"drafting.decide": "拟稿（办理结果、理由、保密审查）",
+                     "legal_review.review": "法制审核与签发"}.get(endpoint, action.label)
+            if action.name.startswith("close_lapsed"):
+                label = action.label
+            links[url] = {"url": url, "label": label, "name": action.name}
+    return list(links.values())
+
+
+@bp.get("/cases")
+def index():
+    session = db.get_session()
+    f = CaseFilter.from_args(request.args)
+    for problem in f.errors:
+        flash(problem, "error")
+    on = today()
+    rows, total = page_of(session, current_user.agency_id, f, on)
+    departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
+                                  .order_by(Department.name)).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("cases/index.html", rows=rows, total=total, f=f, pages=pages, departments=departments,
+                           sorts=SORTS, today=on, APPLICANT_TYPES=APPLICANT_TYPES, OUTCOMES=OUTCOMES)
+
+
+def _export_rows():
+    session = db.get_session()
+    f = CaseFilter.from_args(request.args)
+    on = today()
+    stmt = filtered(current_user.agency_id, f, on).order_by(*SORTS[f.sort][1]()).limit(EXPORT_LIMIT)
+    stmt = stmt.options(joinedload(Case.items))
+    for case in session.scalars(stmt).unique():
+        left = days_left(case.due_on, case.stage, on)
+        yield (case.reg_no, case.applicant.name, APPLICANT_TYPES.get(case.applicant.kind, ""),
+               CHANNEL_LABELS.get(case.channel, case.channel), case.received_on.isoformat() if case.received_on else "",
+               STAGE_LABELS.get(case.stage, case.stage), case.department.name if case.department else "",
+               case.due_on.isoformat() if case.due_on else "", left["left"] if left else "",
+               OUTCOMES[case.report_outcome].label if case.report_outcome else "",
+               case.finished_on.isoformat() if case.finished_on else "",
+               "；".join(item.description for item in case.items))
+
+
+def _attachment(filename: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.get("/cases/export.csv")
+def export_csv():
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_HEADER)
+    for row in _export_rows():
+        writer.writerow(_no_formula(row))
+    return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": _attachment(f"申请列表-{today().isoformat()}.csv")})
+
+
+def _no_formula(row) -> list:
+    """Cells that a spreadsheet would run as a formula (CSV injection) get a leading apostrophe."""
+    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+
+
+@bp.get("/cases/export.xlsx")
+def export_xlsx():
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("申请列表")
+    sheet.append(EXPORT_HEADER)
+    for row in _export_rows():
+        sheet.append(_no_formula(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(buffer.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": _attachment(f"申请列表-{today().isoformat()}.xlsx")})
+
+
+@bp.get("/cases/<int:case_id>")
+def show(case_id: int):
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    on = today()
+    agency = case.agency
+    due = compute_due(case, fee_pauses_clock=agency.fee_pauses_clock) if case.stage not in (
+        "replied", "closed", "archived") else None
+    explanation = clocks.explain(due) if due else []
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    letters = session.scalars(select(Letter).options(defer(Letter.pdf)).where(Letter.case_id == case.id)
+                              .order_by(Letter.id)).all()
+    uploads = session.scalars(select(Upload).options(defer(Upload.content)).where(Upload.case_id == case.id)
+                              .order_by(Upload.id)).all()
+    deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all()
+    challenges = session.scalars(select(LegalChallenge).where(LegalChallenge.case_id == case.id)
+                                 .order_by(LegalChallenge.id)).all()
+    records = session.scalars(select(ExemptionRecord).where(ExemptionRecord.case_id == case.id)
+                              .order_by(ExemptionRecord.item_id, ExemptionRecord.id)).all()
+    item_ids = [item.id for item in case.items]
+    reviews = session.scalars(select(ConfidentialityReview).where(ConfidentialityReview.item_id.in_(item_ids))
+                              .order_by(ConfidentialityReview.id)).all() if item_ids else []
+    notes = session.scalars(select(ArchiveNote).where(ArchiveNote.case_id == case.id).order_by(ArchiveNote.id)).all()
+    user_ids = {r.created_by_id for r in records} | {r.reviewer_id for r in reviews}
+    names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) \
+        if user_ids else {}
+    superseded = {letter.supersedes_id for letter in letters if letter.supersedes_id}
+    return render_template(
+        "cases/show.html", case=case, agency=agency, due=due, explanation=explanation, events=events,
+        letters=letters, superseded=superseded, uploads=uploads, deliveries=deliveries, challenges=challenges,
+        records=records, reviews=reviews, notes=notes, names=names, actions=action_links(case),
+        left=days_left(case.due_on, case.stage, on), today=on, upload_kinds=UPLOAD_KINDS_ALLOWED,
+        can_upload=case.stage != "archived" and not case.imported and current_user.has_any_role("clerk", "handler"))
+
+
+@bp.get("/letters/<int:letter_id>.pdf")
+def letter_pdf(letter_id: int):
+    """A frozen letter, served only to users of its case's agency (another agency's is not found)."""
+    session = db.get_session()
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        abort(404)
+    services.load_case(session, letter.case_id, current_user)
+    name = f"{letter.doc_number or letter.letter_type}-{letter.id}.pdf"
+    return Response(letter.pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": _attachment(name), "X-Letter-SHA256": letter.sha256})
+
+
+@bp.get("/uploads/<int:upload_id>")
+def upload_file(upload_id: int):
+    session = db.get_session()
+    upload = session.get(Upload, upload_id)
+    if upload is None:
+        abort(404)
+    services.load_case(session, upload.case_id, current_user)
+    return Response(upload.content, mimetype=upload.content_type,
+                    headers={"Content-Disposition": _attachment(upload.filename)})
+
+
+@bp.post("/cases/<int:case_id>/uploads")
+def add_upload(case_id: int):
+    if not current_user.has_any_role("clerk", "handler"):
+        abort(403)
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    kind = request.form.get("kind", "attachment")
+    if kind not in UPLOAD_KINDS_ALLOWED:
+        kind = "attachment"
+    upload = store_upload(session, case, request.files.get("file"), kind=kind, actor=current_user)
+    if upload is None:
+        flash("请选择要上传的文件", "error")
+        return redirect(url_for("cases.show", case_id=case.id)), 303
+    flash(f"已上传：{upload.filename}", "success")
+    return redirect(url_for("cases.show", case_id=case.id) + "#documents")

@@ -1,0 +1,70 @@
+"""Reading posted form fields into typed values; bad input becomes `InvalidInput` with a Chinese message."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import request
+
+from engine.errors import InvalidInput
+
+
+def text(name: str, default: str = "") -> str:
+    return (request.form.get(name) or default).strip()
+
+
+def texts(name: str) -> list[str]:
+    return [v.strip() for v in request.form.getlist(name)]
+
+
+def optional_date(name: str, label: str) -> date | None:
+    raw = text(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{label}格式不正确（应为 年-月-日，如 2026-03-02）") from None
+
+
+def required_date(name: str, label: str) -> date:
+    value = optional_date(name, label)
+    if value is None:
+        raise InvalidInput(f"请填写{label}")
+    return value
+
+
+def optional_int(name: str, label: str) -> int | None:
+    raw = text(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{label}应为整数") from None
+
+
+def required_int(name: str, label: str) -> int:
+    value = optional_int(name, label)
+    if value is None:
+        raise InvalidInput(f"请填写{label}")
+    return value
+
+
+def choice(name: str, label: str, allowed) -> str:
+    value = text(name)
+    if value not in allowed:
+        raise InvalidInput(f"请选择{label}")
+    return value
+
+
+def flag(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "true", "yes")
+
+
+def case_version() -> int:
+    """The case version the form was rendered with (optimistic lock, DESIGN §2)."""
+    value = optional_int("version", "版本号")
+    if value is None:
+        raise InvalidInput("表单缺少版本号，请刷新页面后重试")
+    return value

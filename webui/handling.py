@@ -1,0 +1,343 @@
+"""Review and handling forms (审核、办理): supplement, acceptance, consultations, fee, extension, closing,
+delivery, review/litigation and archiving. One GET form and one POST per action; letters issued with them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from engine import fees, letter_data, services
+from engine.archive import retention_for
+from engine.errors import GongkaiError, InvalidInput, StaleCase
+from engine.models import (
+    CHALLENGE_KINDS,
+    CHALLENGE_RESULTS,
+    DELIVERY_METHODS,
+    RETENTION_PERIODS,
+    Agency,
+    Case,
+    Department,
+    LegalChallenge,
+    Letter,
+    User,
+)
+from engine.workflow import available_actions
+from webui import db
+from webui import form_values as fv
+from webui.letters_adapter import renderer_for
+from webui.localtime import today
+from webui.uploads import store_upload
+
+bp = Blueprint("handling", __name__)
+
+DEFAULT_PAYMENT_METHOD = "请持本通知书到本机关办公地点缴纳，或按本机关告知的账户转账缴纳"
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    label: str
+    allowed: Callable[[Case, object], bool]
+    perform: Callable[[Session, Case, Agency, date, int], str]
+    context: Callable[[Session, Case, Agency], dict] = lambda session, case, agency: {}
+
+
+def _workflow(*names: str) -> Callable[[Case, object], bool]:
+    def allowed(case: Case, user) -> bool:
+        return any(a.name in names for a in available_actions(case, user))
+
+    return allowed
+
+
+def _letter(session: Session, case: Case, agency: Agency, letter_type: str, build, on: date) -> Letter:
+    return services.issue_letter(session, case, letter_type, build, renderer=renderer_for(agency),
+                                 actor=current_user, today=on)
+
+
+def _latest_letter_number(session: Session, case: Case, letter_type: str) -> str | None:
+    return session.scalar(select(Letter.doc_number).where(Letter.case_id == case.id, Letter.letter_type == letter_type)
+                          .order_by(Letter.id.desc()).limit(1))
+
+
+# ---------------------------------------------------------------- the actions
+
+def confirm_receipt(session, case, agency, on, version):
+    services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
+                             actor=current_user, today=on, version=version)
+    return f"已确认收件，答复期限 {case.due_on.isoformat()}"
+
+
+def request_supplement(session, case, agency, on, version):
+    items = [line.strip() for line in fv.text("items").splitlines() if line.strip()]
+    period = fv.optional_int("period_working_days", "补正期限")
+    services.request_supplement(session, case.id, items=items, period_working_days=period, actor=current_user,
+                                today=on, version=version)
+    used = period or agency.supplement_period_working_days
+    letter = _letter(session, case, agency, "supplement_notice", lambda n: {
+        **letter_data.supplement_notice_data(case, agency, doc_number=n, issued_on=on),
+        "period_working_days": used}, on)
+    return f"已出具补正告知书 {letter.doc_number}，补正期限至 {case.supplement_due_on.isoformat()}"
+
+
+def receive_supplement(session, case, agency, on, version):
+    services.receive_supplement(session, case.id, received_on=fv.required_date("received_on", "收到补正日期"),
+                                actor=current_user, today=on, version=version)
+    store_upload(session, case, request.files.get("file"), kind="supplement", actor=current_user)
+    return f"已登记补正，答复期限重新计算至 {case.due_on.isoformat()}"
+
+
+def _termination_letter(session, case, agency, on) -> Letter:
+    earlier = None
+    if case.report_outcome == "LAPSED_SUPPLEMENT":
+        earlier = _latest_letter_number(session, case, "supplement_notice")
+    elif case.report_outcome == "LAPSED_FEE":
+        earlier = _latest_letter_number(session, case, "fee_notice")
+    return _letter(session, case, agency, "termination_notice", lambda n: letter_data.termination_notice_data(
+        case, agency, doc_number=n, issued_on=on, earlier_notice_number=earlier), on)
+
+
+def close_lapsed(session, case, agency, on, version):
+    services.close_lapsed(session, case.id, actor=current_user, today=on, version=version)
+    letter = _termination_letter(session, case, agency, on)
+    return f"已结案（{case.closed_reason}），出具终止办理告知书 {letter.doc_number}"
+
+
+def withdraw(session, case, agency, on, version):
+    services.withdraw(session, case.id, reason=fv.text("reason"), actor=current_user, today=on, version=version)
+    store_upload(session, case, request.files.get("file"), kind="attachment", actor=current_user)
+    if fv.flag("issue_notice"):
+        letter = _termination_letter(session, case, agency, on)
+        return f"申请人已撤回，已结案并出具终止办理告知书 {letter.doc_number}"
+    return "申请人已撤回，已结案"
+
+
+def _assignment() -> tuple[int, int | None]:
+    department_id = fv.optional_int("department_id", "承办部门")
+    if not department_id:
+        raise InvalidInput("请选择承办部门")
+    return department_id, fv.optional_int("handler_id", "承办人")
+
+
+def accept(session, case, agency, on, version):
+    department_id, handler_id = _assignment()
+    services.accept(session, case.id, department_id=department_id, handler_id=handler_id, actor=current_user,
+                    today=on, version=version)
+    return f"已受理并分办至{case.department.name}"
+
+
+def assign(session, case, agency, on, version):
+    department_id, handler_id = _assignment()
+    services.assign(session, case.id, department_id=department_id, handler_id=handler_id, actor=current_user,
+                    today=on, version=version)
+    return "已改派承办"
+
+
+def _assignment_context(session, case, agency):
+    departments = session.scalars(select(Department).where(Department.agency_id == agency.id)
+                                  .order_by(Department.name)).all()
+    handlers = [u for u in session.scalars(select(User).where(User.agency_id == agency.id, User.active.is_(True))
+                                           .order_by(User.display_name)) if u.has_role("handler")]
+    return {"departments": departments, "handlers": handlers}
+
+
+def open_consultation(session, case, agency, on, version):
+    consultation = services.open_consultation(
+        session, case.id, kind=fv.choice("kind", "征求意见对象", ("THIRD_PARTY", "AGENCY")),
+        party_name=fv.text("party_name"), party_contact=fv.text("party_contact"), subject=fv.text("subject"),
+        sent_on=fv.required_date("sent_on", "发出日期"),
+        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"),
+        actor=current_user, today=on, version=version)
+    store_upload(session, case, request.files.get("file"), kind="consultation", actor=current_user)
+    return f"已登记征求意见，对方应于 {consultation.answer_due_on.isoformat()} 前提出意见；期间答复期限暂停计算"
+
+
+def record_consultation_answer(session, case, agency, on, version):
+    consultation_id = fv.optional_int("consultation_id", "征求意见记录")
+    if not consultation_id:
+        raise InvalidInput("请选择征求意见记录")
+    services.record_consultation_answer(
+        session, case.id, consultation_id=consultation_id,
+        answer=fv.choice("answer", "意见", ("CONSENT", "OBJECTION", "NO_ANSWER")),
+        answered_on=fv.required_date("answered_on", "收到意见日期"), summary=fv.text("summary"),
+        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"),
+        actor=current_user, today=on, version=version)
+    store_upload(session, case, request.files.get("file"), kind="consultation", actor=current_user)
+    return "已登记意见"
+
+
+def _consultation_context(session, case, agency):
+    return {"open_consultations": [c for c in case.consultations if c.is_open]}
+
+
+def _fee_quote():
+    mode = request.form.get("mode") or request.args.get("mode")
+    try:
+        units = int(request.form.get("units") or request.args.get("units") or 0)
+        earlier = int(request.form.get("earlier_this_month") or request.args.get("earlier_this_month") or 0)
+    except ValueError:
+        return None, "件数或页数应为整数"
+    if not units:
+        return None, None
+    try:
+        if mode == fees.PER_APPLICATION:
+            return fees.quote_per_application(earlier, units), None
+        if mode == fees.PER_PAGE:
+            return fees.quote_per_page(units), None
+    except ValueError as exc:
+        return None, str(exc)
+    return None, "请选择计费方式"
+
+
+def issue_fee_notice(session, case, agency, on, version):
+    fee = services.issue_fee_notice(
+        session, case.id, mode=fv.choice("mode", "计费方式", (fees.PER_APPLICATION, fees.PER_PAGE)),
+        units=fv.required_int("units", "件数或页数"),
+        earlier_this_month=fv.optional_int("earlier_this_month", "本月此前已申请件数") or 0,
+        notice_received_on=fv.optional_date("notice_received_on", "申请人收到通知日期"),
+        actor=current_user, today=on, version=version)
+    method = (agency.settings or {}).get("fee_payment_method") or DEFAULT_PAYMENT_METHOD
+    letter = _letter(session, case, agency, "fee_notice", lambda n: letter_data.fee_notice_data(
+        case, agency, doc_number=n, issued_on=on, payment_method=method), on)
+    return f"已出具收费通知书 {letter.doc_number}：{fee.amount_yuan} 元，缴费期限 {fee.pay_by_on.isoformat()}"
+
+
+def _fee_context(session, case, agency):
+    quote, problem = _fee_quote()
+    unit = "页" if (request.values.get("mode") == fees.PER_PAGE) else "件"
+    return {"quote": quote, "quote_problem": problem, "unit": unit}
+
+
+def record_payment(session, case, agency, on, version):
+    services.record_payment(session, case.id, paid_on=fv.required_date("paid_on", "缴费日期"), actor=current_user,
+                            today=on, version=version)
+    return "已登记缴费，答复期限恢复计算"
+
+
+def extend(session, case, agency, on, version):
+    original_due_on = case.due_on
+    services.extend(session, case.id, working_days=fv.required_int("working_days", "延长的工作日数"),
+                    reason=fv.text("reason"), actor=current_user, today=on, version=version)
+    letter = _letter(session, case, agency, "extension_notice", lambda n: letter_data.extension_notice_data(
+        case, agency, original_due_on=original_due_on, doc_number=n, issued_on=on), on)
+    return f"已批准延期至 {case.due_on.isoformat()}，出具延期答复告知书 {letter.doc_number}"
+
+
+def record_delivery(session, case, agency, on, version):
+    proof = store_upload(session, case, request.files.get("proof"), kind="delivery_proof", actor=current_user)
+    services.record_delivery(
+        session, case.id, method=fv.choice("method", "送达方式", DELIVERY_METHODS),
+        delivered_on=fv.required_date("delivered_on", "送达日期"), tracking_no=fv.text("tracking_no"),
+        letter_id=fv.optional_int("letter_id", "文书"), proof_upload_id=proof.id if proof else None,
+        returned=fv.flag("returned"), note=fv.text("note"), actor=current_user, today=on, version=version)
+    return "已登记送达" + ("，答复已完成" if case.stage == "replied" else "")
+
+
+def _delivery_allowed(case: Case, user) -> bool:
+    return (case.stage != "archived" and not case.imported and user.agency_id == case.agency_id
+            and user.has_role("clerk") and case.stage != "received")
+
+
+def _delivery_context(session, case, agency):
+    letters = session.scalars(select(Letter).options(defer(Letter.pdf)).where(Letter.case_id == case.id)
+                              .order_by(Letter.id.desc())).all()
+    return {"letters": letters}
+
+
+def record_challenge(session, case, agency, on, version):
+    services.record_review_or_litigation(
+        session, case.id, kind=fv.choice("kind", "类型", CHALLENGE_KINDS), filed_on=fv.required_date("filed_on", "立案（申请）日期"),
+        result=fv.choice("result", "结果", CHALLENGE_RESULTS), decided_on=fv.optional_date("decided_on", "审结日期"),
+        note=fv.text("note"), challenge_id=fv.optional_int("challenge_id", "复议、诉讼记录"), actor=current_user,
+        today=on)
+    return "已登记复议、诉讼情况"
+
+
+def _challenge_allowed(case: Case, user) -> bool:
+    return (user.agency_id == case.agency_id and case.stage in ("replied", "closed", "archived")
+            and any(user.has_role(r) for r in ("clerk", "legal_reviewer", "archivist", "office_head")))
+
+
+def _challenge_context(session, case, agency):
+    pending = session.scalars(select(LegalChallenge).where(LegalChallenge.case_id == case.id,
+                                                           LegalChallenge.result == "PENDING")).all()
+    return {"pending_challenges": pending}
+
+
+def archive(session, case, agency, on, version):
+    retention = fv.text("retention") or None
+    services.archive(session, case.id, retention=retention, retention_reason=fv.text("retention_reason"),
+                     actor=current_user, today=on, version=version)
+    return f"已归档，档号 {case.archive_no}"
+
+
+def _archive_context(session, case, agency):
+    challenged = session.scalar(select(LegalChallenge.id).where(LegalChallenge.case_id == case.id).limit(1))
+    return {"ruled_retention": retention_for(agency, case.report_outcome, challenged=challenged is not None),
+            "retention_periods": RETENTION_PERIODS}
+
+
+ACTIONS: dict[str, CaseAction] = {
+    "confirm_receipt": CaseAction("确认收件", _workflow("confirm_receipt"), confirm_receipt),
+    "request_supplement": CaseAction("补正告知", _workflow("request_supplement"), request_supplement),
+    "receive_supplement": CaseAction("收到补正", _workflow("receive_supplement"), receive_supplement),
+    "close_lapsed": CaseAction("逾期结案", _workflow("close_lapsed_supplement", "close_lapsed_fee"), close_lapsed),
+    "withdraw": CaseAction("申请人撤回", _workflow("withdraw"), withdraw),
+    "accept": CaseAction("受理并分办", _workflow("accept"), accept, _assignment_context),
+    "assign": CaseAction("改派承办", _workflow("assign"), assign, _assignment_context),
+    "open_consultation": CaseAction("征求意见", _workflow("open_consultation"), open_consultation),
+    "record_consultation_answer": CaseAction("登记意见", _workflow("record_consultation_answer"),
+                                             record_consultation_answer, _consultation_context),
+    "issue_fee_notice": CaseAction("收费通知", _workflow("issue_fee_notice"), issue_fee_notice, _fee_context),
+    "record_payment": CaseAction("登记缴费", _workflow("record_payment"), record_payment),
+    "extend": CaseAction("批准延期答复", _workflow("extend"), extend),
+    "record_delivery": CaseAction("登记送达", _delivery_allowed, record_delivery, _delivery_context),
+    "record_challenge": CaseAction("登记复议、诉讼", _challenge_allowed, record_challenge, _challenge_context),
+    "archive": CaseAction("归档", _workflow("archive"), archive, _archive_context),
+}
+
+
+def _render(case: Case, agency: Agency, name: str, values, status: int = 200):
+    action = ACTIONS[name]
+    session = db.get_session()
+    context = action.context(session, case, agency)
+    return render_template(f"handling/{name}.html", case=case, agency=agency, action=action, name=name,
+                           values=values, today=today(), **context), status
+
+
+@bp.route("/cases/<int:case_id>/do/<name>", methods=["GET", "POST"])
+def act(case_id: int, name: str):
+    action = ACTIONS.get(name)
+    if action is None:
+        abort(404)
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    agency = case.agency
+    if not action.allowed(case, current_user):
+        abort(403)
+    if request.method == "GET" or "quote" in request.form:
+        values = request.form if request.method == "POST" else {}
+        return _render(case, agency, name, values)
+    on = today()
+    try:
+        message = action.perform(session, case, agency, on, fv.case_version())
+    except GongkaiError as refusal:
+        from webui.app import status_for
+
+        session.rollback()
+        g.db_rollback = True
+        fresh = services.load_case(session, case_id, current_user)
+        text = refusal.message
+        if isinstance(refusal, StaleCase):
+            text += "。下方保留了您填写的内容，已更新为最新版本，请核对案件最新情况后再提交。"
+        flash(text, "error")
+        values = request.form.to_dict()
+        if isinstance(refusal, StaleCase):
+            values["version"] = str(fresh.version)
+        return _render(fresh, fresh.agency, name, values, status_for(refusal))
+    flash(message, "success")
+    return redirect(url_for("cases.show", case_id=case.id), 303)

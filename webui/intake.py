@@ -1,0 +1,128 @@
+"""登记 (条例29、31): the registration form, the live duplicate warning and the receipt with the query code."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from engine import letter_data, services
+from engine.errors import GongkaiError
+from engine.models import CHANNELS, Agency
+from engine.outcomes import APPLICANT_TYPES
+from engine.services import ApplicantForm, RegistrationForm
+from webui import db
+from webui import form_values as fv
+from webui.auth import requires_role
+from webui.letters_adapter import renderer_for
+from webui.localtime import today
+from webui.uploads import store_upload
+
+bp = Blueprint("intake", __name__)
+
+ID_TYPES = ("居民身份证", "统一社会信用代码", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "其他")
+REQUESTED_FORMS = ("纸质", "电子数据", "其他")
+REQUESTED_DELIVERIES = ("邮寄", "电子邮件", "网络平台", "当面领取", "传真")
+# Channels whose receipt date is a confirmation with the applicant (条例31(二)(三)).
+CONFIRMED_CHANNELS = ("plain_letter", "online", "fax")
+
+
+def _applicant_from_form() -> ApplicantForm:
+    return ApplicantForm(kind=fv.text("applicant_kind"), name=fv.text("name"), id_type=fv.text("id_type"),
+                         id_number=fv.text("id_number"), phone=fv.text("phone"), email=fv.text("email"),
+                         address=fv.text("address"), postal_code=fv.text("postal_code"),
+                         contact_person=fv.text("contact_person"))
+
+
+def _items_from_form() -> list[tuple[str, str]]:
+    descriptions = fv.texts("item_description")
+    topics = fv.texts("item_topic")
+    topics += [""] * (len(descriptions) - len(topics))
+    return [(d, t) for d, t in zip(descriptions, topics, strict=False) if d]
+
+
+def _form_context(agency: Agency, values) -> dict:
+    items = [{"description": d, "topic": t} for d, t in zip(values.getlist("item_description"),
+                                                           values.getlist("item_topic"), strict=False)
+             if d.strip()] if hasattr(values, "getlist") else []
+    return {"values": values, "items": items or [{"description": "", "topic": ""}], "agency": agency,
+            "APPLICANT_TYPES": APPLICANT_TYPES, "channels": CHANNELS, "id_types": ID_TYPES,
+            "requested_forms": REQUESTED_FORMS, "requested_deliveries": REQUESTED_DELIVERIES,
+            "confirmed_channels": CONFIRMED_CHANNELS}
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@requires_role("clerk")
+def register():
+    session_db = db.get_session()
+    agency = session_db.get(Agency, current_user.agency_id)
+    if request.method == "GET":
+        defaults = {"submitted_on": today().isoformat(), "channel": "in_person", "applicant_kind": "NATURAL"}
+        return render_template("intake/register.html", **_form_context(agency, _Defaults(defaults)))
+    on = today()
+    try:
+        form = RegistrationForm(
+            applicant=_applicant_from_form(), channel=fv.text("channel"),
+            submitted_on=fv.required_date("submitted_on", "提交日期"),
+            items=_items_from_form(),
+            signed_for_on=fv.optional_date("signed_for_on", "签收日期"),
+            confirmed_on=fv.optional_date("confirmed_on", "确认日期"),
+            requested_form=fv.text("requested_form"), requested_delivery=fv.text("requested_delivery"),
+            purpose=fv.text("purpose"))
+        case, code = services.register_request(session_db, form, actor=current_user, today=on)
+        store_upload(session_db, case, request.files.get("application_file"), kind="application", actor=current_user)
+        if case.stage == "registered":
+            services.issue_letter(
+                session_db, case, "receipt",
+                lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=on),
+                renderer=renderer_for(agency), actor=current_user, today=on, numbered=False)
+    except GongkaiError as refusal:
+        session_db.rollback()
+        flash(refusal.message, "error")
+        from webui.app import status_for
+
+        return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
+    session["query_code"] = {"case_id": case.id, "code": code}
+    flash(f"已登记：{case.reg_no}", "success")
+    return redirect(url_for("intake.registered", case_id=case.id))
+
+
+class _Defaults(dict):
+    """Initial form values with the `getlist` the template expects of posted data."""
+
+    def getlist(self, key):
+        value = self.get(key)
+        return [] if value is None else [value]
+
+
+@bp.get("/cases/<int:case_id>/registered")
+@requires_role("clerk")
+def registered(case_id: int):
+    """The query code is shown exactly once, right after registration; only its hash is stored."""
+    session_db = db.get_session()
+    case = services.load_case(session_db, case_id, current_user)
+    shown = session.pop("query_code", None)
+    code = shown["code"] if shown and shown.get("case_id") == case.id else None
+    from sqlalchemy import select
+    from sqlalchemy.orm import defer
+
+    from engine.models import Letter
+
+    receipt = session_db.scalar(select(Letter).options(defer(Letter.pdf)).where(
+        Letter.case_id == case.id, Letter.letter_type == "receipt").order_by(Letter.id.desc()))
+    return render_template("intake/registered.html", case=case, code=code, receipt=receipt)
+
+
+@bp.post("/register/duplicates")
+@requires_role("clerk")
+def duplicates():
+    """Earlier similar requests of the same applicant (条例36(六)), for the live warning on the form."""
+    data = request.get_json(silent=True) or {}
+    applicant = ApplicantForm(kind=str(data.get("applicant_kind", "")), name=str(data.get("name", ""))[:200],
+                              id_number=str(data.get("id_number", ""))[:60], phone=str(data.get("phone", ""))[:60],
+                              email=str(data.get("email", ""))[:120])
+    texts = [str(t)[:2000] for t in (data.get("items") or []) if isinstance(t, str)][:20]
+    found = services.find_possible_duplicates(db.get_session(), current_user.agency_id, applicant, texts)
+    for row in found:
+        row["received_on"] = row["received_on"].isoformat() if row["received_on"] else None
+        row["url"] = url_for("cases.show", case_id=row["case_id"])
+    return jsonify({"duplicates": found})

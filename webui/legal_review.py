@@ -1,0 +1,104 @@
+"""法制审核: the decision and the letter preview side by side, each exemption record confirmed or rejected with a
+comment, return for revision, and 签发 (signing freezes the letter: PDF bytes, SHA-256, template, data)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from engine import services
+from engine.errors import GongkaiError
+from engine.models import CONFIDENTIALITY_CONCLUSIONS, Case, ConfidentialityReview, ExemptionRecord
+from engine.outcomes import OUTCOMES
+from engine.services.decisions import signing_problems
+from engine.workflow import available_actions
+from webui import db
+from webui import form_values as fv
+from webui.letters_adapter import renderer_for
+from webui.localtime import today
+
+bp = Blueprint("legal_review", __name__)
+
+
+def _may_review(case: Case) -> bool:
+    return any(a.name in ("review_exemption", "return_for_revision", "sign") for a in available_actions(case, current_user))
+
+
+@bp.get("/cases/<int:case_id>/review")
+def review(case_id: int):
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    if not _may_review(case):
+        abort(403)
+    return _render(case, {})
+
+
+def _render(case: Case, values, status: int = 200):
+    session = db.get_session()
+    records = session.scalars(select(ExemptionRecord).where(ExemptionRecord.case_id == case.id,
+                                                            ExemptionRecord.current.is_(True))
+                              .order_by(ExemptionRecord.item_id, ExemptionRecord.id)).all()
+    item_ids = [i.id for i in case.items]
+    reviews = {}
+    for row in session.scalars(select(ConfidentialityReview).where(ConfidentialityReview.item_id.in_(item_ids))
+                               .order_by(ConfidentialityReview.id)):
+        reviews[row.item_id] = row
+    return render_template("legal_review/review.html", case=case, records=records, reviews=reviews,
+                           problems=signing_problems(session, case), values=values, OUTCOMES=OUTCOMES,
+                           conclusions=CONFIDENTIALITY_CONCLUSIONS, today=today()), status
+
+
+def _refused(case_id: int, refusal: GongkaiError):
+    from webui.app import status_for
+
+    session = db.get_session()
+    session.rollback()
+    g.db_rollback = True
+    flash(refusal.message, "error")
+    fresh = services.load_case(session, case_id, current_user)
+    return _render(fresh, request.form, status_for(refusal))
+
+
+@bp.post("/cases/<int:case_id>/review/exemptions/<int:record_id>")
+def review_exemption(case_id: int, record_id: int):
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    confirm = request.form.get("decision") == "confirm"
+    try:
+        services.review_exemption(session, case.id, record_id=record_id, confirm=confirm,
+                                  comment=fv.text("comment"), actor=current_user, today=today(),
+                                  version=fv.case_version())
+    except GongkaiError as refusal:
+        return _refused(case_id, refusal)
+    if confirm:
+        flash(f"理由记录 #{record_id} 已确认", "success")
+        return redirect(url_for("legal_review.review", case_id=case.id), 303)
+    flash(f"理由记录 #{record_id} 已退回，案件回到拟稿", "success")
+    return redirect(url_for("cases.show", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/review/return")
+def return_for_revision(case_id: int):
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    try:
+        services.return_for_revision(session, case.id, comment=fv.text("comment"), actor=current_user, today=today(),
+                                     version=fv.case_version())
+    except GongkaiError as refusal:
+        return _refused(case_id, refusal)
+    flash("已退回修改", "success")
+    return redirect(url_for("cases.show", case_id=case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/sign")
+def sign(case_id: int):
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    try:
+        letter = services.sign_reply(session, case.id, renderer=renderer_for(case.agency), actor=current_user,
+                                     today=today(), version=fv.case_version())
+    except GongkaiError as refusal:
+        return _refused(case_id, refusal)
+    flash(f"答复书已签发：{letter.doc_number}（SHA-256 {letter.sha256[:16]}…）", "success")
+    return redirect(url_for("cases.show", case_id=case.id), 303)

@@ -1,0 +1,63 @@
+"""Uploaded files (application scans, supplements, delivery proofs): type-checked by magic bytes, kept in the DB."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from engine.audit import record_event, utcnow
+from engine.errors import InvalidInput, WorkflowError
+from engine.models import Case, Upload
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "ofd": "application/ofd"}
+
+
+def sniff(content: bytes) -> str | None:
+    """The file's real type from its first bytes: PDF, JPEG, PNG or OFD (a zip holding OFD.xml, GB/T 33190)."""
+    if content.startswith(b"%PDF-"):
+        return "pdf"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                if any(name.lower() == "ofd.xml" for name in archive.namelist()):
+                    return "ofd"
+        except zipfile.BadZipFile:
+            return None
+    return None
+
+
+def store_upload(session: Session, case: Case, file: FileStorage | None, *, kind: str, actor) -> Upload | None:
+    """Keep an uploaded file with the case (None when no file was chosen); refuses other types and big files."""
+    if file is None or not file.filename:
+        return None
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读，不能再上传材料")
+    content = file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise InvalidInput("上传的文件过大（不超过 20 MB）")
+    if not content:
+        raise InvalidInput("上传的文件是空的")
+    detected = sniff(content)
+    if detected is None:
+        raise InvalidInput("只能上传 PDF、JPEG、PNG 或 OFD 文件（按文件内容识别，不看扩展名）")
+    filename = file.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or f"upload.{detected}"
+    upload = Upload(case_id=case.id, kind=kind, filename=filename, content_type=CONTENT_TYPES[detected],
+                    size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                    uploaded_by_id=actor.id, created_at=utcnow())
+    session.add(upload)
+    session.flush()
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="add_upload",
+                 stage_before=case.stage, stage_after=case.stage,
+                 changes={"upload_id": upload.id, "kind": kind, "filename": filename, "sha256": upload.sha256})
+    return upload
+
+UPLOAD_KINDS_ALLOWED = ("application", "supplement", "delivery_proof", "consultation", "attachment")
