@@ -400,6 +400,8 @@ def _value_text(key: str, value) -> str:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "sha256" and isinstance(value, str):
+        return value[:16] + "…"  # the full hash is in the 备考表 and manifest.json
     if key == "retention" or key == "ruled_retention":
         return RETENTION_LABELS.get(value, str(value))
     if key in ("report_outcome", "outcome", "ground") and value in OUTCOMES:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +25,7 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
-from letters.assets import PACKAGE_DIR, AssetConfig, default_assets, font_css
+from letters.assets import PACKAGE_DIR, PROJECT_ROOT, AssetConfig, FontConfig, default_assets, font_css
 from letters.errors import LetterDataError, LetterRenderError
 from letters.fetcher import AssetFetcher
 from letters.render import _RENDER_LOCK, cn_date
@@ -74,31 +75,29 @@ def embedded_manifest(pdf: bytes) -> bytes | None:
 
 # ---------------------------------------------------------------- layout
 
+SECTIONS = (("registration", "政府信息公开申请登记表"), ("record", "办理过程记录（审计轨迹）"),
+            ("exemptions", "不予公开理由审查记录"), ("notes", "卷内备考表"))
+INDEXED_SECTIONS = ("registration", "record", "exemptions")  # the 备考表 is never listed in the 卷内目录
+_INDEX_ROWS_PER_PAGE = 16
+
+
 @dataclass
 class _Layout:
-    """Page numbers of every part for a given length of the front matter (cover + index)."""
+    """Page numbers of every part, given the front matter's length and the back matter's sections."""
 
     front: int
-    registration_pages: int
-    back_pages: dict[str, int]
     counts: list[int]
-    registration_at: int
+    back_pages: dict[str, int]
 
     def __post_init__(self) -> None:
         self.ranges: list[tuple[int, int] | None] = []
         page = self.front + 1
-        for n, count in enumerate(self.counts):
-            if n == self.registration_at:
-                self.registration = (page, page + self.registration_pages - 1)
-                page += self.registration_pages
+        for count in self.counts:
             self.ranges.append((page, page + count - 1) if count else None)
             page += count
-        if self.registration_at >= len(self.counts):
-            self.registration = (page, page + self.registration_pages - 1)
-            page += self.registration_pages
         self.back_start = page
-        self.sections = {}
-        for name in ("record", "exemptions", "notes"):
+        self.sections: dict[str, tuple[int, int] | None] = {}
+        for name, _title in SECTIONS:
             pages = self.back_pages.get(name, 0)
             self.sections[name] = (page, page + pages - 1) if pages else None
             page += pages
@@ -107,29 +106,28 @@ class _Layout:
 
 def _lay_out(data, documents, pdfs, counts, manifest, assets):
     fetcher, font_config, stylesheets = _styles(assets)
-    registration_at = sum(1 for d in documents if d.get("part") == "result")
 
     def render(template: str, **context):
         html = _environment().get_template(template).render(data=data, **context)
         return HTML(string=html, base_url=CASEFILE_DIR.as_uri() + "/", url_fetcher=fetcher).render(
             font_config=font_config, stylesheets=stylesheets)
 
-    # The back matter and the registration form do not depend on page numbers except their own start
-    # page (printed in the footer), so they are laid out once per guess of the front matter's length.
-    front_guess = 2
+    # The back matter depends on the front matter's length only through its page footers; the front
+    # matter (the index) needs the back matter's section lengths. Guess the index length from its rows,
+    # lay out both, and lay out again only if the guess was wrong.
+    rows_count = len(documents) + len(INDEXED_SECTIONS)
+    front_guess = 1 + max(1, -(-rows_count // _INDEX_ROWS_PER_PAGE))
     for _ in range(_MAX_LAYOUT_PASSES):
-        probe = _Layout(front_guess, 0, {}, counts, registration_at)
-        registration = render("registration.html", first_page=probe.registration[0])
-        with_registration = _Layout(front_guess, len(registration.pages), {}, counts, registration_at)
-        back = render("back.html", first_page=with_registration.back_start)
-        layout = _Layout(front_guess, len(registration.pages), _section_pages(back), counts, registration_at)
+        back_start = front_guess + sum(counts) + 1
+        back = render("back.html", first_page=back_start)
+        layout = _Layout(front_guess, counts, _section_pages(back))
         front = render("front.html", layout=layout, rows=_index_rows(data, documents, layout))
         if len(front.pages) == front_guess:
             break
         front_guess = len(front.pages)
     else:  # pragma: no cover - an index that keeps changing length would need a pathological title
         raise LetterRenderError("卷内目录的页数无法确定")
-    generated = front.copy([*front.pages, *registration.pages, *back.pages])
+    generated = front.copy([*front.pages, *back.pages])
     attachment = Attachment(file_obj=io.BytesIO(manifest), name=MANIFEST_NAME, relationship="Data",
                             description="案卷清单（机读）：案件元数据、各文件 SHA-256、审计链哈希")
     base = generated.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], uncompressed_pdf=False)
@@ -137,10 +135,11 @@ def _lay_out(data, documents, pdfs, counts, manifest, assets):
 
 
 def _section_pages(back) -> dict[str, int]:
-    """Pages of each back-matter section, found by the anchor its heading carries."""
-    starts = {}
+    """Pages of each back-matter section, found by the anchor (id) its heading carries."""
+    names = [name for name, _title in SECTIONS]
+    starts: dict[str, int] = {}
     for number, page in enumerate(back.pages):
-        for name in ("record", "exemptions", "notes"):
+        for name in names:
             if name in page.anchors and name not in starts:
                 starts[name] = number
     ordered = sorted(starts.items(), key=lambda kv: kv[1])
@@ -152,7 +151,7 @@ def _section_pages(back) -> dict[str, int]:
 
 
 def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, documents) -> bytes:
-    """The documents' pages spliced in after the front matter (and around the registration form)."""
+    """The documents' pages spliced in after the front matter, as they are; an outline for navigation."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(base)))
     outline = [(1, "案卷封面"), (2, "卷内目录")]
     for document, pdf, pages in zip(documents, pdfs, layout.ranges, strict=True):
@@ -162,10 +161,9 @@ def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, do
         for offset, page in enumerate(reader.pages):
             writer.insert_page(page, pages[0] - 1 + offset)
         outline.append((pages[0], document.get("title") or "文件"))
-    outline.append((layout.registration[0], "政府信息公开申请登记表"))
-    for name, label in (("record", "办理过程记录"), ("exemptions", "不予公开理由审查记录"), ("notes", "卷内备考表")):
+    for name, title in SECTIONS:
         if layout.sections[name]:
-            outline.append((layout.sections[name][0], label))
+            outline.append((layout.sections[name][0], title))
     for page, title in sorted(outline):
         writer.add_outline_item(title, page - 1)
     writer.page_mode = "/UseOutlines"
@@ -175,16 +173,16 @@ def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, do
 
 
 def _index_rows(data: Mapping, documents, layout: _Layout) -> list[dict]:
-    """卷内目录: every document in archival order, with the generated records, at their final pages."""
+    """卷内目录: every document in archival order, then the generated records, at their final pages."""
     agency_name = _field(data, "agency_name")
     rows = [{**document, "pages": pages} for document, pages in zip(documents, layout.ranges, strict=True)]
-    registration = {"doc_number": _field(data, "reg_no"), "author": agency_name, "title": "政府信息公开申请登记表",
-                    "dated_on": _field(data, "registered_on"), "pages": layout.registration, "note": "系统生成"}
-    rows.insert(layout.registration_at, registration)
-    for name, title in (("record", "办理过程记录（审计轨迹）"), ("exemptions", "不予公开理由审查记录")):
-        if layout.sections[name]:
-            rows.append({"doc_number": "", "author": agency_name, "title": title,
-                         "dated_on": _field(data, "archived_on"), "pages": layout.sections[name], "note": "系统生成"})
+    dated = {"registration": _field(data, "registered_on"), "record": _field(data, "archived_on"),
+             "exemptions": _field(data, "archived_on")}
+    for name, title in SECTIONS:
+        if name in INDEXED_SECTIONS and layout.sections[name]:
+            rows.append({"doc_number": _field(data, "reg_no") if name == "registration" else "",
+                         "author": agency_name, "title": title, "dated_on": dated[name],
+                         "pages": layout.sections[name], "note": "系统生成"})
     for n, row in enumerate(rows, start=1):
         row["seq"] = n
     return rows
@@ -207,12 +205,29 @@ def _as_pdf(document: Mapping, content: bytes) -> bytes | None:
                 rgb = image.convert("RGB")
         except (UnidentifiedImageError, OSError) as error:
             raise LetterRenderError(f"扫描件「{title}」无法读取：{error}") from error
-        width_in, height_in = (mm / 25.4 for mm in A4_MM)
-        dpi = max(rgb.width / width_in, rgb.height / height_in, 72.0)
         out = io.BytesIO()
-        rgb.save(out, "PDF", resolution=dpi)
-        return out.getvalue()
+        rgb.save(out, "PDF", resolution=72.0)
+        return _on_a4(out.getvalue())
     return None
+
+
+def _on_a4(pdf: bytes) -> bytes:
+    """A one-page image PDF centred on an A4 page within 10 mm margins, scaled to fit (the pixels untouched)."""
+    from pypdf import PageObject, Transformation
+
+    source = PdfReader(io.BytesIO(pdf)).pages[0]
+    width, height = (mm * 72 / 25.4 for mm in A4_MM)
+    margin = 10 * 72 / 25.4
+    image_w, image_h = float(source.mediabox.width), float(source.mediabox.height)
+    scale = min((width - 2 * margin) / image_w, (height - 2 * margin) / image_h)
+    page = PageObject.create_blank_page(width=width, height=height)
+    page.merge_transformed_page(source, Transformation().scale(scale).translate(
+        (width - image_w * scale) / 2, (height - image_h * scale) / 2))
+    writer = PdfWriter()
+    writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _page_count(document: Mapping, pdf: bytes | None) -> int:
@@ -266,18 +281,40 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
+def casefile_fonts(assets: AssetConfig) -> FontConfig:
+    """Song (宋体) text and a bold Song title: the agency's files if configured, else FandolSong beside FandolFang.
+
+    FandolSong subsets and embeds about four times faster than Noto Serif CJK's collection, which is what
+    makes bulk export of thousands of case files practical; Noto stays in the stack for rare characters.
+    """
+    fonts = assets.fonts
+    font_dir = Path(os.environ.get("GONGKAI_FONT_DIR") or PROJECT_ROOT / "var" / "fonts")
+
+    def bundled(name: str) -> Path | None:
+        path = font_dir / name
+        return path if path.is_file() else None
+
+    return FontConfig(fangsong=fonts.fangsong, song=fonts.song or bundled("FandolSong-Regular.otf"),
+                      title=fonts.title or bundled("FandolSong-Bold.otf"))
+
+
 @functools.lru_cache(maxsize=8)
 def _styles(assets: AssetConfig) -> tuple[AssetFetcher, FontConfiguration, list[CSS]]:
     """The fetcher (bundled case-file CSS, configured fonts only), fonts and parsed CSS, reused per config."""
-    for path in assets.allowed_files():
-        if not Path(path).is_file():
-            raise LetterRenderError(f"案卷资源文件不存在：{path}")
-    fetcher = AssetFetcher(assets.allowed_files(), assets_dir=CASEFILE_DIR)
+    fonts = casefile_fonts(assets)
+    allowed = frozenset(fonts.files())
+    for path in allowed:
+        if not path.is_file():
+            raise LetterRenderError(f"案卷字体文件不存在：{path}")
+    fetcher = AssetFetcher(allowed, assets_dir=CASEFILE_DIR)
     font_config = FontConfiguration()
     base_url = CASEFILE_DIR.as_uri() + "/"
-    song = '"GK song", ' if assets.fonts.song is not None else ""
-    table_fonts = f'.song, table {{ font-family: {song}"Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai"; }}\n'
+    song = '"GK song", ' if fonts.song is not None else ""
+    # One text face and the title face: every further font costs a subset and an embedding per file.
+    title = '"GK title", ' if fonts.title is not None else ""
+    text_fonts = (f'html, body, table {{ font-family: {song}"Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai"; }}\n'
+                  f'th, h3 {{ font-family: {title}"Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai"; }}\n')
     sheets = [CSS(filename=str(CASEFILE_DIR / "casefile.css"), url_fetcher=fetcher, font_config=font_config),
-              CSS(string=font_css(assets.fonts) + table_fonts, base_url=base_url, url_fetcher=fetcher,
+              CSS(string=font_css(fonts) + text_fonts, base_url=base_url, url_fetcher=fetcher,
                   font_config=font_config)]
     return fetcher, font_config, sheets

@@ -1,0 +1,18 @@
+"""The case-file renderer handed to the engine: `letters.casefile` with the deployment's fonts."""
+
+from __future__ import annotations
+
+from engine.archive_export import CaseFileRenderer
+
+
+def casefile_renderer(assets=None) -> CaseFileRenderer:
+    """A renderer `(data, contents, *, manifest) -> RenderedCaseFile` using `assets` (default fonts if None)."""
+    from letters import default_assets
+    from letters.casefile import render_casefile
+
+    chosen = assets or default_assets()
+
+    def render(data: dict, contents: list[bytes], *, manifest: bytes):
+        return render_casefile(data, contents, manifest=manifest, assets=chosen)
+
+    return render
