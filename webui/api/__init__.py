@@ -4,6 +4,7 @@ per request body (also the source of the OpenAPI document), engine refusals as J
 from __future__ import annotations
 
 from flask import Blueprint, request
+from werkzeug.routing import PathConverter
 
 from webui.api import errors
 from webui.api.openapi import Operation, declare
@@ -24,6 +25,18 @@ def endpoint(rule: str, op: Operation, **options):
         return view
 
     return decorate
+
+
+class AnyPath(PathConverter):
+    """Like `path`, but also across control characters, so every URL under /api/v1 gets a JSON answer."""
+
+    regex = r"[\s\S]*?"
+    part_isolating = False
+
+
+@bp.record_once
+def _register_converter(state) -> None:
+    state.app.url_map.converters.setdefault("api_any", AnyPath)
 
 
 @bp.record_once

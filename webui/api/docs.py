@@ -43,7 +43,7 @@ def api_schema_name(content: dict | None) -> str:
 
 
 @bp.route("/", defaults={"rest": ""}, methods=METHODS)
-@bp.route("/<path:rest>", methods=METHODS)
+@bp.route("/<api_any:rest>", methods=METHODS)
 def not_found(rest: str):
     """Anything under /api/v1 that no view serves: 405 when the path exists for other methods, else 404."""
     adapter = current_app.url_map.bind_to_environ(request.environ)

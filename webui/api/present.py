@@ -15,6 +15,7 @@ from engine.models import CHANNEL_LABELS, Case, Delivery, ExemptionRecord, Lette
 from engine.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
 from webui.api import schemas as s
+from webui.localtime import in_shanghai
 
 DUE_LABELS = {"on_time": "按时", "due_soon": "即将到期", "overdue": "已逾期"}
 # The reply clock runs (or is paused) in these stages; awaiting_supplement waits on the applicant instead.
@@ -53,7 +54,7 @@ def exemption_record(record: ExemptionRecord) -> dict:
         public_interest=record.public_interest, law_citation=record.law_citation,
         classification_basis=record.classification_basis, discretion_reason=record.discretion_reason,
         search_record=record.search_record, review_state=record.review_state, review_comment=record.review_comment,
-        department_id=record.department_id, created_at=record.created_at)
+        department_id=record.department_id, created_at=in_shanghai(record.created_at))
 
 
 def _letter(letter: Letter) -> s.LetterOut:
