@@ -288,3 +288,17 @@ def check(directory: str | None, today_text: str | None) -> None:
             "否则跨年期限为临时推算",
             err=True,
         )
+
+
+@calendar.command("recompute")
+def calendar_recompute() -> None:
+    """载入新的节假日文件后，重新计算所有在办申请的答复期限，并把每处变化记入审计记录。"""
+    from engine.db import transaction
+    from engine.services.recalc import recompute_open_due_dates
+
+    with transaction() as session:
+        changes = recompute_open_due_dates(session)
+    for c in changes:
+        flag = "（临时推算）" if c.provisional_after else ""
+        click.echo(f"{c.reg_no}：{c.before} → {c.after}{flag}")
+    click.echo(f"已重新计算在办申请的答复期限：{len(changes)} 件有变化")
