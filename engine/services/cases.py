@@ -231,6 +231,10 @@ def register_request(session: Session, form: RegistrationForm, *, actor: User, t
         raise PermissionDenied("「登记」只能由登记员执行")
     _validate_registration(form, today)
     agency = session.get(Agency, actor.agency_id)
+    topics = agency.topics or []
+    unknown = [t for _d, t in form.items if t and topics and t not in topics]
+    if unknown:
+        raise InvalidInput(f"申请内容分类「{'、'.join(unknown)}」不在本机关的分类目录中：{'、'.join(topics)}")
     received_on = _receipt_date(form, agency)
     from engine.period_lock import ensure_period_open
 

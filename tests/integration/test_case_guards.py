@@ -242,3 +242,9 @@ def test_fee_time_pauses_the_clock_and_a_lapsed_fee_closes_the_case(session, age
     after = default_calendar().add_working_days(fee.pay_by_on, 1)
     services.close_lapsed(session, case.id, actor=users["clerk"], today=after)
     assert case.report_outcome == "LAPSED_FEE"
+
+
+def test_an_item_topic_outside_the_agencys_list_is_refused(session, agency, users):
+    with pytest.raises(InvalidInput, match="分类目录"):
+        services.register_request(session, registration(submitted_on=MON, items=[("某文件", "天气预报")]),
+                                  actor=users["clerk"], today=MON)
