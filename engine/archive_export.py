@@ -76,6 +76,7 @@ UPLOAD_TITLES = {
     "supplement": "补正材料",
     "identity": "申请人身份证明",
     "delivery_proof": "送达回证",
+    "consultation": "征求意见材料",
 }
 EXEMPTION_STATES = {"pending": "待审核", "confirmed": "法制审核确认", "rejected": "法制审核退回"}
 EXTRA_ACTIONS = {
@@ -85,6 +86,9 @@ EXTRA_ACTIONS = {
     "record_exemption": "记录不予公开理由",
     "record_review_or_litigation": "登记复议、诉讼",
     "append_archive_note": "追加备考记录",
+    "add_upload": "上传材料",
+    "recompute_due": "重算答复期限",
+    "override_period_lock": "解除期间锁定",
 }
 CHANGE_LABELS = {
     "reg_no": "登记编号", "applicant": "申请人", "channel": "渠道", "submitted_on": "提交日期", "items": "申请内容",
@@ -510,11 +514,11 @@ def archived_case_ids(session: Session, agency_id: int, year: int) -> list[int]:
         .order_by(Case.reg_year, Case.reg_seq)))
 
 
-def export_year(session: Session, *, agency_id: int, year: int, out_dir: Path, renderer: CaseFileRenderer,
+def export_year(session: Session, *, agency_id: int, year: int | None = None, out_dir: Path, renderer: CaseFileRenderer,
                 case_ids: list[int] | None = None, exported_at: datetime | None = None) -> Iterator[ExportResult]:
     """Every archived case file of a year, one at a time: each ZIP is written, then the session is emptied,
     so memory stays bounded by the largest single case whatever the number of cases."""
-    ids = case_ids if case_ids is not None else archived_case_ids(session, agency_id, year)
+    ids = case_ids if case_ids is not None else archived_case_ids(session, agency_id, year or 0)
     moment = exported_at or datetime.now(UTC)
     for case_id in ids:
         case = session.get(Case, case_id)

@@ -165,7 +165,7 @@ def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, do
         if layout.sections[name]:
             outline.append((layout.sections[name][0], title))
     for page, title in sorted(outline):
-        writer.add_outline_item(title, page - 1)
+        writer.add_outline_item(title=title, page_number=page - 1)
     writer.page_mode = "/UseOutlines"
     out = io.BytesIO()
     writer.write(out)
@@ -175,7 +175,12 @@ def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, do
 def _index_rows(data: Mapping, documents, layout: _Layout) -> list[dict]:
     """卷内目录: every document in archival order, then the generated records, at their final pages."""
     agency_name = _field(data, "agency_name")
-    rows = [{**document, "pages": pages} for document, pages in zip(documents, layout.ranges, strict=True)]
+    rows = []
+    for document, pages in zip(documents, layout.ranges, strict=True):
+        note = document.get("note") or ""
+        if pages is None:  # e.g. an OFD scan: kept byte for byte in the package, not reproducible as PDF pages
+            note = "；".join(p for p in (note, f"原件另存（{document.get('path', '')}），未编入本 PDF") if p)
+        rows.append({**document, "pages": pages, "note": note})
     dated = {"registration": _field(data, "registered_on"), "record": _field(data, "archived_on"),
              "exemptions": _field(data, "archived_on")}
     for name, title in SECTIONS:

@@ -1,4 +1,4 @@
-"""The case-file renderer handed to the engine: `letters.casefile` with the deployment's fonts."""
+"""The case-file renderer handed to the engine: `letters.casefile` with the agency's (or default) fonts."""
 
 from __future__ import annotations
 
@@ -16,3 +16,10 @@ def casefile_renderer(assets=None) -> CaseFileRenderer:
         return render_casefile(data, contents, manifest=manifest, assets=chosen)
 
     return render
+
+
+def renderer_for_agency(agency) -> CaseFileRenderer:
+    """The renderer with the agency's configured fonts (`settings["fonts"]`), as its letters use."""
+    from webui.letters_adapter import assets_for
+
+    return casefile_renderer(assets_for(agency))

@@ -29,6 +29,8 @@ def _register() -> None:
     main.add_command(report_cmds.report)
     from webui.commands import ledger_cmds
     main.add_command(ledger_cmds.ledger)
+    from webui.commands import archive_cmds
+    main.add_command(archive_cmds.archive)
 
 
 _register()
