@@ -6,8 +6,12 @@ from sqlalchemy import select
 
 from engine.models import Case, Department, ExemptionRecord, Letter
 from tests.conftest import TODAY
+from tests.integration import test_web_support as support
 from tests.integration.helpers_cases import PARTIAL_EXEMPTION
-from tests.integration.test_web_support import client, logged_in, register_via_web, web_app  # noqa: F401
+from tests.integration.test_web_support import logged_in, register_via_web
+
+web_app = support.web_app
+client = support.client
 
 
 def _case(session, case_id) -> Case:
