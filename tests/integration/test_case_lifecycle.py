@@ -65,3 +65,45 @@ def test_a_disclosure_is_signed_without_exemption_records(session, agency, users
     letter = review_and_sign(session, users, case, TODAY)
     assert session.get(Letter, letter.id).letter_type == "reply"
     assert case.stage == "signed"
+
+
+def test_a_correction_is_a_new_letter_that_supersedes_the_frozen_one(session, agency, users):
+    from .helpers_cases import render
+
+    case, _ = register(session, users, TODAY)
+    accept(session, users, case, TODAY)
+    decide_disclosed(session, users, case, TODAY)
+    signed = review_and_sign(session, users, case, TODAY)
+    frozen_bytes, frozen_hash = signed.pdf, signed.sha256
+    with pytest.raises(Exception, match="更正理由"):
+        services.supersede_letter(session, case.id, letter_id=signed.id, reason=" ", renderer=render,
+                                  actor=users["legal_reviewer"], today=TODAY)
+    new = services.supersede_letter(session, case.id, letter_id=signed.id, reason="原答复书申请人姓名有误",
+                                    renderer=render, actor=users["legal_reviewer"], today=TODAY)
+    session.commit()
+    old = session.get(Letter, signed.id)
+    assert (old.pdf, old.sha256) == (frozen_bytes, frozen_hash)  # never re-rendered
+    assert new.supersedes_id == old.id and new.doc_number != old.doc_number
+    from engine.services.reply import current_reply
+
+    assert current_reply(session, case).id == new.id
+
+
+def test_a_review_result_arriving_after_archiving_is_appended_as_a_note(session, agency, users):
+    from engine.models import ArchiveNote, LegalChallenge
+
+    case, _ = register(session, users, TODAY)
+    accept(session, users, case, TODAY)
+    decide_partial(session, users, case, TODAY)
+    review_and_sign(session, users, case, TODAY)
+    services.record_delivery(session, case.id, method="POST", delivered_on=TODAY, actor=users["clerk"], today=TODAY)
+    services.archive(session, case.id, actor=users["archivist"], today=TODAY)
+    filed = date(2026, 4, 1)
+    services.record_review_or_litigation(session, case.id, kind="REVIEW", filed_on=filed, result="UPHELD",
+                                         decided_on=date(2026, 5, 20), actor=users["archivist"],
+                                         today=date(2026, 5, 21))
+    session.commit()
+    assert session.scalar(select(LegalChallenge.result).where(LegalChallenge.case_id == case.id)) == "UPHELD"
+    note = session.scalar(select(ArchiveNote).where(ArchiveNote.case_id == case.id))
+    assert "行政复议" in note.text and "结果维持" in note.text
+    assert case.stage == "archived"
