@@ -152,9 +152,13 @@ def perform_action(case_id: int, action: str):
     spec = ACTION_SPECS.get(action)
     if spec is None:
         raise NotFound(f"没有名为「{action[:60]}」的操作；可用操作：{'、'.join(ACTION_SPECS)}")
-    load(case_id)  # another agency's case is 404 before anything is said about the body
-    body = context.json_body(spec.body)
     session, user, today = context.session(), context.actor(), context.today()
+    # Another agency's case is 404 and a role that may not act is 403 before anything is said about the body.
+    case = load(case_id)
+    role_check = {"record_exemption": "record_decision"}.get(action, action)
+    if role_check in ACTIONS:
+        check_actor(case, role_check, user)
+    body = context.json_body(spec.body)
     created = spec.perform(case_id, body, user, today)
     case = load(case_id)
     out = s.ActionResultOut(action=action, case=present.case_out(session, case, user, today), created=created)

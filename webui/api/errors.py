@@ -141,7 +141,6 @@ def register(bp: Blueprint) -> None:
         log.warning("API write conflict on %s %s: %s", request.method, request.path, error.orig)
         return error_response(409, "conflict", "与其他同时进行的操作冲突，本次操作未保存，请重试")
 
-    @bp.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
         code, message = HTTP_CODES.get(status, ("error", error.name))
@@ -149,6 +148,11 @@ def register(bp: Blueprint) -> None:
         if status == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return error_response(status, code, message, None, headers)
+
+    # By status code too: Flask prefers an app's handler for a code over a blueprint's handler for a class.
+    bp.register_error_handler(HTTPException, http_error)
+    for status in (*HTTP_CODES, 500):
+        bp.register_error_handler(status, http_error)
 
     @bp.errorhandler(Exception)
     def unexpected(error: Exception):
