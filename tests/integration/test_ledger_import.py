@@ -16,15 +16,6 @@ TODAY = date(2026, 3, 2)
 HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果"
 
 
-@pytest.fixture
-def agency(session):
-    """The shared fixture passes `topics` twice to add_agency (reported to the lead); same agency without it."""
-    from engine.accounts import add_agency
-
-    made = add_agency(session, "TESTCITY", "测试市人民政府办公室")
-    session.commit()
-    return made
-
 
 def csv_file(*lines: str, bom: bool = True) -> bytes:
     return (("\ufeff" if bom else "") + "\n".join([HEADER, *lines]) + "\n").encode()

@@ -15,16 +15,6 @@ from engine.reports import annual_report, cell_cases
 _seq = itertools.count(1)
 
 
-@pytest.fixture
-def agency(session):
-    """The shared fixture passes `topics` twice to add_agency (reported to the lead); same agency without it."""
-    from engine.accounts import add_agency
-
-    made = add_agency(session, "TESTCITY", "测试市人民政府办公室", review_body="测试市人民政府")
-    made.topics = ["城乡规划", "房屋征收", "保障性住房", "其他"]
-    session.commit()
-    return made
-
 
 def add_case(session, agency, *, kind="NATURAL", received_on=None, finished_on=None, outcome=None,
              stage=None, imported=False, items=()):

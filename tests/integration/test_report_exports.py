@@ -15,16 +15,6 @@ from webui.reports.exports import render_pdf, write_xlsx
 
 
 @pytest.fixture
-def agency(session):
-    """The shared fixture passes `topics` twice to add_agency (reported to the lead); same agency without it."""
-    from engine.accounts import add_agency
-
-    made = add_agency(session, "TESTCITY", "测试市人民政府办公室")
-    session.commit()
-    return made
-
-
-@pytest.fixture
 def report(session, agency):
     add_case(session, agency, kind="BUSINESS", received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20),
              outcome="WITHHELD_THIRD_PARTY")

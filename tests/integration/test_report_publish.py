@@ -14,16 +14,6 @@ from engine.reports import publish_report, published_report
 from tests.integration.test_report_counting import add_case
 
 
-@pytest.fixture
-def agency(session):
-    """The shared fixture passes `topics` twice to add_agency (reported to the lead); same agency without it."""
-    from engine.accounts import add_agency
-
-    made = add_agency(session, "TESTCITY", "测试市人民政府办公室")
-    session.commit()
-    return made
-
-
 def actions(session, agency):
     return [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.agency_id == agency.id)
                                               .order_by(AuditEvent.seq))]
