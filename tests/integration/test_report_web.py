@@ -1,0 +1,93 @@
+"""The report pages: the official table with drill-down links, downloads, publishing, ledger upload, statistics."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from engine.models import Case, PublishedReport
+from tests.integration import test_web_support as support
+from tests.integration.test_report_counting import add_case
+from tests.integration.test_web_support import logged_in
+
+web_app = support.web_app
+
+HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果\n"
+
+
+def test_the_annual_table_links_every_cell_to_its_cases_and_flags_failing_cells(web_app, session, agency):
+    case = add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="DISCLOSED")
+    add_case(session, agency, kind="RESEARCH", received_on=date(2025, 4, 1), finished_on=date(2025, 4, 9))
+    session.commit()
+    browser = logged_in(web_app, "clerk")
+
+    page = browser.get("/reports/annual?year=2025").get_data(as_text=True)
+
+    assert "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）" in page
+    assert "/reports/annual/2025/cell/R1/NATURAL" in page
+    assert "勾稽关系不成立" in page and 'class="num failing"' in page
+    assert "发布2025年度报告" not in page  # a clerk cannot publish
+    listing = browser.get("/reports/annual/2025/cell/R1/NATURAL").get_data(as_text=True)
+    assert case.reg_no in listing and f"/cases/{case.id}" in listing
+
+
+def test_downloads_are_marked_draft_while_the_table_does_not_reconcile(web_app, session, agency):
+    add_case(session, agency, kind="RESEARCH", received_on=date(2025, 4, 1), finished_on=date(2025, 4, 9))
+    session.commit()
+    browser = logged_in(web_app, "clerk")
+
+    xlsx = browser.get("/reports/annual/2025.xlsx")
+    assert xlsx.status_code == 200 and "draft" in xlsx.headers["Content-Disposition"]
+    assert "草稿" in load_workbook(io.BytesIO(xlsx.data))["表三"]["A1"].value
+    data = browser.get("/reports/annual/2025.json").get_json()
+    assert data["table3"]["NEW"]["RESEARCH"] == 1 and data["agency"] == "TESTCITY"
+
+
+def test_the_office_head_publishes_a_reconciled_year(web_app, session, agency):
+    add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="DISCLOSED")
+    session.commit()
+    browser = logged_in(web_app, "office_head")
+    assert "发布2025年度报告" in browser.get("/reports/annual?year=2025").get_data(as_text=True)
+
+    response = browser.post("/reports/annual/2025/publish")
+
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(PublishedReport)) == 1
+    assert "数据已锁定" in browser.get("/reports/annual?year=2025").get_data(as_text=True)
+    assert logged_in(web_app, "clerk").post("/reports/annual/2025/publish").status_code == 403
+
+
+def test_a_bad_ledger_upload_lists_every_bad_line_and_writes_nothing(web_app, session, agency):
+    browser = logged_in(web_app, "clerk")
+    bad = (HEADER + ",自然人,张三,网络,2025-03-03,申请公开规划许可,,\n,外星人,李四,网络,2025-03-03,内容,,\n").encode()
+
+    response = browser.post("/reports/ledger", data={"file": (io.BytesIO(bad), "台账.csv")},
+                            content_type="multipart/form-data")
+
+    assert response.status_code == 422
+    assert "第3行：申请人类型「外星人」无效" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+    good = (HEADER + ",自然人,张三,网络,2025-03-03,申请公开规划许可,,\n").encode()
+    done = browser.post("/reports/ledger", data={"file": (io.BytesIO(good), "台账.csv")},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert "共导入 1 件申请" in done.get_data(as_text=True)
+
+
+def test_the_statistics_page_draws_svg_charts_and_offers_csv(web_app, session, agency):
+    add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="DISCLOSED")
+    session.commit()
+    browser = logged_in(web_app, "handler")
+
+    page = browser.get("/reports/statistics?year=2025").get_data(as_text=True)
+
+    assert page.count("<svg") >= 4 and "按期率 100.0%" in page
+    assert "style=" not in page.split("<main", 1)[1].split("</main>")[0]  # the CSP forbids inline style
+    csv_text = browser.get("/reports/statistics/by_month.csv?year=2025").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "\ufeff月份,当面,邮寄,平常信函,网络,传真"
+    assert csv_text.splitlines()[3] == "3月,0,0,0,1,0"

@@ -1,0 +1,199 @@
+"""Thin views: parse the request, call one engine function, render or redirect."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine.errors import GongkaiError
+from engine.models import Agency
+from engine.outcomes import REPORT_COLUMNS, REPORT_ROWS
+from engine.reports import (
+    COLUMN_LABELS,
+    ROW_LABELS,
+    annual_report,
+    cell_cases,
+    publish_report,
+    published_report,
+)
+from webui import db
+from webui.localtime import today
+from webui.reports import bp
+
+PUBLISHER_ROLES = ("admin", "office_head")
+IMPORTER_ROLES = ("admin", "clerk")
+STATISTICS = ("by_month", "outcomes", "timeliness", "exemptions", "due_status", "topics", "repeated")
+
+
+def _agency() -> Agency:
+    return db.get_session().get(Agency, current_user.agency_id)
+
+
+def _year() -> int:
+    try:
+        year = int(request.args.get("year", today().year - 1))
+    except ValueError:
+        abort(400)
+    if not 2008 <= year <= today().year:
+        abort(404)
+    return year
+
+
+def _may(*roles: str) -> bool:
+    return any(current_user.has_role(role) for role in roles)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return redirect(url_for("reports.annual", year=_year()))
+
+
+@bp.get("/annual")
+@login_required
+def annual():
+    year = _year()
+    session = db.get_session()
+    agency = _agency()
+    report = annual_report(session, year, agency)
+    from webui.reports.exports import labels
+
+    def cell_url(row: str, column: str) -> str:
+        return url_for("reports.cell", year=year, row=row, column=column)
+
+    return render_template(
+        "reports/annual.html", report=report, agency=agency, year=year, L=labels(), cell_url=cell_url,
+        published=published_report(session, agency.id, year), may_publish=_may(*PUBLISHER_ROLES),
+        years=range(today().year, 2007, -1), is_over=year < today().year)
+
+
+@bp.get("/annual/<int:year>/cell/<row>/<column>")
+@login_required
+def cell(year: int, row: str, column: str):
+    if row not in REPORT_ROWS or column not in REPORT_COLUMNS:
+        abort(404)
+    cases = cell_cases(db.get_session(), year, row, column, current_user.agency_id, limit=2000)
+    return render_template("reports/cell.html", year=year, cases=cases, row_label=ROW_LABELS[row],
+                           column_label=COLUMN_LABELS[column])
+
+
+@bp.get("/annual/<int:year>.<fmt>")
+@login_required
+def download(year: int, fmt: str):
+    from webui.reports.exports import render_pdf, write_xlsx
+
+    agency = _agency()
+    report = annual_report(db.get_session(), year, agency)
+    draft = not report.reconciles  # an unreconciled table is only ever handed out marked 草稿
+    stem = f"{agency.code}-{year}-annual-report{'-draft' if draft else ''}"
+    if fmt == "json":
+        return Response(json.dumps(report.as_json(), ensure_ascii=False), mimetype="application/json",
+                        headers={"Content-Disposition": f"attachment; filename={stem}.json"})
+    if fmt == "xlsx":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "report.xlsx"
+            write_xlsx(report, path, agency_name=agency.name, draft=draft)
+            data = path.read_bytes()
+        return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
+    if fmt == "pdf":
+        return Response(render_pdf(report, agency_name=agency.name, draft=draft), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})
+    abort(404)
+
+
+@bp.post("/annual/<int:year>/publish")
+@login_required
+def publish(year: int):
+    if not _may(*PUBLISHER_ROLES):
+        abort(403)
+    try:
+        publish_report(db.get_session(), _agency(), year, current_user.row, today())
+    except GongkaiError as refusal:
+        g.db_rollback = True
+        flash(refusal.message, "error")
+    else:
+        flash(f"{year}年度报告已发布，{year}年度数据已锁定", "success")
+    return redirect(url_for("reports.annual", year=year))
+
+
+@bp.route("/ledger", methods=["GET", "POST"])
+@login_required
+def ledger():
+    from engine.ledger import LedgerRejected, import_ledger, read_ledger
+
+    if not _may(*IMPORTER_ROLES):
+        abort(403)
+    if request.method == "GET":
+        return render_template("reports/ledger.html", problems=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的台账文件（.xlsx 或 .csv）", "error")
+        return render_template("reports/ledger.html", problems=None), 400
+    suffix = Path(upload.filename).suffix.lower()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"ledger{suffix}"
+            upload.save(path)
+            ledger_file = read_ledger(path, filename=upload.filename)
+        summary = import_ledger(db.get_session(), _agency(), ledger_file, actor=current_user.row, today=today())
+    except LedgerRejected as rejected:
+        g.db_rollback = True
+        return render_template("reports/ledger.html", problems=rejected.problems, filename=upload.filename), 422
+    except GongkaiError as refusal:
+        g.db_rollback = True
+        flash(refusal.message, "error")
+        return render_template("reports/ledger.html", problems=None), 409
+    flash(str(summary), "success")
+    return redirect(url_for("reports.ledger"))
+
+
+def _statistic(key: str, year: int):
+    from engine import statistics as st
+    from engine.calendar import default_calendar
+
+    session, agency_id = db.get_session(), current_user.agency_id
+    builders = {
+        "by_month": lambda: st.applications_by_month(session, agency_id, year),
+        "outcomes": lambda: st.outcomes_by_row(session, agency_id, year),
+        "timeliness": lambda: st.reply_timeliness(session, agency_id, year, default_calendar()),
+        "exemptions": lambda: st.exemptions_by_department(session, agency_id, year),
+        "due_status": lambda: st.open_cases_by_due_status(session, agency_id, today(), default_calendar()),
+        "topics": lambda: st.requests_by_topic(session, agency_id, year),
+        "repeated": lambda: st.repeated_requests_table(session, agency_id, year),
+    }
+    if key not in builders:
+        abort(404)
+    return builders[key]()
+
+
+@bp.get("/statistics")
+@login_required
+def statistics():
+    from webui.reports.charts import chart_for
+
+    year = _year()
+    tables = [_statistic(key, year) for key in STATISTICS]
+    return render_template("reports/statistics.html", year=year, tables=tables,
+                           charts={t.key: chart_for(t) for t in tables}, years=range(today().year, 2007, -1))
+
+
+@bp.get("/statistics/<key>.csv")
+@login_required
+def statistic_csv(key: str):
+    year = _year()
+    table = _statistic(key, year)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
+    for note in table.notes:
+        writer.writerow([note])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={key}-{year}.csv"})
