@@ -2,9 +2,9 @@
 
 The generated parts (cover and index, the registration form, the process record with the exemption log
 and the 备考表) are laid out by WeasyPrint from plain data; the original documents' pages (frozen letters,
-uploaded scans) are inserted with pypdf exactly as they are. The 页号 in the index are the final page
-numbers of 案卷.pdf: the parts are laid out, their page counts measured, and the front matter laid out
-again only when the index turned out longer than assumed.
+uploaded scans) take the place of empty stand-in pages with pypdf, exactly as they are. Because the
+stand-ins are laid out with everything else, the 页号 of the 卷内目录 (CSS target-counter) and every page
+footer are the final page numbers of 案卷.pdf after a single layout pass.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ CASEFILE_DIR = PACKAGE_DIR / "casefile_templates"
 MANIFEST_NAME = "manifest.json"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp")
 A4_MM = (210, 297)
-_MAX_LAYOUT_PASSES = 4
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,6 @@ class RenderedCaseFile:
     pdf: bytes
     sha256: str
     page_count: int
-    front_pages: int
     document_pages: tuple[tuple[int, int] | None, ...]
 
 
@@ -59,11 +57,14 @@ def render_casefile(data: Mapping, contents: Sequence[bytes], *, manifest: bytes
     assets = assets or default_assets()
     try:
         with _RENDER_LOCK:
-            pdf, layout = _lay_out(data, documents, pdfs, counts, manifest, assets)
+            pdf, starts = _lay_out(data, documents, pdfs, counts, manifest, assets)
     except FatalURLFetchingError as refusal:
         raise LetterRenderError(str(refusal.__cause__ or refusal)) from refusal
-    return RenderedCaseFile(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), page_count=layout.total,
-                            front_pages=layout.front, document_pages=tuple(layout.ranges))
+    page_count = len(PdfReader(io.BytesIO(pdf)).pages)
+    ranges = tuple((starts[f"doc-{n}"] + 1, starts[f"doc-{n}"] + count) if count else None
+                   for n, count in enumerate(counts, start=1))
+    return RenderedCaseFile(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), page_count=page_count,
+                            document_pages=ranges)
 
 
 def embedded_manifest(pdf: bytes) -> bytes | None:
@@ -78,116 +79,68 @@ def embedded_manifest(pdf: bytes) -> bytes | None:
 SECTIONS = (("registration", "政府信息公开申请登记表"), ("record", "办理过程记录（审计轨迹）"),
             ("exemptions", "不予公开理由审查记录"), ("notes", "卷内备考表"))
 INDEXED_SECTIONS = ("registration", "record", "exemptions")  # the 备考表 is never listed in the 卷内目录
-_INDEX_ROWS_PER_PAGE = 16
 
 
-@dataclass
-class _Layout:
-    """Page numbers of every part, given the front matter's length and the back matter's sections."""
-
-    front: int
-    counts: list[int]
-    back_pages: dict[str, int]
-
-    def __post_init__(self) -> None:
-        self.ranges: list[tuple[int, int] | None] = []
-        page = self.front + 1
-        for count in self.counts:
-            self.ranges.append((page, page + count - 1) if count else None)
-            page += count
-        self.back_start = page
-        self.sections: dict[str, tuple[int, int] | None] = {}
-        for name, _title in SECTIONS:
-            pages = self.back_pages.get(name, 0)
-            self.sections[name] = (page, page + pages - 1) if pages else None
-            page += pages
-        self.total = page - 1
-
-
-def _lay_out(data, documents, pdfs, counts, manifest, assets):
+def _lay_out(data, documents, pdfs, counts, manifest, assets) -> tuple[bytes, dict[str, int]]:
+    """One WeasyPrint pass: the originals stand in as empty pages, so every 页号 (target-counter) and
+    footer is final; then pypdf swaps each stand-in for the original's own pages."""
     fetcher, font_config, stylesheets = _styles(assets)
-
-    def render(template: str, **context):
-        html = _environment().get_template(template).render(data=data, **context)
-        return HTML(string=html, base_url=CASEFILE_DIR.as_uri() + "/", url_fetcher=fetcher).render(
-            font_config=font_config, stylesheets=stylesheets)
-
-    # The back matter depends on the front matter's length only through its page footers; the front
-    # matter (the index) needs the back matter's section lengths. Guess the index length from its rows,
-    # lay out both, and lay out again only if the guess was wrong.
-    rows_count = len(documents) + len(INDEXED_SECTIONS)
-    front_guess = 1 + max(1, -(-rows_count // _INDEX_ROWS_PER_PAGE))
-    for _ in range(_MAX_LAYOUT_PASSES):
-        back_start = front_guess + sum(counts) + 1
-        back = render("back.html", first_page=back_start)
-        layout = _Layout(front_guess, counts, _section_pages(back))
-        front = render("front.html", layout=layout, rows=_index_rows(data, documents, layout))
-        if len(front.pages) == front_guess:
-            break
-        front_guess = len(front.pages)
-    else:  # pragma: no cover - an index that keeps changing length would need a pathological title
-        raise LetterRenderError("卷内目录的页数无法确定")
-    generated = front.copy([*front.pages, *back.pages])
+    placed = [{**document, "anchor": f"doc-{n}", "page_count": count}
+              for n, (document, count) in enumerate(zip(documents, counts, strict=True), start=1)]
+    html = _environment().get_template("casefile.html").render(
+        data=data, documents=[d for d in placed if d["page_count"]], rows=_index_rows(data, placed))
+    document = HTML(string=html, base_url=CASEFILE_DIR.as_uri() + "/", url_fetcher=fetcher).render(
+        font_config=font_config, stylesheets=stylesheets)
+    starts = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            starts.setdefault(anchor, number)
     attachment = Attachment(file_obj=io.BytesIO(manifest), name=MANIFEST_NAME, relationship="Data",
                             description="案卷清单（机读）：案件元数据、各文件 SHA-256、审计链哈希")
-    base = generated.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], uncompressed_pdf=False)
-    return _insert_documents(base, pdfs, layout, documents), layout
+    base = document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], uncompressed_pdf=False)
+    return _swap_in_documents(base, placed, pdfs, starts), starts
 
 
-def _section_pages(back) -> dict[str, int]:
-    """Pages of each back-matter section, found by the anchor (id) its heading carries."""
-    names = [name for name, _title in SECTIONS]
-    starts: dict[str, int] = {}
-    for number, page in enumerate(back.pages):
-        for name in names:
-            if name in page.anchors and name not in starts:
-                starts[name] = number
-    ordered = sorted(starts.items(), key=lambda kv: kv[1])
-    pages = {}
-    for n, (name, start) in enumerate(ordered):
-        end = ordered[n + 1][1] if n + 1 < len(ordered) else len(back.pages)
-        pages[name] = end - start
-    return pages
-
-
-def _insert_documents(base: bytes, pdfs: list[bytes | None], layout: _Layout, documents) -> bytes:
-    """The documents' pages spliced in after the front matter, as they are; an outline for navigation."""
+def _swap_in_documents(base: bytes, placed: list[dict], pdfs: list[bytes | None], starts: dict[str, int]) -> bytes:
+    """Each original's pages in place of its stand-ins, as they are; an outline for navigation."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(base)))
-    outline = [(1, "案卷封面"), (2, "卷内目录")]
-    for document, pdf, pages in zip(documents, pdfs, layout.ranges, strict=True):
-        if pdf is None or pages is None:
+    # Back to front, so the page indices of the documents not yet swapped stay valid.
+    for document, pdf in reversed(list(zip(placed, pdfs, strict=True))):
+        if pdf is None or not document["page_count"]:
             continue
-        reader = PdfReader(io.BytesIO(pdf))
-        for offset, page in enumerate(reader.pages):
-            writer.insert_page(page, pages[0] - 1 + offset)
-        outline.append((pages[0], document.get("title") or "文件"))
-    for name, title in SECTIONS:
-        if layout.sections[name]:
-            outline.append((layout.sections[name][0], title))
-    for page, title in sorted(outline):
-        writer.add_outline_item(title=title, page_number=page - 1)
+        first = starts[document["anchor"]]
+        for _ in range(document["page_count"]):
+            writer.remove_page(first)
+        for offset, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+            writer.insert_page(page, first + offset)
+    outline = [(0, "案卷封面"), (1, "卷内目录")]
+    outline += [(starts[d["anchor"]], d.get("title") or "文件") for d in placed if d["anchor"] in starts]
+    outline += [(starts[name], title) for name, title in SECTIONS if name in starts]
+    for page, title in sorted(outline, key=lambda entry: entry[0]):
+        writer.add_outline_item(title=title, page_number=page)
     writer.page_mode = "/UseOutlines"
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
-def _index_rows(data: Mapping, documents, layout: _Layout) -> list[dict]:
-    """卷内目录: every document in archival order, then the generated records, at their final pages."""
+def _index_rows(data: Mapping, placed: list[dict]) -> list[dict]:
+    """卷内目录: every document in archival order, then the generated records; 页号 is each one's first page."""
     agency_name = _field(data, "agency_name")
     rows = []
-    for document, pages in zip(documents, layout.ranges, strict=True):
+    for document in placed:
         note = document.get("note") or ""
-        if pages is None:  # e.g. an OFD scan: kept byte for byte in the package, not reproducible as PDF pages
+        anchor = document["anchor"] if document["page_count"] else None
+        if anchor is None:  # e.g. an OFD scan: kept byte for byte in the package, not reproducible as PDF pages
             note = "；".join(p for p in (note, f"原件另存（{document.get('path', '')}），未编入本 PDF") if p)
-        rows.append({**document, "pages": pages, "note": note})
+        rows.append({**document, "anchor": anchor, "note": note})
     dated = {"registration": _field(data, "registered_on"), "record": _field(data, "archived_on"),
              "exemptions": _field(data, "archived_on")}
     for name, title in SECTIONS:
-        if name in INDEXED_SECTIONS and layout.sections[name]:
+        if name in INDEXED_SECTIONS and (name != "exemptions" or _field(data, "exemptions")):
             rows.append({"doc_number": _field(data, "reg_no") if name == "registration" else "",
-                         "author": agency_name, "title": title, "dated_on": dated[name],
-                         "pages": layout.sections[name], "note": "系统生成"})
+                         "author": agency_name, "title": title, "dated_on": dated[name], "anchor": name,
+                         "note": "系统生成"})
     for n, row in enumerate(rows, start=1):
         row["seq"] = n
     return rows

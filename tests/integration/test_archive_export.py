@@ -175,14 +175,18 @@ def test_the_case_file_pdf_has_the_cover_the_index_and_the_backmatter(exported):
 def test_the_index_page_numbers_are_the_final_page_numbers(exported):
     pages = pdf_text(members(exported["path"])[CASEFILE_PDF])
     reply_at = next(n for n, text in enumerate(pages, start=1) if "政府信息公开申请答复书" in text and "张三：" in text)
-    record_at = next(n for n, text in enumerate(pages, start=1) if "办理过程记录" in text and "操作人" in text)
-    notes_at = next(n for n, text in enumerate(pages, start=1) if "本卷情况说明" in text)
-    letter_pages = len(PdfReader(io.BytesIO(exported["letter_pdf"])).pages)
+    scan_at = reply_at + len(PdfReader(io.BytesIO(exported["letter_pdf"])).pages)
+    form_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("政府信息公开申请登记表"))
+    record_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("办理过程记录"))
+    notes_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("卷内备考表"))
     index = pages[1]
-    reply_range = str(reply_at) if letter_pages == 1 else f"{reply_at}—{reply_at + letter_pages - 1}"
-    assert reply_range in index
+    # Each row reads 题名, 日期 (8 digits), 页号 (its first page in this PDF), 备注.
     assert reply_at == 3  # cover, one index page, then the reply
-    assert str(record_at) in index
+    assert f"政府信息公开申请答复告知书20260302{reply_at}邮寄送达" in index
+    assert f"申请书扫描件.png）20260302{scan_at}上传人" in index
+    assert f"政府信息公开申请登记表20260302{form_at}系统生成" in index
+    assert f"办理过程记录（审计轨迹）20260310{record_at}系统生成" in index
+    assert f"本卷共{len(pages)}页" in index and f"共{len(pages)}页" in pages[0]
     assert f"第{notes_at}页" in pages[notes_at - 1]
     assert len(pages) == notes_at  # the 备考表 closes the file
 
