@@ -136,7 +136,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def _security_headers(response):
     """CSP without inline script, nosniff, no framing except the same-origin PDF preview, no referrer leaks."""
     framable = bool(g.get("framable"))
-    response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors="'self'" if framable else "'none'"))
+    # The framed PDF preview gets only frame-ancestors: a document CSP on a PDF can stop the browser's viewer.
+    csp = "frame-ancestors 'self'" if framable else CSP.format(ancestors="'none'")
+    response.headers.setdefault("Content-Security-Policy", csp)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if framable else "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
