@@ -431,8 +431,8 @@ def withdraw(session: Session, case_id: int, *, reason: str, actor: User, today:
     check_actor(case, "withdraw", actor)
     check_stage(case, "withdraw")
     reason = _require_text(reason, "撤回说明（如申请人书面撤回的日期和方式）")
-    if case.received_on is None:
-        case.received_on = today if today >= case.submitted_on else case.submitted_on
+    # A request withdrawn before its receipt was ever confirmed keeps no receipt date: the annual report
+    # counts only confirmed requests (DESIGN §6).
     _close(session, case, "withdraw", "OTHER", actor, today, reason)
     return case
 
