@@ -40,6 +40,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(db_url, agency, users):
     response = c.post("/login", data={"username": "clerk", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     assert c.post("/register", data=registration_form()).status_code == 400
+    support.dispose(app)
 
 
 def test_a_stale_version_is_refused_with_a_clear_message_and_the_input_is_kept(web_app, session, users, today):
@@ -71,6 +72,7 @@ def test_the_production_config_sets_secure_cookies(db_url, monkeypatch):
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "s"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    support.dispose(app)
 
 
 def test_next_is_followed_only_when_it_is_a_path_on_this_site(web_app, users):

@@ -18,6 +18,11 @@ def web_app(db_url, agency, users):
     app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret",
                       "WTF_CSRF_ENABLED": False, "GONGKAI_TODAY": TODAY})
     yield app
+    dispose(app)
+
+
+def dispose(app) -> None:
+    """Close the app's pooled connections (an open PostgreSQL connection left behind is a ResourceWarning)."""
     from webui.db import get_engine
 
     with app.app_context():
