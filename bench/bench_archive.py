@@ -2,7 +2,7 @@
 
 One real case is walked through the services and signed (a real frozen letter); its rows are then copied
 N-1 times with bulk inserts, reusing the frozen letter bytes, so the benchmark measures export, not setup.
-Peak memory is the largest resident set of the exporting process and of any worker process.
+Peak memory is the largest sum of the resident sets of the exporting process and its worker processes.
 
     .venv/bin/python bench/bench_archive.py --cases 1000 --jobs 2
 """
@@ -10,10 +10,13 @@ Peak memory is the largest resident set of the exporting process and of any work
 from __future__ import annotations
 
 import argparse
-import resource
+import multiprocessing
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -98,10 +101,29 @@ def build_database(url: str, count: int) -> int:
     return agency_id
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    """Peak RSS of this process and of the largest waited-for child (Linux reports KiB)."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+class MemorySampler(threading.Thread):
+    """Samples the summed resident memory of this process and its worker processes every 0.1 s."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self.stopping = threading.Event()
+
+    @staticmethod
+    def rss_mb(pid: int) -> float:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.1):
+            pids = [os.getpid(), *(child.pid for child in multiprocessing.active_children())]
+            self.peak_mb = max(self.peak_mb, sum(self.rss_mb(pid) for pid in pids))
 
 
 def main() -> None:
@@ -109,7 +131,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--setup-only", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.setup_only:
+        print(build_database(args.setup_only, args.cases))
+        return
 
     from engine.archive_export import archived_case_ids, verify_case_zip
     from engine.db import make_engine, session_factory
@@ -118,22 +144,33 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-archive-"))
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     started = time.perf_counter()
-    agency_id = build_database(url, args.cases)
+    # The setup renders a letter; it runs in its own process so it does not count towards the export's memory.
+    setup = subprocess.run([sys.executable, __file__, "--cases", str(args.cases), "--setup-only", url],
+                           capture_output=True, text=True, check=True)
+    agency_id = int(setup.stdout.split()[-1])
     print(f"setup: {args.cases} archived cases in {time.perf_counter() - started:.1f} s")
     engine = make_engine(url)
     with session_factory(engine)() as session:
         ids = archived_case_ids(session, agency_id, 2026)
     engine.dispose()
     out = folder / "out"
+    sampler = MemorySampler()
+    sampler.start()
+    cpu_before = os.times()
     started = time.perf_counter()
     failures = [r for r in export_cases(url, agency_id, ids, out, jobs=args.jobs) if r.error]
     elapsed = time.perf_counter() - started
+    cpu_after = os.times()
+    cpu = sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("user", "system", "children_user", "children_system"))
+    sampler.stopping.set()
+    sampler.join()
     zips = sorted(out.glob("*.zip"))
-    own, child = peak_rss_mb()
     size_mb = sum(p.stat().st_size for p in zips) / 1e6
     print(f"exported {len(zips)} case files with {args.jobs} process(es) in {elapsed:.1f} s: "
           f"{len(zips) / elapsed:.1f} cases/s; {size_mb:.0f} MB written; failures {len(failures)}")
-    print(f"peak RSS: exporting process {own:.0f} MB, largest worker {child:.0f} MB")
+    print(f"CPU time: {cpu / max(1, len(zips)) * 1000:.0f} ms per case (all processes; "
+          f"{len(zips) / cpu:.1f} cases per CPU-second; the machine's load average was {os.getloadavg()[0]:.1f})")
+    print(f"peak memory (RSS of the exporting process and its workers together): {sampler.peak_mb:.0f} MB")
     sample = zips[len(zips) // 2]
     print(f"verify {sample.name}: {'intact' if not verify_case_zip(sample) else verify_case_zip(sample)}")
     if args.keep:

@@ -8,6 +8,7 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -27,11 +28,12 @@ from engine.archive_export import export_case
 from engine.errors import GongkaiError
 from engine.models import RETENTION_LABELS, Agency, ArchiveNote, Case
 from webui import db
-from webui.archive_export import bp, jobs
+from webui.archive_export import jobs
 from webui.archive_export.rendering import renderer_for_agency
 from webui.auth import requires_role
 from webui.localtime import today
 
+bp = Blueprint("archive_export", __name__, template_folder="templates")
 EXPORT_ROLES = ("archivist", "admin")
 
 
