@@ -95,6 +95,13 @@ def navigation() -> list[tuple[str, str, str]]:
     return shown
 
 
+def has_endpoint(endpoint: str) -> bool:
+    """Whether a blueprint built elsewhere (reports, archive export) is registered, to show its links."""
+    from flask import current_app
+
+    return endpoint in current_app.view_functions
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(cn_date=cn_date, iso=iso, local_time=local_time)
     app.jinja_env.globals.update(
@@ -105,5 +112,6 @@ def register_filters(app: Flask) -> None:
         UPLOAD_KINDS=UPLOAD_KINDS, CONSULTATION_KIND_LABELS=CONSULTATION_KIND_LABELS,
         CONSULTATION_ANSWER_LABELS=CONSULTATION_ANSWER_LABELS, REVIEW_STATE_LABELS=REVIEW_STATE_LABELS,
         DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, navigation=navigation,
+        has_endpoint=has_endpoint,
         business_today=today,
     )

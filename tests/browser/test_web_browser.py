@@ -54,6 +54,7 @@ def browser():
 
 def _sign_in(browser, base: str, username: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    context.set_default_timeout(60_000)  # the CI machine has two cores and runs other suites alongside
     page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
