@@ -138,3 +138,34 @@ def test_a_user_of_another_agency_gets_404_for_the_case_its_letters_and_uploads(
     assert case.reg_no not in outsider.get("/cases").get_data(as_text=True)
     assert clerk.get(f"/uploads/{upload.id}").data == png
     assert clerk.get(f"/letters/{letter.id}.pdf").data.startswith(b"%PDF")
+
+
+def test_garbage_posted_to_every_form_by_every_role_never_gives_a_500(web_app, session, users, today):
+    cases = _cases_in_every_stage(session, users, today)
+    garbage = {"version": "x", "department_id": "x", "handler_id": "-1", "items": "", "period_working_days": "9999",
+               "received_on": "2026-02-30", "confirmed_on": "yesterday", "kind": "NOPE", "party_name": "",
+               "sent_on": "", "mode": "BOTH", "units": "-5", "working_days": "99", "reason": "", "method": "FLY",
+               "delivered_on": "3000-01-01", "letter_id": "999999", "retention": "FOREVER", "conclusion": "MAYBE",
+               "reviewed_on": "", "decision": "perhaps", "comment": "", "ground": "NOT_A_GROUND",
+               "consultation_id": "abc", "answer": "LATER", "answered_on": "", "filed_on": "", "result": "WON"}
+    posts = []
+    for case in cases.values():
+        posts += [f"/cases/{case.id}/do/{name}" for name in (
+            "confirm_receipt", "request_supplement", "receive_supplement", "close_lapsed", "withdraw", "accept",
+            "assign", "open_consultation", "record_consultation_answer", "issue_fee_notice", "record_payment",
+            "extend", "record_delivery", "record_challenge", "archive")]
+        posts += [f"/cases/{case.id}/decide", f"/cases/{case.id}/submit", f"/cases/{case.id}/sign",
+                  f"/cases/{case.id}/review/return", f"/cases/{case.id}/review/exemptions/999999"]
+        for item in case.items:
+            posts += [f"/cases/{case.id}/items/{item.id}/exemption", f"/cases/{case.id}/items/{item.id}/confidentiality",
+                      f"/cases/{case.id}/decide"]
+    posts += ["/register", "/admin/users", "/admin/users/999999/unlock", "/admin/departments", "/admin/agency",
+              "/admin/agency/seal", "/admin/tokens", "/admin/tokens/999999/revoke", "/register/duplicates"]
+    failures = []
+    for role in ("clerk", "handler", "legal_reviewer", "office_head", "archivist", "admin"):
+        c = logged_in(web_app, role)
+        for url in posts:
+            status = c.post(url, data=garbage).status_code
+            if status >= 500:
+                failures.append((role, url, status))
+    assert failures == []
