@@ -176,9 +176,12 @@ def test_the_index_page_numbers_are_the_final_page_numbers(exported):
     pages = pdf_text(members(exported["path"])[CASEFILE_PDF])
     reply_at = next(n for n, text in enumerate(pages, start=1) if "政府信息公开申请答复书" in text and "张三：" in text)
     scan_at = reply_at + len(PdfReader(io.BytesIO(exported["letter_pdf"])).pages)
-    form_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("政府信息公开申请登记表"))
-    record_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("办理过程记录"))
-    notes_at = next(n for n, text in enumerate(pages, start=1) if text.startswith("卷内备考表"))
+    header = f"档号：{exported['archive_no']}"  # the running header of the generated pages
+
+    def opening(title: str) -> int:
+        return next(n for n, text in enumerate(pages, start=1) if text.removeprefix(header).startswith(title))
+
+    form_at, record_at, notes_at = opening("政府信息公开申请登记表"), opening("办理过程记录"), opening("卷内备考表")
     index = pages[1]
     # Each row reads 题名, 日期 (8 digits), 页号 (its first page in this PDF), 备注.
     assert reply_at == 3  # cover, one index page, then the reply
