@@ -43,16 +43,20 @@ def gunicorn(db_url, agency, users):
     import requests
 
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/login", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("gunicorn did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
-        time.sleep(0.2)
+    try:
+        while True:
+            try:
+                if requests.get(f"{base}/login", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.2)
+    except BaseException:
+        process.kill()
+        output = process.communicate(timeout=10)[0].decode(errors="replace")[-2000:]
+        pytest.fail(f"gunicorn did not start: {output}")
     yield base
     process.terminate()
     process.wait(timeout=15)
