@@ -148,6 +148,7 @@ def _declare_all() -> None:
 _declare_all()
 
 
+@context.retry_transient
 def perform_action(case_id: int, action: str):
     spec = ACTION_SPECS.get(action)
     if spec is None:
@@ -159,6 +160,7 @@ def perform_action(case_id: int, action: str):
     if role_check in ACTIONS:
         check_actor(case, role_check, user)
     body = context.json_body(spec.body)
+    context.lock_agency_for_write()
     created = spec.perform(case_id, body, user, today)
     case = load(case_id)
     out = s.ActionResultOut(action=action, case=present.case_out(session, case, user, today), created=created)

@@ -43,6 +43,7 @@ def respond(model: s.Output, status: int = 200, headers: dict | None = None):
                 "收到申请之日，机关设置为人工确认的除外（条例第三十一条第（三）项、指导案例26号）。需要登记员角色。"))
 def register_request():
     body = context.json_body(s.RegisterIn)
+    context.lock_agency_for_write()
     session, user, today = context.session(), context.actor(), context.today()
     applicant = ApplicantForm(**body.applicant.model_dump())
     form = RegistrationForm(

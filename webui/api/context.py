@@ -4,18 +4,20 @@ renderer, and request bodies and query strings parsed by the models of schemas.p
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
+from functools import wraps
 
 from flask import current_app, g, request
 from pydantic import BaseModel
-from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.accounts import user_for_token
 from engine.audit import utcnow
-from engine.models import ApiToken, User
+from engine.models import Agency, ApiToken, User
 from webui import db, localtime
 from webui.api.errors import ApiError
 from webui.api.ratelimit import FixedWindow
@@ -24,6 +26,10 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_TOKEN_LIMIT_PER_MINUTE = 600
 DEFAULT_LOOKUP_LIMIT_PER_MINUTE = 10
 LAST_USED_EVERY_SECONDS = 300
+TRANSIENT_ATTEMPTS = 4
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back as a whole and
+# running it again is the documented remedy.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 _limiters: dict[tuple[int, str], FixedWindow] = {}
 _limiters_lock = threading.Lock()
@@ -100,11 +106,42 @@ def _note_use(digest: str) -> None:
         current_app.logger.warning("could not record API token use", exc_info=True)
 
 
+def retry_transient(view):
+    """Run a writing view again (fresh transaction, short random pause) when PostgreSQL aborted it as a
+    deadlock victim or a serialization failure; the body is cached, so it is parsed again from the same bytes."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return view(*args, **kwargs)
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in TRANSIENT_SQLSTATES or attempt == TRANSIENT_ATTEMPTS:
+                    raise
+                session().rollback()
+                current_app.logger.info("retrying %s after %s (attempt %d)", request.path, exc.orig, attempt)
+                time.sleep(random.uniform(0.005, 0.03) * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapped
+
+
+def lock_agency_for_write() -> None:
+    """Take the agency's row lock (the audit chain head, DESIGN §2) before anything else in a writing request.
+
+    The engine locks that row FOR UPDATE only when it appends the audit event, after inserts that reference the
+    agency have taken FOR KEY SHARE on it; two such transactions then wait for each other (PostgreSQL reports a
+    deadlock). Locking first puts every API write of the agency in one queue instead. SQLite has no row locks.
+    """
+    if session().get_bind().dialect.name == "postgresql":
+        session().execute(select(Agency.id).where(Agency.id == actor().agency_id).with_for_update())
+
+
 def json_body(model: type[BaseModel]):
     """The request body validated by `model` (strict JSON types; unknown fields refused)."""
     if not request.mimetype or request.mimetype != "application/json":
         raise ApiError(415)
-    raw = request.get_data(cache=False)
+    raw = request.get_data(cache=True)
     return model.model_validate_json(raw or b"", strict=True)
 
 
