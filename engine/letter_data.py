@@ -122,7 +122,7 @@ def supplement_notice_data(case: Case, agency: Agency, *, doc_number: str, issue
         **_request_facts(case),
         "items": list(case.supplement_items),
         "supplement_due_on": case.supplement_due_on.isoformat(),
-        "period_working_days": agency.supplement_period_working_days,
+        "period_working_days": case.supplement_period_working_days or agency.supplement_period_working_days,
         "submit_to": agency.address or None,
     }
 
@@ -177,3 +177,24 @@ def fee_notice_data(case: Case, agency: Agency, *, doc_number: str, issued_on: d
         "payment_method": payment_method,
         "pay_by_on": fee.pay_by_on.isoformat(),
     }
+
+
+def consultation_data(case: Case, agency: Agency, consultation, *, doc_number: str, issued_on: date) -> dict:
+    """征求意见书: to a third party (条例32: 15 WD, silence lets the agency decide) or a co-author agency
+    (条例34: 15 WD, silence is consent). The recipient is the consulted party, not the applicant."""
+    common = {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "recipient": consultation.party_name,
+        "information": consultation.subject or _request_facts(case)["request_summary"],
+        "answer_due_on": consultation.answer_due_on.isoformat() if consultation.answer_due_on else None,
+    }
+    if consultation.kind == "AGENCY":
+        return common
+    return {**common,
+            "concern": "申请公开的上述信息可能涉及贵方的商业秘密、个人隐私等合法权益，公开可能对贵方合法权益造成损害",
+            "answer_to": agency.address or agency.contact or None}
+
+
+def consultation_letter_type(consultation) -> str:
+    return "agency_consultation" if consultation.kind == "AGENCY" else "third_party_consultation"

@@ -193,6 +193,7 @@ class Case(Base):
     extension_approved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     supplement_requested_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     supplement_items: Mapped[list] = mapped_column(default=list)
+    supplement_period_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     supplement_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     supplement_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True, index=True)
@@ -234,6 +235,10 @@ class Case(Base):
         CheckConstraint("extension_working_days >= 0 AND extension_working_days <= 20", name="extension_range"),
         Index("ix_cases_agency_stage_due", "agency_id", "stage", "due_on"),
         Index("ix_cases_agency_received", "agency_id", "received_on"),
+        # Substring search of the case list: a trigram GIN index on PostgreSQL (pg_trgm); on SQLite an FTS5
+        # trigram table `cases_fts` kept by triggers (created in the migration; not a mapped table).
+        Index("ix_cases_search_text_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
 

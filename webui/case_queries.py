@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, contains_eager
 
 from engine.calendar import default_calendar
@@ -86,7 +86,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(agency_id: int, f: CaseFilter, today: date) -> Select:
+def _text_match(q: str, dialect: str):
+    """Substring search of applicant and request text: SQLite's FTS5 trigram table for 3+ characters
+    (`cases_fts`, kept by triggers), else ILIKE, which PostgreSQL serves from its pg_trgm GIN index."""
+    pattern = f"%{_escape_like(q)}%"
+    by_number = Case.reg_no.ilike(pattern, escape="\\")
+    if dialect == "sqlite" and len(q) >= 3:
+        phrase = '"' + q.replace('"', '""') + '"'
+        in_fts = Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))
+                             .where(text("cases_fts MATCH :fts_phrase")).params(fts_phrase=phrase))
+        return or_(in_fts, by_number)
+    return or_(Case.search_text.ilike(pattern, escape="\\"), by_number)
+
+
+def filtered(agency_id: int, f: CaseFilter, today: date, dialect: str = "") -> Select:
     """Cases of the agency matching the filter, with applicant and department loaded in the same query."""
     stmt = (select(Case).join(Case.applicant).outerjoin(Department, Case.department_id == Department.id)
             .options(contains_eager(Case.applicant), contains_eager(Case.department))
@@ -113,15 +126,13 @@ def filtered(agency_id: int, f: CaseFilter, today: date) -> Select:
     if f.outcome:
         stmt = stmt.where(Case.report_outcome == f.outcome)
     if f.q:
-        # LIKE over the denormalised search text (applicant + items); a trigram index is requested of the lead.
-        pattern = f"%{_escape_like(f.q)}%"
-        stmt = stmt.where(or_(Case.search_text.ilike(pattern, escape="\\"), Case.reg_no.ilike(pattern, escape="\\")))
+        stmt = stmt.where(_text_match(f.q, dialect))
     return stmt
 
 
 def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> tuple[list[Case], int]:
     """One page of the filtered list and the total count (two queries whatever the page size)."""
-    base = filtered(agency_id, f, today)
+    base = filtered(agency_id, f, today, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
     rows = session.scalars(base.order_by(*SORTS[f.sort][1]()).limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE)).all()
     return list(rows), total or 0

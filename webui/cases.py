@@ -99,7 +99,7 @@ def _export_rows():
     session = db.get_session()
     f = CaseFilter.from_args(request.args)
     on = today()
-    stmt = filtered(current_user.agency_id, f, on).order_by(*SORTS[f.sort][1]()).limit(EXPORT_LIMIT)
+    stmt = filtered(current_user.agency_id, f, on, session.get_bind().dialect.name).order_by(*SORTS[f.sort][1]()).limit(EXPORT_LIMIT)
     stmt = stmt.options(joinedload(Case.items))
     for case in session.scalars(stmt).unique():
         left = days_left(case.due_on, case.stage, on)

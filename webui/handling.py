@@ -77,10 +77,8 @@ def request_supplement(session, case, agency, on, version):
     period = fv.optional_int("period_working_days", "补正期限")
     services.request_supplement(session, case.id, items=items, period_working_days=period, actor=current_user,
                                 today=on, version=version)
-    used = period or agency.supplement_period_working_days
-    letter = _letter(session, case, agency, "supplement_notice", lambda n: {
-        **letter_data.supplement_notice_data(case, agency, doc_number=n, issued_on=on),
-        "period_working_days": used}, on)
+    letter = _letter(session, case, agency, "supplement_notice",
+                     lambda n: letter_data.supplement_notice_data(case, agency, doc_number=n, issued_on=on), on)
     return f"已出具补正告知书 {letter.doc_number}，补正期限至 {case.supplement_due_on.isoformat()}"
 
 
@@ -153,7 +151,11 @@ def open_consultation(session, case, agency, on, version):
         received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"),
         actor=current_user, today=on, version=version)
     store_upload(session, case, request.files.get("file"), kind="consultation", actor=current_user)
-    return f"已登记征求意见，对方应于 {consultation.answer_due_on.isoformat()} 前提出意见；期间答复期限暂停计算"
+    letter = _letter(session, case, agency, letter_data.consultation_letter_type(consultation),
+                     lambda n: letter_data.consultation_data(case, agency, consultation, doc_number=n, issued_on=on),
+                     on)
+    return (f"已出具征求意见书 {letter.doc_number}，对方应于 {consultation.answer_due_on.isoformat()} 前提出意见；"
+            "期间答复期限暂停计算")
 
 
 def record_consultation_answer(session, case, agency, on, version):

@@ -11,13 +11,25 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include_object_for(dialect: str):
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        """The search structures are dialect-specific: SQLite's FTS5 table (and its shadow tables) is kept by the
+        migration, not mapped; the trigram GIN index exists on PostgreSQL only."""
+        if type_ == "table" and name and name.startswith("cases_fts"):
+            return False
+        return not (type_ == "index" and name == "ix_cases_search_text_trgm" and dialect != "postgresql")
+
+    return include_object
+
+
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or load_settings().database_url
 
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True,
+                      include_object=_include_object_for(_url().split(":", 1)[0].split("+", 1)[0]))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -35,7 +47,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_object=_include_object_for(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

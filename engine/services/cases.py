@@ -361,6 +361,7 @@ def request_supplement(session: Session, case_id: int, *, items: list[str], peri
     before = case.stage
     case.supplement_requested_on = today
     case.supplement_items = cleaned
+    case.supplement_period_working_days = period
     case.supplement_due_on = cal.add_working_days(today, period)
     advance(case, "request_supplement", actor=actor)
     _finish_action(session, case, "request_supplement", actor, before,

@@ -1,0 +1,41 @@
+"""Full-text search of the case list: any substring of the applicant or the request text, any length."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine import services
+from webui.case_queries import CaseFilter, page_of
+
+from .helpers_cases import register
+
+MON = date(2026, 3, 2)
+
+
+@pytest.fixture
+def three_cases(session, agency, users):
+    register(session, users, MON, name="欧阳喆", id_number="", items=[("幸福小区房屋征收补偿方案", "房屋征收")])
+    register(session, users, MON, name="李四", id_number="", items=[("公共租赁住房分配名单", "保障性住房")])
+    case, _ = register(session, users, MON, name="王五", id_number="", items=[("地铁3号线环评报告", "城乡规划")])
+    services.request_supplement(session, case.id, items=["请写明文号"], actor=users["clerk"], today=MON)
+    case.search_text = case.search_text + " 补正后：地铁三号线东延段"  # an edit re-indexes the text
+    session.commit()
+    return agency
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("征收补偿", {"欧阳喆"}),        # three or more characters: the trigram index on both databases
+    ("欧阳喆", {"欧阳喆"}),
+    ("租赁", {"李四"}),              # two characters: a plain substring match
+    ("东延段", {"王五"}),            # found after the text was edited
+    ("3号线", {"王五"}),
+    ("依申请〔2026〕2号", {"李四"}),  # the registration number
+    ("不存在的内容", set()),
+    ('"引号', set()),                # quotes cannot break the query
+])
+def test_the_list_finds_cases_by_any_part_of_their_text(session, three_cases, q, expected):
+    rows, total = page_of(session, three_cases.id, CaseFilter(q=q), MON)
+    assert {c.applicant.name for c in rows} == expected
+    assert total == len(expected)
