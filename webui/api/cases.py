@@ -43,17 +43,18 @@ def respond(model: s.Output, status: int = 200, headers: dict | None = None):
                 "收到申请之日，机关设置为人工确认的除外（条例第三十一条第（三）项、指导案例26号）。需要登记员角色。"))
 def register_request():
     body = context.json_body(s.RegisterIn)
-    context.lock_agency_for_write()
     session, user, today = context.session(), context.actor(), context.today()
     applicant = ApplicantForm(**body.applicant.model_dump())
+    # Read-only, so looked up before the write lock is taken (the new case cannot be among them yet).
+    duplicates = services.find_possible_duplicates(session, user.agency_id, applicant,
+                                                   [item.description for item in body.items])
+    context.lock_agency_for_write()
     form = RegistrationForm(
         applicant=applicant, channel=body.channel, submitted_on=body.submitted_on,
         items=[(item.description, item.topic) for item in body.items], signed_for_on=body.signed_for_on,
         confirmed_on=body.confirmed_on, requested_form=body.requested_form,
         requested_delivery=body.requested_delivery, purpose=body.purpose)
     case, query_code = services.register_request(session, form, actor=user, today=today)
-    duplicates = services.find_possible_duplicates(session, user.agency_id, applicant,
-                                                   [item.description for item in body.items], exclude_case_id=case.id)
     out = s.RegisteredOut(case=present.case_out(session, case, user, today), query_code=query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
     session.commit()
