@@ -139,3 +139,51 @@ def revoke_token(session: Session, token_id: int, actor: User) -> None:
     record_event(session, agency_id=actor.agency_id, action="revoke_token", actor=actor,
                  changes={"token_id": token_id})
     session.flush()
+
+
+def _require_admin(actor, agency_id: int) -> None:
+    if actor is None or not actor.has_role("admin") or actor.agency_id != agency_id:
+        raise PermissionDenied("只有本机关的系统管理员可以管理用户")
+
+
+USER_OPERATIONS = ("deactivate", "activate", "unlock", "reset_password", "roles")
+
+
+def update_user(session: Session, user_id: int, operation: str, *, actor: User, password: str = "",
+                roles: list[str] | None = None) -> str:
+    """Administer a user of the actor's agency (admin only); returns the Chinese confirmation. Audited."""
+    user = session.get(User, user_id)
+    if user is None or actor is None or user.agency_id != actor.agency_id:
+        raise NotFound("没有这个用户")
+    _require_admin(actor, user.agency_id)
+    if operation == "deactivate":
+        if user.id == actor.id:
+            raise InvalidInput("不能停用自己的账户")
+        user.active = False
+        message = f"已停用 {user.username}"
+    elif operation == "activate":
+        user.active = True
+        message = f"已启用 {user.username}"
+    elif operation == "unlock":
+        user.locked_until, user.failed_logins = None, 0
+        message = f"已解除 {user.username} 的锁定"
+    elif operation == "reset_password":
+        if len(password) < 8:
+            raise InvalidInput("新密码至少 8 位")
+        user.password_hash = hash_password(password)
+        user.locked_until, user.failed_logins = None, 0
+        message = f"已重置 {user.username} 的密码"
+    elif operation == "roles":
+        wanted = [r for r in (roles or []) if r in ROLES]
+        if not wanted:
+            raise InvalidInput("至少保留一个角色")
+        if user.id == actor.id and "admin" not in wanted:
+            raise InvalidInput("不能取消自己的系统管理员角色")
+        user.roles = wanted
+        message = f"已更新 {user.username} 的角色"
+    else:
+        raise NotFound(f"未知的用户管理操作「{operation}」")
+    session.flush()
+    record_event(session, agency_id=user.agency_id, action=f"user_{operation}", actor=actor,
+                 changes={"username": user.username, "roles": list(user.roles), "active": user.active})
+    return message

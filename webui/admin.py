@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine import accounts
 from engine.audit import record_event
 from engine.calendar import default_calendar
-from engine.errors import GongkaiError, InvalidInput
+from engine.errors import GongkaiError, InvalidInput, NotFound
 from engine.models import ROLES, Agency, ApiToken, Department, User
 from webui import db
 from webui import form_values as fv
@@ -98,42 +98,16 @@ def create_user():
 
 @bp.post("/users/<int:user_id>/<operation>")
 def user_operation(user_id: int, operation: str):
-    user = _user_of_agency(user_id)
-    if operation == "deactivate":
-        if user.id == current_user.id:
-            flash("不能停用自己的账户", "error")
-            return redirect(url_for("admin.users"), 303)
-        user.active = False
-        message = f"已停用 {user.username}"
-    elif operation == "activate":
-        user.active = True
-        message = f"已启用 {user.username}"
-    elif operation == "unlock":
-        user.locked_until = None
-        user.failed_logins = 0
-        message = f"已解除 {user.username} 的锁定"
-    elif operation == "reset_password":
-        password = request.form.get("password", "")
-        if len(password) < 8:
-            flash("新密码至少 8 位", "error")
-            return redirect(url_for("admin.users"), 303)
-        user.password_hash = accounts.hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        message = f"已重置 {user.username} 的密码"
-    elif operation == "roles":
-        roles = [r for r in request.form.getlist("roles") if r in ROLES]
-        if not roles:
-            flash("至少保留一个角色", "error")
-            return redirect(url_for("admin.users"), 303)
-        if user.id == current_user.id and "admin" not in roles:
-            flash("不能取消自己的系统管理员角色", "error")
-            return redirect(url_for("admin.users"), 303)
-        user.roles = roles
-        message = f"已更新 {user.username} 的角色"
-    else:
+    if operation not in accounts.USER_OPERATIONS:
         abort(404)
-    _audit(f"user_{operation}", {"username": user.username, "roles": list(user.roles)})
+    try:
+        message = accounts.update_user(db.get_session(), user_id, operation, actor=current_user,
+                                       password=request.form.get("password", ""),
+                                       roles=request.form.getlist("roles"))
+    except NotFound:
+        abort(404)
+    except GongkaiError as refusal:
+        return _refused(refusal, "admin.users")
     flash(message, "success")
     return redirect(url_for("admin.users"), 303)
 

@@ -248,3 +248,20 @@ def test_an_item_topic_outside_the_agencys_list_is_refused(session, agency, user
     with pytest.raises(InvalidInput, match="分类目录"):
         services.register_request(session, registration(submitted_on=MON, items=[("某文件", "天气预报")]),
                                   actor=users["clerk"], today=MON)
+
+
+def test_user_administration_is_for_admins_of_the_same_agency_and_is_audited(session, agency, users):
+    from engine.accounts import update_user
+
+    with pytest.raises(PermissionDenied, match="系统管理员"):
+        update_user(session, users["clerk"].id, "deactivate", actor=users["office_head"])
+    with pytest.raises(InvalidInput, match="自己"):
+        update_user(session, users["admin"].id, "deactivate", actor=users["admin"])
+    with pytest.raises(InvalidInput, match="8 位"):
+        update_user(session, users["clerk"].id, "reset_password", password="short", actor=users["admin"])
+    assert "已停用" in update_user(session, users["clerk"].id, "deactivate", actor=users["admin"])
+    assert users["clerk"].active is False
+    update_user(session, users["clerk"].id, "roles", roles=["clerk", "handler", "bogus"], actor=users["admin"])
+    assert users["clerk"].roles == ["clerk", "handler"]
+    last = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert last.action == "user_roles" and last.actor_id == users["admin"].id
