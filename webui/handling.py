@@ -69,7 +69,12 @@ def _latest_letter_number(session: Session, case: Case, letter_type: str) -> str
 def confirm_receipt(session, case, agency, on, version):
     services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
                              actor=current_user, today=on, version=version)
-    return f"已确认收件，答复期限 {case.due_on.isoformat()}"
+    # The receipt is issued now that there is a receipt date (条例31); it carries a fresh query code.
+    code = services.renew_query_code(session, case.id, actor=current_user, today=on)
+    services.issue_letter(session, case, "receipt",
+                          lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=on),
+                          renderer=renderer_for(agency), actor=current_user, today=on, numbered=False)
+    return f"已确认收件并出具登记回执，查询码 {code}（请告知申请人，只显示这一次），答复期限 {case.due_on.isoformat()}"
 
 
 def request_supplement(session, case, agency, on, version):

@@ -16,6 +16,7 @@ from engine.services.cases import (
     record_consultation_answer,
     record_payment,
     register_request,
+    renew_query_code,
     request_supplement,
     withdraw,
 )
@@ -46,7 +47,7 @@ __all__ = [
     "accept", "archive", "assign", "close_lapsed", "confirm_receipt", "extend", "find_possible_duplicates",
     "issue_fee_notice", "issue_letter", "load_case", "open_consultation", "preview_reply", "receive_supplement",
     "record_confidentiality_review", "record_consultation_answer", "record_decision", "record_delivery",
-    "record_exemption", "record_payment", "record_review_or_litigation", "register_request",
+    "record_exemption", "record_payment", "record_review_or_litigation", "register_request", "renew_query_code",
     "request_supplement", "return_for_revision", "review_exemption", "sign_reply", "signing_problems",
     "submit_for_review", "supersede_letter", "withdraw",
 ]

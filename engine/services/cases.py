@@ -17,7 +17,7 @@ from engine import clocks, fees
 from engine.audit import jsonable, record_event, utcnow
 from engine.calendar import default_calendar
 from engine.case_clock import refresh_due
-from engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleCase
+from engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleCase, WorkflowError
 from engine.models import (
     CHANNELS,
     Agency,
@@ -288,6 +288,20 @@ def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, actor
     ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
     _confirm(session, case, confirmed_on, actor)
     return case
+
+
+@use_case
+def renew_query_code(session: Session, case_id: int, *, actor: User, today: date) -> str:
+    """A new 查询码 for the receipt (e.g. issued when a plain letter is confirmed); the old one stops working."""
+    case = load_case(session, case_id, actor)
+    if actor is None or not actor.has_role("clerk"):
+        raise PermissionDenied("只有登记员可以重新生成查询码")
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读")
+    code = new_query_code()
+    case.query_code_hash = query_code_digest(code)
+    _finish_action(session, case, "renew_query_code", actor, case.stage, {})
+    return code
 
 
 def find_possible_duplicates(session: Session, agency_id: int, applicant: ApplicantForm, texts: list[str],

@@ -150,6 +150,17 @@ def test_registration_by_plain_letter_waits_for_the_confirmation_date(web_app, s
                                                                         "confirmed_on": TODAY.isoformat()})
     assert response.status_code == 303
     assert _case(session, case_id).stage == "registered"
+    # The receipt is issued on confirmation, with a fresh query code that the clerk sees once.
+    page = clerk.get(response.headers["Location"]).get_data(as_text=True)
+    flashes = page[page.find("flashes"):page.find("flashes") + 600]
+    assert "出具登记回执" in page and "查询码" in page, flashes
+    from sqlalchemy import select
+
+    from engine.models import Letter
+
+    session.expire_all()
+    receipt = session.scalar(select(Letter).where(Letter.case_id == case_id, Letter.letter_type == "receipt"))
+    assert receipt is not None and receipt.data_snapshot["received_on"] == TODAY.isoformat()
 
 
 def test_the_duplicate_warning_finds_an_earlier_similar_request(web_app, session, users, today):
