@@ -71,8 +71,12 @@ def record_event(
     reason: str = "",
 ) -> AuditEvent:
     """Append one event to the agency's chain in the caller's transaction (locks the chain head)."""
+    # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
+    # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency still
+    # queue on the chain head, other agencies are untouched.
     agency = session.execute(
-        select(Agency).where(Agency.id == agency_id).with_for_update().execution_options(populate_existing=True)
+        select(Agency).where(Agency.id == agency_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     ).scalar_one()
     event = AuditEvent(
         agency_id=agency_id,

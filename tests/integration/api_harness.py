@@ -1,5 +1,5 @@
-"""Fixtures for the JSON API tests (import the `*_fixture` names; pytest knows them as api_app, tokens, api): the app (the real factory when it builds, else a bare Flask app with the
-API blueprint), one token per role, and a small client that sends the token."""
+"""Fixtures for the JSON API tests (import the `*_fixture` names; pytest knows them as api_app, tokens, api): the app
+from the real factory, one token per role, and a small client that sends the token."""
 
 from __future__ import annotations
 
@@ -10,19 +10,15 @@ from tests.conftest import TODAY
 
 
 def make_app(db_url: str, **config) -> Flask:
-    settings = {"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test", "GONGKAI_TODAY": TODAY,
-                "API_RATE_LIMIT_PER_TOKEN": 100_000, **config}
-    try:
-        from webui.app import create_app
+    """The real app on the test database; NullPool so no connection outlives its request (tests make many apps)."""
+    from sqlalchemy.pool import NullPool
 
-        return create_app(settings)
-    except ImportError:  # the web app's other blueprints are not all there yet
-        from webui.api import bp
+    from engine.db import make_engine
+    from webui.app import create_app
 
-        app = Flask("api_test")
-        app.config.update(settings)
-        app.register_blueprint(bp)
-        return app
+    settings = {"DATABASE_URL": db_url, "DATABASE_ENGINE": make_engine(db_url, poolclass=NullPool), "TESTING": True,
+                "SECRET_KEY": "test", "GONGKAI_TODAY": TODAY, "API_RATE_LIMIT_PER_TOKEN": 100_000, **config}
+    return create_app(settings)
 
 
 class ApiClient:

@@ -160,7 +160,6 @@ def perform_action(case_id: int, action: str):
     if role_check in ACTIONS:
         check_actor(case, role_check, user)
     body = context.json_body(spec.body)
-    context.lock_agency_for_write()
     created = spec.perform(case_id, body, user, today)
     case = load(case_id)
     out = s.ActionResultOut(action=action, case=present.case_out(session, case, user, today), created=created)

@@ -48,7 +48,6 @@ def register_request():
     # Read-only, so looked up before the write lock is taken (the new case cannot be among them yet).
     duplicates = services.find_possible_duplicates(session, user.agency_id, applicant,
                                                    [item.description for item in body.items])
-    context.lock_agency_for_write()
     form = RegistrationForm(
         applicant=applicant, channel=body.channel, submitted_on=body.submitted_on,
         items=[(item.description, item.topic) for item in body.items], signed_for_on=body.signed_for_on,

@@ -11,13 +11,13 @@ from functools import wraps
 
 from flask import current_app, g, request
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.accounts import user_for_token
 from engine.audit import utcnow
-from engine.models import Agency, ApiToken, User
+from engine.models import ApiToken, User
 from webui import db, localtime
 from webui.api.errors import ApiError
 from webui.api.ratelimit import FixedWindow
@@ -124,17 +124,6 @@ def retry_transient(view):
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapped
-
-
-def lock_agency_for_write() -> None:
-    """Take the agency's row lock (the audit chain head, DESIGN §2) before anything else in a writing request.
-
-    The engine locks that row FOR UPDATE only when it appends the audit event, after inserts that reference the
-    agency have taken FOR KEY SHARE on it; two such transactions then wait for each other (PostgreSQL reports a
-    deadlock). Locking first puts every API write of the agency in one queue instead. SQLite has no row locks.
-    """
-    if session().get_bind().dialect.name == "postgresql":
-        session().execute(select(Agency.id).where(Agency.id == actor().agency_id).with_for_update())
 
 
 def json_body(model: type[BaseModel]):
