@@ -60,7 +60,9 @@ def refresh_due(case, *, fee_pauses_clock: bool, cal=None) -> None:
     if case.stage in ("replied", "closed", "archived"):
         return
     if case.stage == "awaiting_supplement":
-        case.due_on = case.supplement_due_on
+        # The reply clock is stopped and restarts at 0 on the supplement (条例30): no reply due date meanwhile;
+        # the applicant's own deadline is `supplement_due_on`.
+        case.due_on = None
         case.due_provisional = False
         case.clock_paused = True
         return

@@ -3,18 +3,29 @@ comment, return for revision, and 签发 (signing freezes the letter: PDF bytes,
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from engine import services
 from engine.errors import GongkaiError
-from engine.models import CONFIDENTIALITY_CONCLUSIONS, Case, ConfidentialityReview, ExemptionRecord
+from engine.exemption_log import ExemptionLogFilter, exemption_log
+from engine.exemptions import GROUND_ARTICLES
+from engine.models import (
+    CONFIDENTIALITY_CONCLUSIONS,
+    Case,
+    ConfidentialityReview,
+    Department,
+    ExemptionRecord,
+)
 from engine.outcomes import OUTCOMES
 from engine.services.decisions import signing_problems
 from engine.workflow import available_actions
 from webui import db
 from webui import form_values as fv
+from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
 
@@ -102,3 +113,36 @@ def sign(case_id: int):
         return _refused(case_id, refusal)
     flash(f"答复书已签发：{letter.doc_number}（SHA-256 {letter.sha256[:16]}…）", "success")
     return redirect(url_for("cases.show", case_id=case.id), 303)
+
+
+EXEMPTION_LOG_ROLES = ("legal_reviewer", "office_head", "admin")
+
+
+@bp.get("/exemptions")
+@requires_role(*EXEMPTION_LOG_ROLES)
+def exemption_log_page():
+    """不予公开理由台账: every current exemption record across cases, by ground, department and period, so that
+    over-use of a ground shows (以公开为常态、不公开为例外)."""
+    session = db.get_session()
+    ground = request.args.get("ground", "")
+    ground = ground if ground in GROUND_ARTICLES else ""
+    department_id = request.args.get("department_id", type=int)
+    errors = []
+    dates = {}
+    for name, label in (("created_from", "记录日期（起）"), ("created_to", "记录日期（止）")):
+        raw = (request.args.get(name) or "").strip()
+        try:
+            dates[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            dates[name] = None
+            errors.append(f"{label}格式不正确，已忽略")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    flt = ExemptionLogFilter(ground=ground or None, department_id=department_id, **dates)
+    found = exemption_log(session, current_user.agency_id, flt, page=page, per_page=50)
+    departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
+                                  .order_by(Department.name)).all()
+    for message in errors:
+        flash(message, "error")
+    return render_template("legal_review/exemptions.html", found=found, page=page, pages=-(-found.total // 50),
+                           ground=ground, department_id=department_id, dates=dates, departments=departments,
+                           grounds=GROUND_ARTICLES, OUTCOMES=OUTCOMES)

@@ -83,6 +83,8 @@ def navigation() -> list[tuple[str, str, str]]:
         entries.append(("intake.register", "登记申请"))
     if current_user.has_any_role("archivist", "admin"):
         entries.append(("archive.queue", "归档"))
+    if current_user.has_any_role("legal_reviewer", "office_head", "admin"):
+        entries.append(("legal_review.exemption_log_page", "理由台账"))
     entries.append(("reports.index", "统计报表"))
     if current_user.has_role("admin"):
         entries.append(("admin.index", "系统管理"))

@@ -48,6 +48,7 @@ def _matrix(cases: dict[str, Case]) -> list[tuple[str, frozenset[str]]]:
         ("/cases/export.xlsx", ALL),
         ("/register", frozenset({"clerk"})),
         ("/archive", frozenset({"archivist", "admin"})),
+        ("/exemptions", frozenset({"legal_reviewer", "office_head", "admin"})),
         ("/admin/", frozenset({"admin"})),
         ("/admin/users", frozenset({"admin"})),
         ("/admin/departments", frozenset({"admin"})),

@@ -96,3 +96,17 @@ def test_a_request_goes_from_registration_to_an_archived_partial_disclosure(web_
     page = archivist.get(f"/cases/{case_id}").get_data(as_text=True)
     for text in ("答复书", reply.sha256[:16], "办理过程", "签发答复书", "EMS1234567890"):
         assert text in page
+
+
+def test_the_exemption_log_page_lists_records_for_reviewers_and_refuses_clerks(web_app, session, users, today):
+    from tests.integration import helpers_cases as hc
+
+    case, _ = hc.register(session, users, today)
+    hc.accept(session, users, case, today)
+    hc.decide_partial(session, users, case, today)
+    reviewer = logged_in(web_app, "legal_reviewer")
+    page = reviewer.get("/exemptions").get_data(as_text=True)
+    assert "保护第三方合法权益" in page and case.reg_no in page and "共 1 条" in page
+    assert "共 0 条" in reviewer.get("/exemptions?ground=WITHHELD_PROCESS").get_data(as_text=True)
+    assert reviewer.get("/exemptions?created_from=bad").status_code == 200
+    assert logged_in(web_app, "clerk").get("/exemptions").status_code == 403

@@ -6,12 +6,12 @@ import base64
 from urllib.parse import quote
 
 from flask import Response, jsonify, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from engine import services
-from engine.calendar import default_calendar
+from engine.case_list import CaseCriteria, cases_matching
 from engine.errors import NotFound
-from engine.models import Applicant, Case, Letter
+from engine.models import Case, Letter
 from engine.services import ApplicantForm, RegistrationForm
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
@@ -76,31 +76,10 @@ def get_case(case_id: int):
 def list_cases():
     q = context.query_args(s.CaseListQuery)
     session, user, today = context.session(), context.actor(), context.today()
-    stmt = select(Case).join(Applicant, Case.applicant_id == Applicant.id).where(Case.agency_id == user.agency_id)
-    if q.stage:
-        stmt = stmt.where(Case.stage == q.stage)
-    if q.received_from:
-        stmt = stmt.where(Case.received_on >= q.received_from)
-    if q.received_to:
-        stmt = stmt.where(Case.received_on <= q.received_to)
-    if q.applicant_kind:
-        stmt = stmt.where(Applicant.kind == q.applicant_kind)
-    if q.outcome:
-        stmt = stmt.where(Case.report_outcome == q.outcome)
-    if q.q and q.q.strip():
-        needle = q.q.strip()
-        stmt = stmt.where(or_(Case.search_text.contains(needle, autoescape=True),
-                              Case.reg_no.contains(needle, autoescape=True)))
-    if q.due_status:
-        stmt = stmt.where(Case.stage.in_(present.CLOCK_STAGES), Case.due_on.is_not(None))
-        # due_soon means at most 3 working days left: due before the 4th working day after today.
-        soon_limit = default_calendar().add_working_days(today, 4)
-        if q.due_status == "overdue":
-            stmt = stmt.where(Case.due_on < today)
-        elif q.due_status == "due_soon":
-            stmt = stmt.where(Case.due_on >= today, Case.due_on < soon_limit)
-        else:
-            stmt = stmt.where(Case.due_on >= soon_limit)
+    criteria = CaseCriteria(stage=q.stage or "", due=q.due_status or "", received_from=q.received_from,
+                            received_to=q.received_to, applicant_kind=q.applicant_kind or "",
+                            outcome=q.outcome or "", q=(q.q or "").strip())
+    stmt = cases_matching(user.agency_id, criteria, today, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.order_by(Case.id.desc()).limit(q.per_page).offset((q.page - 1) * q.per_page)).all()
     return respond(s.CaseListOut(items=[present.case_summary(c, today) for c in rows], page=q.page,

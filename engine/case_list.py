@@ -1,0 +1,85 @@
+"""Which cases match a list's criteria, as one SQL statement (web list, exports, dashboard and API alike).
+
+Due status in SQL is the same rule as `clocks.due_status` (DESIGN §3): overdue before today, due soon with at
+most 3 working days left, on time otherwise — only for open cases with a running clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, literal_column, or_, select, text
+from sqlalchemy.orm import contains_eager
+
+from engine.calendar import default_calendar
+from engine.models import Applicant, Case, Department
+from engine.workflow import OPEN_STAGES
+
+DUE_SOON_WORKING_DAYS = 3
+DUE_STATUSES = ("overdue", "due_soon", "on_time")
+
+
+@dataclass(frozen=True)
+class CaseCriteria:
+    stage: str = ""
+    due: str = ""                   # one of DUE_STATUSES, or ""
+    department_id: int | None = None
+    applicant_kind: str = ""
+    received_from: date | None = None
+    received_to: date | None = None
+    outcome: str = ""
+    q: str = ""                     # any part of the applicant's name, the request text or the registration number
+
+
+def due_soon_limit(today: date, cal=None) -> date:
+    """The last due date that is "due soon" as of `today` (at most 3 working days left)."""
+    return (cal or default_calendar()).add_working_days(today, DUE_SOON_WORKING_DAYS)
+
+
+def _escape_like(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def text_match(q: str, dialect: str):
+    """Substring search: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by triggers), else
+    ILIKE, which PostgreSQL serves from its pg_trgm GIN index (migration 0002)."""
+    pattern = f"%{_escape_like(q)}%"
+    by_number = Case.reg_no.ilike(pattern, escape="\\")
+    if dialect == "sqlite" and len(q) >= 3:
+        phrase = '"' + q.replace('"', '""') + '"'
+        in_fts = Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))
+                             .where(text("cases_fts MATCH :fts_phrase")).params(fts_phrase=phrase))
+        return or_(in_fts, by_number)
+    return or_(Case.search_text.ilike(pattern, escape="\\"), by_number)
+
+
+def cases_matching(agency_id: int, c: CaseCriteria, today: date, dialect: str) -> Select:
+    """The agency's cases matching `c`, with applicant and department loaded in the same query."""
+    stmt = (select(Case).join(Case.applicant).outerjoin(Department, Case.department_id == Department.id)
+            .options(contains_eager(Case.applicant), contains_eager(Case.department))
+            .where(Case.agency_id == agency_id))
+    if c.stage:
+        stmt = stmt.where(Case.stage == c.stage)
+    if c.due:
+        limit = due_soon_limit(today)
+        stmt = stmt.where(Case.stage.in_(OPEN_STAGES), Case.due_on.is_not(None))
+        if c.due == "overdue":
+            stmt = stmt.where(Case.due_on < today)
+        elif c.due == "due_soon":
+            stmt = stmt.where(Case.due_on >= today, Case.due_on <= limit)
+        else:
+            stmt = stmt.where(Case.due_on > limit)
+    if c.department_id:
+        stmt = stmt.where(Case.department_id == c.department_id)
+    if c.applicant_kind:
+        stmt = stmt.where(Applicant.kind == c.applicant_kind)
+    if c.received_from:
+        stmt = stmt.where(Case.received_on >= c.received_from)
+    if c.received_to:
+        stmt = stmt.where(Case.received_on <= c.received_to)
+    if c.outcome:
+        stmt = stmt.where(Case.report_outcome == c.outcome)
+    if c.q:
+        stmt = stmt.where(text_match(c.q, dialect))
+    return stmt
