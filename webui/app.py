@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, flash, g, render_template, request
+from flask import Flask, flash, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine.errors import (
-    GongkaiError,
-    InvalidInput,
-    NotFound,
-    PeriodLocked,
-    PermissionDenied,
-    RuleViolation,
-    StaleCase,
-    WorkflowError,
-)
+from engine.errors import GongkaiError
 from webui import db
+from webui.refusals import status_for
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 csrf = CSRFProtect()
 
-# Engine refusals and the HTTP status each one answers with.
-ERROR_STATUS: dict[type[GongkaiError], int] = {
-    NotFound: 404,
-    PermissionDenied: 403,
-    WorkflowError: 409,
-    StaleCase: 409,
-    PeriodLocked: 409,
-    RuleViolation: 422,
-    InvalidInput: 400,
-}
-
-# Blueprints built by other engineers, registered when their package exists.
-OPTIONAL_BLUEPRINTS = ("webui.reports", "webui.api", "webui.archive_export")
-
-
-def status_for(error: GongkaiError) -> int:
-    for kind in type(error).__mro__:
-        if kind in ERROR_STATUS:
-            return ERROR_STATUS[kind]
-    return 400
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -100,32 +71,28 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(db.commit_successful_writes)
     app.after_request(_security_headers)
 
-    from webui import admin, archive, cases, dashboard, drafting, handling, intake, legal_review
+    from webui import (
+        admin,
+        api,
+        archive,
+        archive_export,
+        cases,
+        dashboard,
+        drafting,
+        handling,
+        intake,
+        legal_review,
+        reports,
+    )
     from webui.presentation import register_filters
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
-                      archive.bp, admin.bp):
+                      archive.bp, archive_export.bp, reports.bp, admin.bp, api.bp):
         app.register_blueprint(blueprint)
-    for module_name in OPTIONAL_BLUEPRINTS:
-        _register_optional(app, module_name)
+    csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
     register_filters(app)
     _register_error_pages(app)
     return app
-
-
-def _register_optional(app: Flask, module_name: str) -> None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as missing:
-        if missing.name and module_name.startswith(missing.name):
-            return  # not built yet
-        raise
-    blueprint = getattr(module, "bp", None)
-    if blueprint is None:
-        return
-    if module_name == "webui.api":
-        csrf.exempt(blueprint)
-    app.register_blueprint(blueprint)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -150,10 +117,6 @@ def _security_headers(response):
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(GongkaiError)
     def engine_refusal(error: GongkaiError):
-        if request.blueprint == "api":
-            from flask import jsonify
-
-            return jsonify({"error": error.code, "message": error.message}), status_for(error)
         flash(error.message, "error")
         return render_template("error.html", status=status_for(error), message=error.message), status_for(error)
 
@@ -170,10 +133,6 @@ def _register_error_pages(app: Flask) -> None:
 
 def _error_page(status: int, message: str):
     def handler(error):
-        if request.blueprint == "api":
-            from flask import jsonify
-
-            return jsonify({"error": str(status), "message": message}), status
         return render_template("error.html", status=status, message=message), status
 
     return handler

@@ -28,6 +28,7 @@ from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
+from webui.refusals import status_for
 
 bp = Blueprint("drafting", __name__)
 
@@ -96,8 +97,6 @@ def _render_decide(case: Case, values, status: int = 200):
 
 
 def _refused(case_id: int, refusal: GongkaiError, render):
-    from webui.app import status_for
-
     session = db.get_session()
     session.rollback()
     g.db_rollback = True

@@ -32,6 +32,7 @@ from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
+from webui.refusals import status_for
 from webui.uploads import store_upload
 
 bp = Blueprint("handling", __name__)
@@ -333,8 +334,6 @@ def act(case_id: int, name: str):
     try:
         message = action.perform(session, case, agency, on, fv.case_version())
     except GongkaiError as refusal:
-        from webui.app import status_for
-
         session.rollback()
         g.db_rollback = True
         fresh = services.load_case(session, case_id, current_user)

@@ -15,6 +15,7 @@ from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
+from webui.refusals import status_for
 from webui.uploads import store_upload
 
 bp = Blueprint("intake", __name__)
@@ -78,8 +79,6 @@ def register():
     except GongkaiError as refusal:
         session_db.rollback()
         flash(refusal.message, "error")
-        from webui.app import status_for
-
         return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
     session["query_code"] = {"case_id": case.id, "code": code}
     flash(f"已登记：{case.reg_no}", "success")

@@ -28,6 +28,7 @@ from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
+from webui.refusals import status_for
 
 bp = Blueprint("legal_review", __name__)
 
@@ -61,8 +62,6 @@ def _render(case: Case, values, status: int = 200):
 
 
 def _refused(case_id: int, refusal: GongkaiError):
-    from webui.app import status_for
-
     session = db.get_session()
     session.rollback()
     g.db_rollback = True

@@ -12,28 +12,11 @@ from werkzeug.exceptions import HTTPException
 
 from engine.calendar import OutsideCalendarError
 from engine.clocks import ClockError
-from engine.errors import (
-    GongkaiError,
-    InvalidInput,
-    NotFound,
-    PeriodLocked,
-    PermissionDenied,
-    RuleViolation,
-    StaleCase,
-    WorkflowError,
-)
+from engine.errors import GongkaiError
+from webui.refusals import status_for
 
 log = logging.getLogger("gongkai.api")
 
-ENGINE_STATUS: dict[type[GongkaiError], int] = {
-    NotFound: 404,
-    PermissionDenied: 403,
-    WorkflowError: 409,
-    StaleCase: 409,
-    PeriodLocked: 409,
-    RuleViolation: 422,
-    InvalidInput: 400,
-}
 
 HTTP_CODES = {
     400: ("invalid", "请求无效"),
@@ -120,7 +103,7 @@ def register(bp: Blueprint) -> None:
 
     @bp.errorhandler(GongkaiError)
     def engine_refusal(error: GongkaiError):
-        status = next((ENGINE_STATUS[k] for k in type(error).__mro__ if k in ENGINE_STATUS), 400)
+        status = status_for(error)
         return error_response(status, error.code, error.message, error.details)
 
     @bp.errorhandler(ValidationError)

@@ -1,0 +1,31 @@
+"""The HTTP status each engine refusal answers with, for pages and the JSON API alike."""
+
+from __future__ import annotations
+
+from engine.errors import (
+    GongkaiError,
+    InvalidInput,
+    NotFound,
+    PeriodLocked,
+    PermissionDenied,
+    RuleViolation,
+    StaleCase,
+    WorkflowError,
+)
+
+ERROR_STATUS: dict[type[GongkaiError], int] = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    WorkflowError: 409,
+    StaleCase: 409,
+    PeriodLocked: 409,
+    RuleViolation: 422,
+    InvalidInput: 400,
+}
+
+
+def status_for(error: GongkaiError) -> int:
+    for kind in type(error).__mro__:
+        if kind in ERROR_STATUS:
+            return ERROR_STATUS[kind]
+    return 400
