@@ -85,7 +85,7 @@ def reply_data(session: Session, case: Case, *, doc_number: str, issued_on: date
             "subject": item.description,
             "outcome": item.outcome,
             "outcome_label": outcome.letter_wording,
-            "basis": basis or "《中华人民共和国政府信息公开条例》第三十六条",
+            "basis": basis,
             "reason": "；".join(dict.fromkeys(p for p in reason_parts if p)) or outcome.letter_wording,
             "how_to_obtain": item.how_to_obtain or None,
             "referral_agency": item.referral_agency or None,

@@ -65,7 +65,9 @@ _TABLE: list[tuple[str, str, str, str, str, str]] = [
      "您申请的内容为要求提供公开出版物，现告知获取的途径。"),
     ("EXCESSIVE", "无正当理由大量反复申请", f"{OGI}第三十五条", "R5_4", "not_processed",
      "您申请公开政府信息的数量、频次明显超过合理范围，且说明的理由不合理，本机关不予处理。"),
-    ("CONFIRM_REISSUE", "要求确认或重新出具已获取信息", "", "R5_5", "not_processed",
+    # 条例 has no article for this outcome (legal reference §5: 未核验, for legal review); 第二条 defines
+    # 政府信息, which a request to confirm or re-issue information already obtained does not seek.
+    ("CONFIRM_REISSUE", "要求确认或重新出具已获取信息", f"{OGI}第二条", "R5_5", "not_processed",
      "您要求本机关确认或者重新出具已获取的信息，本机关不作为政府信息公开申请处理。"),
     ("LAPSED_SUPPLEMENT", "逾期不补正，不再处理", f"{OGI}第三十条", "R6_1", "terminated",
      "您无正当理由逾期未补正，视为放弃申请，本机关不再处理该政府信息公开申请。"),

@@ -19,6 +19,7 @@ from engine.models import (
     ConfidentialityReview,
     Department,
     ExemptionRecord,
+    Letter,
 )
 from engine.outcomes import OUTCOMES
 from engine.services.decisions import signing_problems
@@ -145,3 +146,43 @@ def exemption_log_page():
     return render_template("legal_review/exemptions.html", found=found, page=page, pages=-(-found.total // 50),
                            ground=ground, department_id=department_id, dates=dates, departments=departments,
                            grounds=GROUND_ARTICLES, OUTCOMES=OUTCOMES)
+
+
+# Top-level text fields of a letter's data that a correction may change, with their labels.
+CORRECTABLE_LABELS = {
+    "recipient": "主送（收文人）", "agency_name": "发文机关署名", "contact": "联系方式（附注）",
+    "request_summary": "申请内容", "registration_number": "登记编号", "received_on": "收到申请日期",
+    "information": "所涉信息", "reason": "理由", "detail": "说明", "payment_method": "缴纳方式",
+}
+
+
+def _correctable_fields(letter: Letter) -> list[tuple[str, str, str]]:
+    return [(key, CORRECTABLE_LABELS.get(key, key), value) for key, value in letter.data_snapshot.items()
+            if isinstance(value, str) and key in CORRECTABLE_LABELS]
+
+
+@bp.route("/cases/<int:case_id>/letters/<int:letter_id>/correct", methods=["GET", "POST"])
+@requires_role("legal_reviewer")
+def correct_letter(case_id: int, letter_id: int):
+    """更正文书: a new signed letter supersedes the frozen one, with the reason; the old one is kept as signed."""
+    session = db.get_session()
+    case = services.load_case(session, case_id, current_user)
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.case_id != case.id:
+        abort(404)
+    fields = _correctable_fields(letter)
+    if request.method == "GET":
+        return render_template("legal_review/correct.html", case=case, letter=letter, fields=fields, values={})
+    corrections = {key: fv.text(key) for key, _label, _value in fields if fv.text(key)}
+    try:
+        new = services.supersede_letter(session, case.id, letter_id=letter.id, reason=fv.text("reason"),
+                                        corrections=corrections, renderer=renderer_for(case.agency),
+                                        actor=current_user, today=today(), version=fv.case_version())
+    except GongkaiError as refusal:
+        session.rollback()
+        g.db_rollback = True
+        flash(refusal.message, "error")
+        return render_template("legal_review/correct.html", case=case, letter=letter, fields=fields,
+                               values=request.form), status_for(refusal)
+    flash(f"已出具更正后的文书 {new.doc_number or ''}，原文书保留并标注为已被更正", "success")
+    return redirect(url_for("cases.show", case_id=case.id), 303)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import letter_data
@@ -113,10 +114,15 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
     return letter
 
 
+NOT_CORRECTABLE = frozenset({"doc_number", "issued_on"})
+
+
 @use_case
 def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: str, renderer: LetterRenderer,
-                     actor: User, today: date, version: int | None = None) -> Letter:
-    """A correction: a new signed letter that supersedes the old one (which is never re-rendered)."""
+                     actor: User, today: date, corrections: dict | None = None,
+                     version: int | None = None) -> Letter:
+    """A correction: a new signed letter, rendered from the old letter's data with `corrections` applied, that
+    supersedes it with the reason; the old letter is kept as signed and never re-rendered."""
     case = load_case(session, case_id, actor, version=version)
     check_actor(case, "sign", actor)
     if case.stage == "archived":
@@ -124,22 +130,28 @@ def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: 
     old = session.get(Letter, letter_id)
     if old is None or old.case_id != case.id:
         raise NotFound("没有找到该文书")
+    if any(letter.supersedes_id == old.id for letter in session.scalars(
+            select(Letter).where(Letter.case_id == case.id, Letter.supersedes_id.is_not(None)))):
+        raise RuleViolation("该文书已被更正过，请更正最新的文书")
     if not reason.strip():
         raise InvalidInput("更正文书须写明更正理由")
+    corrections = {k: v for k, v in (corrections or {}).items() if old.data_snapshot.get(k) != v}
+    unknown = [k for k in corrections if k not in old.data_snapshot or k in NOT_CORRECTABLE]
+    if unknown:
+        raise InvalidInput(f"不能更正的字段：{'、'.join(unknown)}")
     new = issue_letter(session, case, old.letter_type,
-                       lambda number: {**old.data_snapshot, "doc_number": number, "issued_on": today.isoformat()},
-                       renderer=renderer, actor=actor, today=today, signed=True)
+                       lambda number: {**old.data_snapshot, **corrections, "doc_number": number,
+                                       "issued_on": today.isoformat()},
+                       renderer=renderer, actor=actor, today=today, numbered=bool(old.doc_number), signed=True)
     new.supersedes_id = old.id
     new.supersede_reason = reason.strip()
     session.flush()
     _finish_action(session, case, "supersede_letter", actor, case.stage,
-                   {"old_letter_id": old.id, "new_letter_id": new.id}, reason.strip())
+                   {"old_letter_id": old.id, "new_letter_id": new.id, "corrections": corrections}, reason.strip())
     return new
 
 
 def current_reply(session: Session, case: Case) -> Letter | None:
-    from sqlalchemy import select
-
     letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
                               .order_by(Letter.id)).all()
     superseded = {letter.supersedes_id for letter in letters if letter.supersedes_id}

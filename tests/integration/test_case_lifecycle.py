@@ -78,9 +78,17 @@ def test_a_correction_is_a_new_letter_that_supersedes_the_frozen_one(session, ag
     with pytest.raises(Exception, match="更正理由"):
         services.supersede_letter(session, case.id, letter_id=signed.id, reason=" ", renderer=render,
                                   actor=users["legal_reviewer"], today=TODAY)
+    with pytest.raises(Exception, match="不能更正的字段"):
+        services.supersede_letter(session, case.id, letter_id=signed.id, reason="改文号", renderer=render,
+                                  corrections={"doc_number": "x"}, actor=users["legal_reviewer"], today=TODAY)
     new = services.supersede_letter(session, case.id, letter_id=signed.id, reason="原答复书申请人姓名有误",
-                                    renderer=render, actor=users["legal_reviewer"], today=TODAY)
+                                    corrections={"recipient": "张叁"}, renderer=render,
+                                    actor=users["legal_reviewer"], today=TODAY)
     session.commit()
+    assert new.data_snapshot["recipient"] == "张叁" and new.signed_by_id == users["legal_reviewer"].id
+    with pytest.raises(Exception, match="已被更正过"):
+        services.supersede_letter(session, case.id, letter_id=signed.id, reason="再改", renderer=render,
+                                  actor=users["legal_reviewer"], today=TODAY)
     old = session.get(Letter, signed.id)
     assert (old.pdf, old.sha256) == (frozen_bytes, frozen_hash)  # never re-rendered
     assert new.supersedes_id == old.id and new.doc_number != old.doc_number

@@ -110,3 +110,31 @@ def test_the_exemption_log_page_lists_records_for_reviewers_and_refuses_clerks(w
     assert "共 0 条" in reviewer.get("/exemptions?ground=WITHHELD_PROCESS").get_data(as_text=True)
     assert reviewer.get("/exemptions?created_from=bad").status_code == 200
     assert logged_in(web_app, "clerk").get("/exemptions").status_code == 403
+
+
+def test_a_legal_reviewer_corrects_a_signed_reply_and_the_old_one_is_kept(web_app, session, users, today):
+    from tests.integration import helpers_cases as hc
+
+    case, _ = hc.register(session, users, today)
+    hc.accept(session, users, case, today)
+    hc.decide_disclosed(session, users, case, today)
+    signed = hc.review_and_sign(session, users, case, today)
+    old_hash = signed.sha256
+    reviewer = logged_in(web_app, "legal_reviewer")
+    page = reviewer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/cases/{case.id}/letters/{signed.id}/correct" in page
+    form = reviewer.get(f"/cases/{case.id}/letters/{signed.id}/correct").get_data(as_text=True)
+    assert "主送" in form and "张三" in form
+    case = _case(session, case.id)
+    refused = reviewer.post(f"/cases/{case.id}/letters/{signed.id}/correct",
+                            data={"version": case.version, "recipient": "张叁", "reason": ""})
+    assert refused.status_code == 400 and "更正理由" in refused.get_data(as_text=True)
+    response = reviewer.post(f"/cases/{case.id}/letters/{signed.id}/correct",
+                             data={"version": case.version, "recipient": "张叁", "reason": "申请人姓名写错"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    session.expire_all()
+    letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
+                              .order_by(Letter.id)).all()
+    assert [letter.sha256 == old_hash for letter in letters] == [True, False]
+    assert letters[1].supersedes_id == letters[0].id and letters[1].data_snapshot["recipient"] == "张叁"
+    assert logged_in(web_app, "clerk").get(f"/cases/{case.id}/letters/{signed.id}/correct").status_code == 403
