@@ -47,6 +47,15 @@ def test_the_json_report_has_every_row_and_column_and_sums_agencies_without_agen
     assert (summed["table3"]["NEW"]["TOTAL"], summed["table3"]["CARRY_OUT"]["NATURAL"]) == (2, 1)
 
 
+def test_with_a_single_agency_the_report_names_it_without_agency(db_url, session, agency):
+    add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="DISCLOSED")
+    session.commit()
+    result = run(db_url, "report", "annual", "--year", "2025", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["agency"] == "TESTCITY" and data["table3"]["R1"]["TOTAL"] == 1
+
+
 def test_an_unreconciled_table_exits_1_naming_the_cells_and_writes_only_a_draft(db_url, session, agency, tmp_path):
     add_case(session, agency, kind="RESEARCH", received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20),
              outcome=None)

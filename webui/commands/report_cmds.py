@@ -28,7 +28,13 @@ def _agency_or_fail(session, code: str | None):
     from engine.errors import NotFound
 
     if code is None:
-        return None
+        # A deployment of one agency: that agency (its code is reported); several: all of them summed.
+        from sqlalchemy import select
+
+        from engine.models import Agency
+
+        only = session.scalars(select(Agency).limit(2)).all()
+        return only[0] if len(only) == 1 else None
     try:
         return agency_by_code(session, code)
     except NotFound as exc:
@@ -42,7 +48,7 @@ def report() -> None:
 
 @report.command("annual")
 @click.option("--year", type=int, required=True, help="报告年度，例如 2025")
-@click.option("--agency", "agency_code", default=None, help="机关代码；省略时合计本系统全部机关")
+@click.option("--agency", "agency_code", default=None, help="机关代码；省略时：只有一个机关即为该机关，多个机关则合计全部机关")
 @click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "pdf"]), default="json", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="xlsx/pdf 输出文件")
 @click.option("--draft", is_flag=True, help="勾稽关系不成立时仍导出，并标注“草稿”")
