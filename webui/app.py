@@ -55,7 +55,16 @@ def create_app(config: dict | None = None) -> Flask:
         SEAL_DIR=str(settings.var_dir / "seals"),
         JSON_AS_ASCII=False,
     )
+    # Anything under [web] in gongkai.toml, e.g. API_RATE_LIMIT_PER_TOKEN = 600 or PROXY_FIX_HOPS = 1.
+    app.config.update({key.upper(): value for key, value in settings.extra.get("web", {}).items()})
     app.config.update(config or {})
+    if app.config.get("PROXY_FIX_HOPS"):
+        # Behind N trusted reverse proxies: client address and scheme from X-Forwarded-* (the per-IP
+        # rate limit of the public status lookup depends on it).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["PRODUCTION"]:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https")
     if not app.config.get("SECRET_KEY"):
