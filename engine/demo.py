@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import services
+from engine import letter_data, services
 from engine.accounts import add_agency, add_department, add_user
 from engine.calendar import default_calendar
 from engine.models import Agency, ExemptionRecord, User
@@ -140,8 +140,6 @@ class _Walker:
             requested_form="纸质" if n % 2 else "电子数据", requested_delivery="邮寄" if n % 2 else "电子邮件")
         case, code = services.register_request(self.s, form, actor=self.p["clerk"], today=start)
         if case.stage == "registered":
-            from engine import letter_data
-
             services.issue_letter(self.s, case, "receipt",
                                   lambda _n: letter_data.receipt_data(case, case.agency, query_code=code,
                                                                       issued_on=start),

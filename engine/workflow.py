@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from transitions import Machine
 
 from engine.errors import PermissionDenied, WorkflowError
-from engine.models import STAGES
+from engine.models import ROLE_LABELS, STAGES
 
 STAGE_LABELS = {
     "received": "收件待确认",
@@ -154,8 +154,6 @@ def check_actor(case, action: str, actor) -> None:
 
 
 def _role_label(role: str) -> str:
-    from engine.models import ROLE_LABELS
-
     return ROLE_LABELS.get(role, role)
 
 

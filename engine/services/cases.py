@@ -32,6 +32,7 @@ from engine.models import (
 )
 from engine.numbering import REGISTRATION, format_number, next_number
 from engine.outcomes import APPLICANT_TYPES
+from engine.period_lock import ensure_period_open
 from engine.similarity import normalize_id_number, similarity
 from engine.workflow import advance, check_actor, check_stage
 
@@ -236,8 +237,6 @@ def register_request(session: Session, form: RegistrationForm, *, actor: User, t
     if unknown:
         raise InvalidInput(f"申请内容分类「{'、'.join(unknown)}」不在本机关的分类目录中：{'、'.join(topics)}")
     received_on = _receipt_date(form, agency)
-    from engine.period_lock import ensure_period_open
-
     ensure_period_open(session, agency.id, received_on or form.submitted_on, actor=actor)
     year = (received_on or form.submitted_on).year
     seq = next_number(session, agency.id, REGISTRATION, year)
@@ -283,8 +282,6 @@ def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, actor
     check_stage(case, "confirm_receipt")
     _not_future(confirmed_on, today, "确认日期")
     _not_before(confirmed_on, case.submitted_on, "确认日期", "提交日期")
-    from engine.period_lock import ensure_period_open
-
     ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
     _confirm(session, case, confirmed_on, actor)
     return case
@@ -401,8 +398,6 @@ def receive_supplement(session: Session, case_id: int, *, received_on: date, act
 
 
 def _close(session: Session, case: Case, action: str, outcome: str, actor, today: date, reason: str) -> None:
-    from engine.period_lock import ensure_period_open
-
     ensure_period_open(session, case.agency_id, today, actor=actor)
     before = case.stage
     advance(case, action, actor=actor)

@@ -27,6 +27,7 @@ from engine.models import (
 )
 from engine.numbering import LETTER, format_number, next_number
 from engine.outcomes import case_report_outcome
+from engine.period_lock import ensure_period_open
 from engine.services.cases import _finish_action, _not_before, _not_future, load_case, use_case
 from engine.services.decisions import signing_problems
 from engine.workflow import advance, check_actor, check_stage
@@ -182,8 +183,6 @@ def record_delivery(session: Session, case_id: int, *, method: str, delivered_on
     before = case.stage
     if case.stage == "signed" and letter is not None and letter.letter_type == "reply" and not returned:
         check_actor(case, "record_delivery", actor)
-        from engine.period_lock import ensure_period_open
-
         ensure_period_open(session, case.agency_id, delivered_on, actor=actor)
         primary = next((i for i, item in enumerate(case.items) if item.is_primary), 0)
         case.report_outcome = case_report_outcome([item.outcome for item in case.items], primary)
