@@ -198,3 +198,19 @@ def consultation_data(case: Case, agency: Agency, consultation, *, doc_number: s
 
 def consultation_letter_type(consultation) -> str:
     return "agency_consultation" if consultation.kind == "AGENCY" else "third_party_consultation"
+
+
+def third_party_disclosure_notice_data(case: Case, agency: Agency, consultation, *, information: str, reason: str,
+                                       disclosure_on: date | None, doc_number: str, issued_on: date) -> dict:
+    """公开决定告知书 (条例32末句): to a third party that objected — what will be disclosed, why, and its remedies."""
+    return {
+        **_common(case, agency, doc_number=doc_number, issued_on=issued_on),
+        **_request_facts(case),
+        "recipient": consultation.party_name,
+        "information": information,
+        "third_party_opinion": consultation.answer_summary or "不同意公开",
+        "reason": reason,
+        "disclosure_on": disclosure_on.isoformat() if disclosure_on else None,
+        "remedies": _remedies(agency),
+        "delivery": "post",
+    }

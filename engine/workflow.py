@@ -63,6 +63,7 @@ ACTIONS: dict[str, Action] = {
         Action("extend", "批准延期答复", ("office_head",)),
         Action("record_decision", "拟定办理结果", ("handler",)),
         Action("record_confidentiality_review", "保密审查", ("handler", "legal_reviewer", "office_head")),
+        Action("notify_third_party", "告知第三方公开决定", ("handler",)),
         Action("submit_for_review", "提交法制审核", ("handler",)),
         Action("review_exemption", "审核不予公开理由", ("legal_reviewer",)),
         Action("return_for_revision", "退回修改", ("legal_reviewer",)),
@@ -91,6 +92,7 @@ TRANSITIONS: list[dict] = [
     {"trigger": "extend", "source": list(_WORKING), "dest": None},
     {"trigger": "record_decision", "source": ["in_handling", "drafting"], "dest": "drafting"},
     {"trigger": "record_confidentiality_review", "source": ["drafting", "in_review"], "dest": None},
+    {"trigger": "notify_third_party", "source": ["in_handling", "drafting", "in_review"], "dest": None},
     {"trigger": "submit_for_review", "source": "drafting", "dest": "in_review"},
     {"trigger": "review_exemption", "source": "in_review", "dest": None},
     {"trigger": "return_for_revision", "source": "in_review", "dest": "drafting"},
@@ -186,8 +188,16 @@ def available_actions(case, actor) -> list[Action]:
         return []
     return [
         a for a in ACTIONS.values()
-        if allowed_in_stage(a.name, case.stage) and any(actor.has_role(r) for r in a.roles)
+        if allowed_in_stage(a.name, case.stage) and any(actor.has_role(r) for r in a.roles) and _relevant(case, a.name)
     ]
+
+
+def _relevant(case, action: str) -> bool:
+    """Actions that only make sense with certain data: a decision to disclose is notified only to a third
+    party that objected (条例32)."""
+    if action == "notify_third_party":
+        return any(c.kind == "THIRD_PARTY" and c.answer == "OBJECTION" for c in getattr(case, "consultations", ()))
+    return True
 
 
 def mermaid_diagram() -> str:

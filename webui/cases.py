@@ -56,6 +56,7 @@ ACTION_TARGETS = {
     "withdraw": ("handling.act", {"name": "withdraw"}),
     "record_delivery": ("handling.act", {"name": "record_delivery"}),
     "archive": ("handling.act", {"name": "archive"}),
+    "notify_third_party": ("handling.act", {"name": "notify_third_party"}),
     "record_decision": ("drafting.decide", {}),
     "record_confidentiality_review": ("drafting.decide", {}),
     "submit_for_review": ("drafting.decide", {}),
@@ -63,6 +64,10 @@ ACTION_TARGETS = {
     "return_for_revision": ("legal_review.review", {}),
     "sign": ("legal_review.review", {}),
 }
+
+
+def objecting_third_parties(case: Case) -> list:
+    return [c for c in case.consultations if c.kind == "THIRD_PARTY" and c.answer == "OBJECTION"]
 
 
 def action_links(case: Case) -> list[dict]:

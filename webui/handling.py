@@ -276,6 +276,21 @@ def _challenge_context(session, case, agency):
     return {"pending_challenges": pending}
 
 
+def notify_third_party(session, case, agency, on, version):
+    letter = services.notify_third_party_of_disclosure(
+        session, case.id, consultation_id=fv.optional_int("consultation_id", "征求意见记录") or 0,
+        information=fv.text("information"), reason=fv.text("reason"),
+        disclosure_on=fv.optional_date("disclosure_on", "拟公开日期"), renderer=renderer_for(agency),
+        actor=current_user, today=on, version=version)
+    return f"已出具公开决定告知书 {letter.doc_number}（送第三方）"
+
+
+def _notify_context(session, case, agency):
+    from webui.cases import objecting_third_parties
+
+    return {"objecting": objecting_third_parties(case)}
+
+
 def archive(session, case, agency, on, version):
     retention = fv.text("retention") or None
     services.archive(session, case.id, retention=retention, retention_reason=fv.text("retention_reason"),
@@ -306,6 +321,8 @@ ACTIONS: dict[str, CaseAction] = {
     "record_delivery": CaseAction("登记送达", _delivery_allowed, record_delivery, _delivery_context),
     "record_challenge": CaseAction("登记复议、诉讼", _challenge_allowed, record_challenge, _challenge_context),
     "archive": CaseAction("归档", _workflow("archive"), archive, _archive_context),
+    "notify_third_party": CaseAction("告知第三方公开决定", _workflow("notify_third_party"), notify_third_party,
+                                     _notify_context),
 }
 
 

@@ -35,6 +35,7 @@ from engine.services.reply import (
     LetterRenderer,
     archive,
     issue_letter,
+    notify_third_party_of_disclosure,
     preview_reply,
     record_delivery,
     record_review_or_litigation,
@@ -45,7 +46,7 @@ from engine.services.reply import (
 __all__ = [
     "ApplicantForm", "RegistrationForm", "ExemptionForm", "ItemDecision", "LetterRenderer",
     "accept", "archive", "assign", "close_lapsed", "confirm_receipt", "extend", "find_possible_duplicates",
-    "issue_fee_notice", "issue_letter", "load_case", "open_consultation", "preview_reply", "receive_supplement",
+    "issue_fee_notice", "issue_letter", "notify_third_party_of_disclosure", "load_case", "open_consultation", "preview_reply", "receive_supplement",
     "record_confidentiality_review", "record_consultation_answer", "record_decision", "record_delivery",
     "record_exemption", "record_payment", "record_review_or_litigation", "register_request", "renew_query_code",
     "request_supplement", "return_for_revision", "review_exemption", "sign_reply", "signing_problems",

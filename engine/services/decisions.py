@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 from engine.audit import utcnow
 from engine.errors import InvalidInput, NotFound, RuleViolation
 from engine.exemptions import GROUND_ARTICLES, OUTCOMES_NEEDING_RECORDS, ExemptionDraft, missing_elements
-from engine.models import CONFIDENTIALITY_CONCLUSIONS, CaseItem, ConfidentialityReview, ExemptionRecord, User
+from engine.models import (
+    CONFIDENTIALITY_CONCLUSIONS,
+    CaseItem,
+    ConfidentialityReview,
+    Consultation,
+    ExemptionRecord,
+    Letter,
+    User,
+)
 from engine.outcomes import OUTCOMES, REPLY_CODES
 from engine.services.cases import _finish_action, _not_future, load_case, use_case
 from engine.workflow import advance, check_actor, check_stage
@@ -302,9 +310,26 @@ def return_for_revision(session: Session, case_id: int, *, comment: str, actor: 
     return case
 
 
+def third_parties_awaiting_notice(session: Session, case) -> list[Consultation]:
+    """Third parties that objected, whose objection no exemption record upholds, in a case that discloses
+    information, and that have not yet been told in writing (条例32: 决定公开的，书面告知第三方内容和理由)."""
+    objecting = [c for c in case.consultations if c.kind == "THIRD_PARTY" and c.answer == "OBJECTION"]
+    if not objecting or not any(item.outcome in DISCLOSING_OUTCOMES for item in case.items):
+        return []
+    upheld = set(session.scalars(select(ExemptionRecord.consultation_id).where(
+        ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True),
+        ExemptionRecord.ground == "WITHHELD_THIRD_PARTY", ExemptionRecord.consultation_id.is_not(None))))
+    told = {letter.data_snapshot.get("recipient") for letter in session.scalars(select(Letter).where(
+        Letter.case_id == case.id, Letter.letter_type == "third_party_disclosure_notice"))}
+    return [c for c in objecting if c.id not in upheld and c.party_name not in told]
+
+
 def signing_problems(session: Session, case) -> list[str]:
     """What still stops the legal reviewer from signing (DESIGN §2: items, exemptions, 保密审查, remedies)."""
     problems = decision_problems(session, case, require_confirmed=True)
+    for consultation in third_parties_awaiting_notice(session, case):
+        problems.append(f"第三方「{consultation.party_name}」不同意公开而本机关决定公开，须先书面告知其决定公开的内容和理由"
+                        "（条例第三十二条）")
     agency = case.agency
     if not agency.review_body.strip():
         problems.append("机关设置缺少行政复议机关（答复书救济途径必备）")

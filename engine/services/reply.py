@@ -152,6 +152,38 @@ def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: 
     return new
 
 
+@use_case
+def notify_third_party_of_disclosure(session: Session, case_id: int, *, consultation_id: int, information: str,
+                                     reason: str, disclosure_on: date | None = None, renderer: LetterRenderer,
+                                     actor: User, today: date, version: int | None = None) -> Letter:
+    """条例32末句: the agency decides to disclose despite a third party's objection (public interest) and tells
+    the third party in writing what will be disclosed and why, before the reply is signed."""
+    case = load_case(session, case_id, actor, version=version)
+    check_actor(case, "notify_third_party", actor)
+    check_stage(case, "notify_third_party")
+    consultation = next((c for c in case.consultations if c.id == consultation_id), None)
+    if consultation is None:
+        raise NotFound("没有找到该征求意见记录")
+    if consultation.kind != "THIRD_PARTY" or consultation.answer != "OBJECTION":
+        raise RuleViolation("只有对不同意公开的第三方，才需要书面告知决定公开的内容和理由（条例第三十二条）")
+    information = information.strip()
+    reason = reason.strip()
+    if not information or not reason:
+        raise InvalidInput("请写明决定公开的信息内容和理由（如不公开可能对公共利益造成的重大影响）")
+    if disclosure_on is not None and disclosure_on < today:
+        raise InvalidInput("拟公开日期不能早于今天")
+    letter = issue_letter(session, case, "third_party_disclosure_notice",
+                          lambda number: letter_data.third_party_disclosure_notice_data(
+                              case, case.agency, consultation, information=information, reason=reason,
+                              disclosure_on=disclosure_on, doc_number=number, issued_on=today),
+                          renderer=renderer, actor=actor, today=today)
+    advance(case, "notify_third_party", actor=actor)
+    _finish_action(session, case, "notify_third_party", actor, case.stage,
+                   {"consultation_id": consultation.id, "party": consultation.party_name, "letter_id": letter.id},
+                   reason)
+    return letter
+
+
 def current_reply(session: Session, case: Case) -> Letter | None:
     letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
                               .order_by(Letter.id)).all()

@@ -33,6 +33,7 @@ BODIES = {
     "sign": {},
     "record_delivery": {"method": "POST", "delivered_on": DAY},
     "withdraw": {"reason": "申请人书面撤回"},
+    "notify_third_party": {"consultation_id": 1, "information": "成交价款", "reason": "涉及公共利益"},
     "archive": {},
     "record_review_or_litigation": {"kind": "REVIEW", "filed_on": DAY},
 }

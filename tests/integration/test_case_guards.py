@@ -265,3 +265,45 @@ def test_user_administration_is_for_admins_of_the_same_agency_and_is_audited(ses
     assert users["clerk"].roles == ["clerk", "handler"]
     last = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     assert last.action == "user_roles" and last.actor_id == users["admin"].id
+
+
+def test_disclosing_over_a_third_partys_objection_needs_the_written_notice_before_signing(session, agency, users):
+    from .helpers_cases import decide_disclosed
+
+    case, _ = register(session, users, MON)
+    accept(session, users, case, MON)
+    consultation = services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某建设有限公司",
+                                              sent_on=MON, actor=users["handler"], today=MON)
+    answered = date(2026, 3, 6)
+    services.record_consultation_answer(session, case.id, consultation_id=consultation.id, answer="OBJECTION",
+                                        summary="认为合同金额属于商业秘密", answered_on=answered,
+                                        actor=users["handler"], today=answered)
+    decide_disclosed(session, users, case, answered)
+    services.submit_for_review(session, case.id, actor=users["handler"], today=answered)
+    with pytest.raises(RuleViolation, match="书面告知"):
+        services.sign_reply(session, case.id, renderer=render, actor=users["legal_reviewer"], today=answered)
+    with pytest.raises(PermissionDenied):
+        services.notify_third_party_of_disclosure(
+            session, case.id, consultation_id=consultation.id, information="合同金额", reason="公共利益",
+            renderer=render, actor=users["clerk"], today=answered)
+    letter = services.notify_third_party_of_disclosure(
+        session, case.id, consultation_id=consultation.id, information="出让合同的成交价款",
+        reason="成交价款是国有资产处置结果，不公开会对公共利益造成重大影响", renderer=render,
+        actor=users["handler"], today=answered)
+    assert letter.data_snapshot["recipient"] == "某建设有限公司"
+    assert letter.data_snapshot["third_party_opinion"] == "认为合同金额属于商业秘密"
+    signed = services.sign_reply(session, case.id, renderer=render, actor=users["legal_reviewer"], today=answered)
+    assert signed.letter_type == "reply"
+
+
+def test_a_consenting_third_party_needs_no_disclosure_notice(session, agency, users):
+    consultation_case, _ = register(session, users, MON)
+    accept(session, users, consultation_case, MON)
+    c = services.open_consultation(session, consultation_case.id, kind="THIRD_PARTY", party_name="某公司",
+                                   sent_on=MON, actor=users["handler"], today=MON)
+    services.record_consultation_answer(session, consultation_case.id, consultation_id=c.id, answer="CONSENT",
+                                        answered_on=MON, actor=users["handler"], today=MON)
+    with pytest.raises(RuleViolation, match="不同意公开的第三方"):
+        services.notify_third_party_of_disclosure(session, consultation_case.id, consultation_id=c.id,
+                                                  information="x", reason="y", renderer=render,
+                                                  actor=users["handler"], today=MON)

@@ -138,3 +138,29 @@ def test_a_legal_reviewer_corrects_a_signed_reply_and_the_old_one_is_kept(web_ap
     assert [letter.sha256 == old_hash for letter in letters] == [True, False]
     assert letters[1].supersedes_id == letters[0].id and letters[1].data_snapshot["recipient"] == "张叁"
     assert logged_in(web_app, "clerk").get(f"/cases/{case.id}/letters/{signed.id}/correct").status_code == 403
+
+
+def test_a_handler_notifies_an_objecting_third_party_before_the_reply_is_signed(web_app, session, users, today):
+    from engine import services
+    from tests.integration import helpers_cases as hc
+
+    case, _ = hc.register(session, users, today)
+    hc.accept(session, users, case, today)
+    c = services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某建设有限公司", sent_on=today,
+                                   actor=users["handler"], today=today)
+    services.record_consultation_answer(session, case.id, consultation_id=c.id, answer="OBJECTION",
+                                        answered_on=today, summary="属于商业秘密", actor=users["handler"], today=today)
+    session.commit()
+    handler = logged_in(web_app, "handler")
+    assert "告知第三方公开决定" in handler.get(f"/cases/{case.id}").get_data(as_text=True)
+    form = handler.get(f"/cases/{case.id}/do/notify_third_party").get_data(as_text=True)
+    assert "某建设有限公司" in form and "条例第三十二条" in form
+    case = _case(session, case.id)
+    response = handler.post(f"/cases/{case.id}/do/notify_third_party", data={
+        "version": case.version, "consultation_id": c.id, "information": "出让合同成交价款",
+        "reason": "成交价款是国有资产处置结果，不公开会对公共利益造成重大影响"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    session.expire_all()
+    letter = session.scalar(select(Letter).where(Letter.case_id == case.id,
+                                                 Letter.letter_type == "third_party_disclosure_notice"))
+    assert letter.data_snapshot["recipient"] == "某建设有限公司"

@@ -114,6 +114,10 @@ ACTION_SPECS: dict[str, ActionSpec] = {
         s.DeliveryIn, _call(services.record_delivery, "method", "delivered_on", "tracking_no", "letter_id",
                             "returned", "note", created="delivery_id")),
     "withdraw": ActionSpec(s.WithdrawIn, _call(services.withdraw, "reason")),
+    "notify_third_party": ActionSpec(
+        s.NotifyThirdPartyIn, _call(services.notify_third_party_of_disclosure, "consultation_id", "information",
+                                    "reason", "disclosure_on", created="letter_id", renderer=True),
+        "条例第三十二条"),
     "archive": ActionSpec(s.ArchiveIn, _call(services.archive, "retention", "retention_reason"), "条例第四十五条"),
     "record_review_or_litigation": ActionSpec(s.ChallengeIn, _record_challenge),
 }

@@ -520,6 +520,13 @@ class WithdrawIn(ActionIn):
     reason: text(MAX_TEXT, min_length=1)
 
 
+class NotifyThirdPartyIn(ActionIn):
+    consultation_id: Id = Field(description="不同意公开的第三方的征求意见记录")
+    information: text(MAX_TEXT, min_length=1, description="决定公开的政府信息内容")
+    reason: text(MAX_TEXT, min_length=1, description="决定公开的理由（不公开可能对公共利益造成的重大影响）")
+    disclosure_on: Day | None = None
+
+
 class ArchiveIn(ActionIn):
     retention: _lit(RETENTION_PERIODS) | None = None
     retention_reason: text(MAX_TEXT) = ""
