@@ -47,7 +47,8 @@ def index():
     tasks = []
     if condition is not None:
         tasks = session.scalars(select(Case).where(Case.agency_id == agency_id, condition)
-                                .order_by(Case.due_on.asc().nulls_last(), Case.id).limit(LIST_LIMIT)).all()
+                                .order_by(func.coalesce(Case.due_on, Case.supplement_due_on).asc().nulls_last(),
+                                          Case.id).limit(LIST_LIMIT)).all()
     open_cases = (Case.agency_id == agency_id, Case.stage.in_(OPEN_STAGES), Case.due_on.is_not(None))
     due_soon = session.scalars(select(Case).where(*open_cases, Case.due_on >= on, Case.due_on <= soon)
                                .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
