@@ -37,7 +37,7 @@ _TABLE: list[tuple[str, str, str, str, str, str]] = [
      "您申请的信息属于依法确定为国家秘密的政府信息，不予公开。"),
     ("WITHHELD_LAW_PROHIBITED", "法律、行政法规禁止公开", f"{OGI}第十四条、第三十六条第（三）项", "R3_2", "withhold",
      "您申请的信息属于法律、行政法规禁止公开的政府信息，不予公开。"),
-    ("WITHHELD_SECURITY", "危及“三安全一稳定”", f"{OGI}第十四条、第三十六条第（三）项", "R3_3", "withhold",
+    ("WITHHELD_SECURITY", '危及"三安全一稳定"', f"{OGI}第十四条、第三十六条第（三）项", "R3_3", "withhold",
      "您申请的信息公开后可能危及国家安全、公共安全、经济安全或者社会稳定，不予公开。"),
     ("WITHHELD_THIRD_PARTY", "保护第三方合法权益", f"{OGI}第十五条、第三十六条第（三）项", "R3_4", "withhold",
      "您申请的信息涉及商业秘密、个人隐私等，公开会对第三方合法权益造成损害，不予公开。"),
@@ -83,13 +83,23 @@ WITHHOLDING_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "wit
 TERMINAL_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "terminated")
 # Outcomes that a reply letter can give an item (the terminated ones are closed by a termination notice).
 REPLY_CODES = tuple(c for c in OUTCOME_CODES if c not in TERMINAL_CODES)
-_BY_LABEL = {o.label: o for o in OUTCOMES.values()}
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "＂": '"', "「": '"', "」": '"', "(": "（", ")": "）"})
+
+
+def _label_key(label: str) -> str:
+    """Labels compared as people type them: curly or straight quotes, half- or full-width brackets."""
+    return label.strip().translate(_QUOTES)
+
+
+_BY_LABEL = {_label_key(o.label): o for o in OUTCOMES.values()}
 
 
 def outcome_by_code_or_label(text: str) -> Outcome | None:
-    """Find an outcome by its code (any case) or its exact 情形 label; None when unknown."""
+    """Find an outcome by its code (any case) or its 情形 label (DESIGN §4); None when unknown."""
     cleaned = text.strip()
-    return OUTCOMES.get(cleaned.upper()) or _BY_LABEL.get(cleaned)
+    return OUTCOMES.get(cleaned.upper()) or _BY_LABEL.get(_label_key(cleaned))
 
 
 def case_report_outcome(item_outcomes: Sequence[str], primary_index: int = 0) -> str:

@@ -87,3 +87,40 @@ def test_every_outcome_maps_to_one_result_row_and_is_found_by_code_or_label():
         assert outcome_by_code_or_label(code.lower()) is outcome
         assert outcome_by_code_or_label(outcome.label) is outcome
     assert outcome_by_code_or_label("随便") is None
+
+
+def test_labels_are_found_whatever_quotes_or_brackets_are_typed():
+    assert outcome_by_code_or_label('危及"三安全一稳定"').code == "WITHHELD_SECURITY"
+    assert outcome_by_code_or_label("危及“三安全一稳定”").code == "WITHHELD_SECURITY"
+    assert outcome_by_code_or_label("部分公开(区分处理)").code == "PARTIAL"
+
+
+def test_outcome_labels_and_rows_are_those_of_the_design_table():
+    import re
+    from pathlib import Path
+
+    design = Path(__file__).resolve().parents[3] / "shared" / "DESIGN.md"
+    if not design.exists():
+        import pytest
+
+        pytest.skip("shared/DESIGN.md is not beside the checkout")
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| .*? \| (\w+) \|$", design.read_text(encoding="utf-8"), re.M)
+    listed = {code: (label, row) for code, label, row in rows if code in OUTCOMES}
+    assert len(listed) == 23
+    assert listed == {code: (o.label, o.report_row) for code, o in OUTCOMES.items()}
+
+
+def test_the_report_row_labels_are_verbatim_from_the_legal_reference():
+    import re
+    from pathlib import Path
+
+    from engine.reports import ROW_LABELS
+
+    ref = Path(__file__).resolve().parents[3] / "shared" / "reference" / "legal-reference.md"
+    if not ref.exists():
+        import pytest
+
+        pytest.skip("shared/reference is not beside the checkout")
+    rows = dict(re.findall(r"^\| ROW_(\w+) \| (.+?) \|$", ref.read_text(encoding="utf-8"), re.M))
+    assert len(rows) == 25
+    assert {k: ROW_LABELS[k] for k in rows} == rows
