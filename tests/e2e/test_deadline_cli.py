@@ -130,3 +130,11 @@ def test_batch_refuses_negative_days_and_dates_before_2008():
     assert "不能为负数" in gongkai("deadline", "--batch", stdin="2026-03-02 -1\n").stderr
     before = gongkai("deadline", "--batch", stdin="2026-03-02 1\n2007-06-01 1\n")
     assert before.returncode == 2 and "第 2 行" in before.stderr
+
+
+def test_batch_ignores_blank_lines_at_the_end_and_accepts_windows_line_ends():
+    result = gongkai("deadline", "--batch", stdin="2026-03-02 20\r\n2026-01-01 5\r\n\n\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["2026-03-30", "2026-01-08"]
+    inner = gongkai("deadline", "--batch", stdin="2026-03-02 20\n\n2026-01-01 5\n")
+    assert inner.returncode == 2 and "第 2 行" in inner.stderr

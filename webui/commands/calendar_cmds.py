@@ -147,7 +147,10 @@ def _run_batch(allow_provisional: bool) -> None:
     data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     out: list[str] = []
     append = out.append
-    for number, line in enumerate(data.splitlines(), 1):
+    lines = data.splitlines()
+    while lines and not lines[-1].strip():  # blank lines at the very end are not requests
+        lines.pop()
+    for number, line in enumerate(lines, 1):
         try:
             start_text, days_text = line.split()
             index = from_iso(start_text).toordinal() - first
