@@ -37,6 +37,17 @@ def due_soon_limit(today: date, cal=None) -> date:
     return (cal or default_calendar()).add_working_days(today, DUE_SOON_WORKING_DAYS)
 
 
+def due_conditions(due: str, today: date, cal=None) -> tuple:
+    """SQL conditions for open cases whose reply clock is in `due` status as of `today`."""
+    limit = due_soon_limit(today, cal)
+    running = (Case.stage.in_(OPEN_STAGES), Case.due_on.is_not(None))
+    if due == "overdue":
+        return (*running, Case.due_on < today)
+    if due == "due_soon":
+        return (*running, Case.due_on >= today, Case.due_on <= limit)
+    return (*running, Case.due_on > limit)
+
+
 def _escape_like(text_: str) -> str:
     return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -62,14 +73,7 @@ def cases_matching(agency_id: int, c: CaseCriteria, today: date, dialect: str) -
     if c.stage:
         stmt = stmt.where(Case.stage == c.stage)
     if c.due:
-        limit = due_soon_limit(today)
-        stmt = stmt.where(Case.stage.in_(OPEN_STAGES), Case.due_on.is_not(None))
-        if c.due == "overdue":
-            stmt = stmt.where(Case.due_on < today)
-        elif c.due == "due_soon":
-            stmt = stmt.where(Case.due_on >= today, Case.due_on <= limit)
-        else:
-            stmt = stmt.where(Case.due_on > limit)
+        stmt = stmt.where(*due_conditions(c.due, today))
     if c.department_id:
         stmt = stmt.where(Case.department_id == c.department_id)
     if c.applicant_kind:

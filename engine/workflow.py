@@ -139,6 +139,11 @@ def _sources(action: str) -> set[str]:
 _SOURCES = {name: _sources(name) for name in ACTIONS}
 
 
+def stages_allowing(action: str) -> list[str]:
+    """The stages from which `action` may be taken, in chart order."""
+    return [stage for stage in STAGES if stage in _SOURCES.get(action, ())]
+
+
 def allowed_in_stage(action: str, stage: str) -> bool:
     return stage in _SOURCES.get(action, ())
 
@@ -196,8 +201,13 @@ def _relevant(case, action: str) -> bool:
     """Actions that only make sense with certain data: a decision to disclose is notified only to a third
     party that objected (条例32)."""
     if action == "notify_third_party":
-        return any(c.kind == "THIRD_PARTY" and c.answer == "OBJECTION" for c in getattr(case, "consultations", ()))
+        return bool(objecting_third_parties(case))
     return True
+
+
+def objecting_third_parties(case) -> list:
+    """Third parties consulted on this case that answered they do not consent to disclosure (条例32)."""
+    return [c for c in getattr(case, "consultations", ()) if c.kind == "THIRD_PARTY" and c.answer == "OBJECTION"]
 
 
 def mermaid_diagram() -> str:

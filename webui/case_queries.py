@@ -8,11 +8,10 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine.case_list import DUE_STATUSES, CaseCriteria, cases_matching, due_soon_limit
+from engine.case_list import DUE_STATUSES, CaseCriteria, cases_matching
 from engine.models import STAGES, Case
 from engine.outcomes import APPLICANT_TYPES, OUTCOMES
 
-__all__ = ["PAGE_SIZE", "SORTS", "CaseFilter", "due_soon_limit", "filtered", "page_of"]
 PAGE_SIZE = 50
 SORTS = {
     "received_desc": ("收到日期（新→旧）", lambda: (Case.received_on.desc().nulls_last(), Case.id.desc())),

@@ -66,10 +66,6 @@ ACTION_TARGETS = {
 }
 
 
-def objecting_third_parties(case: Case) -> list:
-    return [c for c in case.consultations if c.kind == "THIRD_PARTY" and c.answer == "OBJECTION"]
-
-
 def action_links(case: Case) -> list[dict]:
     """The actions this user may take on this case now, one link per page (several actions share a page)."""
     links: dict[str, dict] = {}

@@ -6,10 +6,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
+from engine.case_list import due_conditions, due_soon_limit
 from engine.models import Case
-from engine.workflow import OPEN_STAGES, STAGE_LABELS
+from engine.workflow import STAGE_LABELS, stages_allowing
 from webui import db
-from webui.case_queries import due_soon_limit
 from webui.localtime import today
 
 bp = Blueprint("dashboard", __name__)
@@ -21,7 +21,7 @@ ROLE_STAGES = {
     "archivist": ("replied", "closed"),
 }
 HANDLER_STAGES = ("in_handling", "consulting", "drafting")
-EXTENDABLE_STAGES = ("registered", "in_handling", "consulting", "awaiting_fee", "drafting", "in_review")
+EXTENDABLE_STAGES = tuple(stages_allowing("extend"))
 
 
 def task_condition(user, on):
@@ -49,14 +49,14 @@ def index():
         tasks = session.scalars(select(Case).where(Case.agency_id == agency_id, condition)
                                 .order_by(func.coalesce(Case.due_on, Case.supplement_due_on).asc().nulls_last(),
                                           Case.id).limit(LIST_LIMIT)).all()
-    open_cases = (Case.agency_id == agency_id, Case.stage.in_(OPEN_STAGES), Case.due_on.is_not(None))
-    due_soon = session.scalars(select(Case).where(*open_cases, Case.due_on >= on, Case.due_on <= soon)
+    mine = Case.agency_id == agency_id
+    due_soon_where, overdue_where = due_conditions("due_soon", on), due_conditions("overdue", on)
+    due_soon = session.scalars(select(Case).where(mine, *due_soon_where)
                                .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
-    overdue = session.scalars(select(Case).where(*open_cases, Case.due_on < on)
+    overdue = session.scalars(select(Case).where(mine, *overdue_where)
                               .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
-    totals = session.execute(select(
-        func.count().filter(Case.due_on < on), func.count().filter(Case.due_on >= on, Case.due_on <= soon))
-        .where(*open_cases)).one()
+    totals = session.execute(select(func.count().filter(and_(*overdue_where)),
+                                    func.count().filter(and_(*due_soon_where))).where(mine)).one()
     task_total = session.scalar(select(func.count()).where(Case.agency_id == agency_id, condition)) \
         if condition is not None else 0
     return render_template("dashboard/index.html", tasks=tasks, task_total=task_total, due_soon=due_soon,

@@ -27,7 +27,7 @@ from engine.models import (
     Letter,
     User,
 )
-from engine.workflow import available_actions
+from engine.workflow import available_actions, objecting_third_parties
 from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
@@ -286,8 +286,6 @@ def notify_third_party(session, case, agency, on, version):
 
 
 def _notify_context(session, case, agency):
-    from webui.cases import objecting_third_parties
-
     return {"objecting": objecting_third_parties(case)}
 
 

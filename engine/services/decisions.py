@@ -22,7 +22,7 @@ from engine.models import (
 )
 from engine.outcomes import OUTCOMES, REPLY_CODES
 from engine.services.cases import _finish_action, _not_future, load_case, use_case
-from engine.workflow import advance, check_actor, check_stage
+from engine.workflow import advance, check_actor, check_stage, objecting_third_parties
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
 DISCLOSING_OUTCOMES = frozenset({"DISCLOSED", "PARTIAL"})
@@ -313,7 +313,7 @@ def return_for_revision(session: Session, case_id: int, *, comment: str, actor: 
 def third_parties_awaiting_notice(session: Session, case) -> list[Consultation]:
     """Third parties that objected, whose objection no exemption record upholds, in a case that discloses
     information, and that have not yet been told in writing (条例32: 决定公开的，书面告知第三方内容和理由)."""
-    objecting = [c for c in case.consultations if c.kind == "THIRD_PARTY" and c.answer == "OBJECTION"]
+    objecting = objecting_third_parties(case)
     if not objecting or not any(item.outcome in DISCLOSING_OUTCOMES for item in case.items):
         return []
     upheld = set(session.scalars(select(ExemptionRecord.consultation_id).where(
