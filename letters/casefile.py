@@ -1,10 +1,11 @@
 """An archival case file (案卷) as one PDF/A-3b: cover, 卷内目录, the documents, process record and 备考表.
 
-The generated parts (cover and index, the registration form, the process record with the exemption log
-and the 备考表) are laid out by WeasyPrint from plain data; the original documents' pages (frozen letters,
-uploaded scans) take the place of empty stand-in pages with pypdf, exactly as they are. Because the
-stand-ins are laid out with everything else, the 页号 of the 卷内目录 (CSS target-counter) and every page
-footer are the final page numbers of 案卷.pdf after a single layout pass.
+The generated pages (the cover and the 卷内目录 in front; the registration form, the process record, the
+exemption log and the 备考表 behind the documents) are forms, set straight into PDF by `letters.typeset`
+from plain data. The original documents' pages (frozen letters, uploaded scans) then go in between with
+pypdf, exactly as they are. Page numbers are worked out before anything is drawn: the back matter is laid
+out first, the 卷内目录 is laid out until its own page count is stable, so every 页号, footer and the total
+on the cover is the final page number of 案卷.pdf.
 """
 
 from __future__ import annotations
@@ -15,25 +16,39 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-import jinja2
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
-from weasyprint import CSS, HTML, Attachment
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError
 
-from letters.assets import PACKAGE_DIR, PROJECT_ROOT, AssetConfig, FontConfig, default_assets, font_css
+from letters.assets import PROJECT_ROOT, AssetConfig, FontConfig, default_assets
 from letters.errors import LetterDataError, LetterRenderError
-from letters.fetcher import AssetFetcher
-from letters.render import _RENDER_LOCK, cn_date
+from letters.typeset import (
+    MM,
+    Attachment,
+    Cell,
+    Flow,
+    FontStack,
+    Metadata,
+    Page,
+    Style,
+    Table,
+    load_face,
+    system_face,
+    wrap,
+    write_pdfa,
+)
 
-CASEFILE_DIR = PACKAGE_DIR / "casefile_templates"
 MANIFEST_NAME = "manifest.json"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp")
 A4_MM = (210, 297)
+FALLBACK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai")  # rare characters, Ext-B
+GREY = (0.2, 0.2, 0.2)
+LIGHT_GREY = (1 / 3, 1 / 3, 1 / 3)
+
+# Page geometry (GB/T 9705-2008 文书档案案卷格式: binding edge on the left).
+LEFT, RIGHT, TOP, BOTTOM = 28 * MM, (210 - 18) * MM, 22 * MM, (297 - 22) * MM
 
 
 @dataclass(frozen=True)
@@ -54,13 +69,15 @@ def render_casefile(data: Mapping, contents: Sequence[bytes], *, manifest: bytes
         raise LetterDataError("documents", f"案卷文件数（{len(documents)}）与提供的原件数（{len(contents)}）不一致")
     pdfs = [_as_pdf(document, content) for document, content in zip(documents, contents, strict=True)]
     counts = [_page_count(document, pdf) for document, pdf in zip(documents, pdfs, strict=True)]
-    assets = assets or default_assets()
-    try:
-        with _RENDER_LOCK:
-            pdf, starts = _lay_out(data, documents, pdfs, counts, manifest, assets)
-    except FatalURLFetchingError as refusal:
-        raise LetterRenderError(str(refusal.__cause__ or refusal)) from refusal
-    page_count = len(PdfReader(io.BytesIO(pdf)).pages)
+    styles = _styles(assets or default_assets())
+    placed = [{**document, "anchor": f"doc-{n}", "page_count": count}
+              for n, (document, count) in enumerate(zip(documents, counts, strict=True), start=1)]
+    front, back, starts = _lay_out(data, placed, styles)
+    attachment = Attachment(name=MANIFEST_NAME, content=manifest, mime="application/json",
+                            description="案卷清单（机读）：案件元数据、各文件 SHA-256、审计链哈希")
+    base = write_pdfa([*front, *back], _metadata(data), [attachment])
+    pdf = _insert_documents(base, len(front), placed, pdfs, starts)
+    page_count = len(front) + sum(counts) + len(back)
     ranges = tuple((starts[f"doc-{n}"] + 1, starts[f"doc-{n}"] + count) if count else None
                    for n, count in enumerate(counts, start=1))
     return RenderedCaseFile(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), page_count=page_count,
@@ -74,6 +91,46 @@ def embedded_manifest(pdf: bytes) -> bytes | None:
     return found[0] if found else None
 
 
+def _metadata(data: Mapping) -> Metadata:
+    exported = data.get("exported_at")
+    moment = datetime.fromisoformat(exported) if exported else datetime.now().astimezone()
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return Metadata(title=f"{_field(data, 'title')}（{_field(data, 'archive_no')}）", author=_field(data, "agency_name"),
+                    keywords=f"{data['archive_no']}, {_field(data, 'reg_no')}, 政府信息公开, 案卷", created=moment,
+                    creator="Gongkai casefile")
+
+
+# ---------------------------------------------------------------- styles
+
+@dataclass(frozen=True)
+class _Styles:
+    body: FontStack   # 宋体 text
+    title: FontStack  # bold Song titles and table headings
+
+    def text(self, size: float, leading: float = 1.5, **extra) -> Style:
+        return Style(self.body, size, leading, **extra)
+
+    def heading(self, size: float, leading: float = 1.5, **extra) -> Style:
+        return Style(self.title, size, leading, **extra)
+
+
+@functools.lru_cache(maxsize=8)
+def _styles(assets: AssetConfig) -> _Styles:
+    """The font stacks of the case file: the configured (or bundled FandolSong) faces, then fallbacks."""
+    fonts = casefile_fonts(assets)
+    for path in (fonts.song, fonts.title):
+        if path is not None and not Path(path).is_file():
+            raise LetterRenderError(f"案卷字体文件不存在：{path}")
+    fallbacks = [face for face in (system_face(family) for family in FALLBACK_FAMILIES) if face is not None]
+
+    def stack(path: Path | None) -> FontStack:
+        first = [load_face(str(Path(path).resolve()))] if path is not None else []
+        return FontStack([*first, *(face for face in fallbacks if not first or face is not first[0])])
+
+    return _Styles(body=stack(fonts.song), title=stack(fonts.title or fonts.song))
+
+
 # ---------------------------------------------------------------- layout
 
 SECTIONS = (("registration", "政府信息公开申请登记表"), ("record", "办理过程记录（审计轨迹）"),
@@ -81,38 +138,309 @@ SECTIONS = (("registration", "政府信息公开申请登记表"), ("record", "�
 INDEXED_SECTIONS = ("registration", "record", "exemptions")  # the 备考表 is never listed in the 卷内目录
 
 
-def _lay_out(data, documents, pdfs, counts, manifest, assets) -> tuple[bytes, dict[str, int]]:
-    """One WeasyPrint pass: the originals stand in as empty pages, so every 页号 (target-counter) and
-    footer is final; then pypdf swaps each stand-in for the original's own pages."""
-    fetcher, font_config, stylesheets = _styles(assets)
-    placed = [{**document, "anchor": f"doc-{n}", "page_count": count}
-              for n, (document, count) in enumerate(zip(documents, counts, strict=True), start=1)]
-    html = _environment().get_template("casefile.html").render(
-        data=data, documents=[d for d in placed if d["page_count"]], rows=_index_rows(data, placed))
-    document = HTML(string=html, base_url=CASEFILE_DIR.as_uri() + "/", url_fetcher=fetcher).render(
-        font_config=font_config, stylesheets=stylesheets)
-    starts = {}
-    for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            starts.setdefault(anchor, number)
-    attachment = Attachment(file_obj=io.BytesIO(manifest), name=MANIFEST_NAME, relationship="Data",
-                            description="案卷清单（机读）：案件元数据、各文件 SHA-256、审计链哈希")
-    base = document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], uncompressed_pdf=False)
-    return _swap_in_documents(base, placed, pdfs, starts), starts
+def _lay_out(data: Mapping, placed: list[dict], styles: _Styles) -> tuple[list[Page], list[Page], dict[str, int]]:
+    """The front pages (cover, 卷内目录), the back pages, and the 0-based first page of every document and
+    section in the assembled PDF."""
+    archive_no = _field(data, "archive_no")
+    back = _Pages(styles, archive_no)
+    anchors = _back_matter(data, back, styles)
+    doc_pages = sum(d["page_count"] for d in placed)
+    index_pages = 1
+    for _ in range(4):  # the index's own length moves every later page number; settle it
+        starts = _starts(placed, anchors, front=1 + index_pages)
+        front = _Pages(styles, archive_no)
+        total = 1 + index_pages + doc_pages + len(back.flow.pages)
+        cover = _cover(data, styles, documents=len(_index_rows(data, placed)), total=total)
+        _index(data, placed, starts, total, front, styles)
+        if len(front.flow.pages) == index_pages:
+            break
+        index_pages = len(front.flow.pages)
+    else:
+        raise LetterRenderError("卷内目录的页数无法确定")
+    front.number(2)
+    back.number(2 + index_pages + doc_pages)
+    return [cover, *front.flow.pages], back.flow.pages, starts
 
 
-def _swap_in_documents(base: bytes, placed: list[dict], pdfs: list[bytes | None], starts: dict[str, int]) -> bytes:
-    """Each original's pages in place of its stand-ins, as they are; an outline for navigation."""
+def _starts(placed: list[dict], anchors: dict[str, int], *, front: int) -> dict[str, int]:
+    """0-based first pages: documents after the front matter, sections after the documents."""
+    starts, at = {}, front
+    for document in placed:
+        if document["page_count"]:
+            starts[document["anchor"]] = at
+            at += document["page_count"]
+    for name, offset in anchors.items():
+        starts[name] = at + offset
+    return starts
+
+
+class _Pages:
+    """A flow of A4 pages with the running header (档号) and the page-number footer."""
+
+    def __init__(self, styles: _Styles, archive_no: str) -> None:
+        self.header = styles.text(8, 1.2, color=LIGHT_GREY)
+        self.footer = styles.text(9, 1.2, color=GREY)
+        self.archive_no = archive_no
+        self.flow = Flow(self._new_page, top=TOP, bottom=BOTTOM, left=LEFT, right=RIGHT)
+
+    def _new_page(self) -> Page:
+        page = Page()
+        page.text(LEFT, 8 * MM, f"档号：{self.archive_no}", self.header, align="right", width=RIGHT - LEFT)
+        return page
+
+    def number(self, first: int) -> None:
+        """Final page numbers, and the footer that shows them."""
+        for number, page in enumerate(self.flow.pages, start=first):
+            page.number = number
+            page.text(LEFT, (297 - 14) * MM, f"第 {number} 页", self.footer, align="center", width=RIGHT - LEFT)
+
+
+def _part_title(flow: Flow, text: str, styles: _Styles) -> None:
+    flow.start_page()
+    style = styles.heading(20, 1.3, spacing=3 * MM)
+    flow.page.text(flow.x, flow.y, text, style, align="center", width=flow.width)
+    flow.y += style.line_height + 5 * MM
+
+
+def _meta(flow: Flow, left: str, right: str, styles: _Styles) -> None:
+    flow.split_line(left, right, styles.text(10, 1.5), after=3 * MM)
+
+
+def _grid(styles: _Styles, size: float = 10) -> tuple[Style, Style]:
+    return styles.text(size, 1.4), styles.heading(size, 1.4)
+
+
+def _form(rows: list[tuple[str, str]], styles: _Styles, *, label_width: float = 32 * MM) -> Table:
+    """A two-column form (label | value) as in a 登记表."""
+    text, head = _grid(styles)
+    return Table(widths=[label_width, 0],
+                 rows=[[Cell(label, head, "center"), Cell(value, text)] for label, value in rows])
+
+
+# ---------------------------------------------------------------- the front: cover and 卷内目录
+
+def _cover(data: Mapping, styles: _Styles, *, documents: int, total: int) -> Page:
+    """案卷封面: the fonds, 档号 box, title fields with rules, inside a double frame."""
+    page = Page()
+    left, top, right, bottom = 28 * MM, 18 * MM, (210 - 18) * MM, (297 - 24) * MM
+    page.rect(left, top, right - left, bottom - top, width=0.4 * MM)
+    page.rect(left + 0.8 * MM, top + 0.8 * MM, right - left - 1.6 * MM, bottom - top - 1.6 * MM, width=0.4 * MM)
+    inner_left, inner_right = left + 14 * MM, right - 14 * MM
+    box = styles.text(11, 1.4)
+    label_w = 15 * MM
+    value_w = max(40 * MM, box.width(data["archive_no"]) + 6 * MM)
+    box_x, box_y, box_h = inner_right - label_w - value_w, top + 10 * MM, 11 * 1.4 + 3 * MM
+    page.rect(box_x, box_y, label_w, box_h)
+    page.rect(box_x + label_w, box_y, value_w, box_h)
+    page.text(box_x, box_y + 1.5 * MM, "档号", styles.heading(11, 1.4), align="center", width=label_w)
+    page.text(box_x + label_w, box_y + 1.5 * MM, data["archive_no"], box, align="center", width=value_w)
+
+    fonds = styles.heading(18, 1.5, spacing=1 * MM)
+    y = top + 10 * MM + 34 * MM
+    for line in wrap(data["agency_name"], fonds, inner_right - inner_left):
+        page.text(inner_left, y, line, fonds, align="center", width=inner_right - inner_left)
+        y += fonds.line_height
+    title = styles.heading(30, 1.3, spacing=6 * MM)
+    y += 8 * MM
+    page.text(inner_left, y, "案卷", title, align="center", width=inner_right - inner_left)
+    y += title.line_height + 18 * MM
+
+    field_style = styles.text(14, 1.45)
+    label_width, gap = 30 * MM, 4 * MM
+    x_label = inner_left + 4 * MM
+    x_value = x_label + label_width + gap
+    value_width = inner_right - 4 * MM - x_value
+    fields = [("全宗名称", data["agency_name"]), ("类目名称", "政府信息公开·依申请公开"),
+              ("案卷题名", data["title"]), ("登记编号", data["reg_no"]),
+              ("起止日期", f"{long_date(data['start_on'])}至{long_date(data['end_on'])}"),
+              ("保管期限", data["retention_label"]), ("件数/页数", f"本卷共 {documents} 件，共 {total} 页"),
+              ("立卷人", data["archivist"]), ("归档日期", long_date(data["archived_on"]))]
+    for label, value in fields:
+        lines = wrap(value or "", field_style, value_width)
+        page.text(x_label, y, label, field_style, align="justify", width=label_width)
+        page.lines(x_value, y, lines, field_style)
+        y += len(lines) * field_style.line_height + 0.8 * MM
+        page.line(x_label, y, inner_right - 4 * MM, y)
+        y += 4.5 * MM
+    footer = styles.text(11, 1.5)
+    page.text(inner_left, bottom - 10 * MM - footer.line_height, f"{data['agency_name']}　立卷", footer,
+              align="center", width=inner_right - inner_left)
+    return page
+
+
+def _index(data: Mapping, placed: list[dict], starts: dict[str, int], total: int, pages: _Pages,
+           styles: _Styles) -> None:
+    """卷内目录: 序号, 文号, 责任者, 题名, 日期, 页号 (each item's first page in this PDF), 备注."""
+    flow = pages.flow
+    _part_title(flow, "卷内目录", styles)
+    _meta(flow, f"档号：{data['archive_no']}", f"登记编号：{data['reg_no']}", styles)
+    text, head = _grid(styles)
+    small = styles.text(9, 1.4)
+    rows = []
+    for row in _index_rows(data, placed):
+        page = str(starts[row["anchor"]] + 1) if row["anchor"] in starts else "—"
+        rows.append([Cell(str(row["seq"]), text, "center"), Cell(row["doc_number"], text), Cell(row["author"], text),
+                     Cell(row["title"], text), Cell(compact_date(row["dated_on"]), text, "center"),
+                     Cell(page, text, "center"), Cell(row["note"], small)])
+    header = [Cell(label, head, "center") for label in ("序号", "文号", "责任者", "题名", "日期", "页号", "备注")]
+    flow.table(Table(widths=[9 * MM, 32 * MM, 28 * MM, 0, 19 * MM, 14 * MM, 18 * MM], rows=rows, header=header,
+                     min_row_height=10 * MM))
+    flow.space(3 * MM)
+    flow.paragraph(f"页号为各件首页在本案卷 PDF 中的页码（封面为第 1 页），本卷共 {total} 页。原件以原始文件形式另存于"
+                   "案卷包“原件”目录，各文件 SHA-256 见卷内备考表和 manifest.json。", small)
+
+
+# ---------------------------------------------------------------- the back: form, record, exemptions, 备考表
+
+def _back_matter(data: Mapping, pages: _Pages, styles: _Styles) -> dict[str, int]:
+    """Lays out the sections behind the documents; returns each one's first page (0-based, within them)."""
+    flow = pages.flow
+    anchors = {}
+    for name, title, section in (("registration", "政府信息公开申请登记表", _registration),
+                                 ("record", "办理过程记录", _record),
+                                 ("exemptions", "不予公开理由审查记录", _exemptions),
+                                 ("notes", "卷内备考表", _notes)):
+        if name == "exemptions" and not data.get("exemptions"):
+            continue
+        _part_title(flow, title, styles)
+        anchors[name] = len(flow.pages) - 1
+        section(data, flow, styles)
+    return anchors
+
+
+def _registration(data: Mapping, flow: Flow, styles: _Styles) -> None:
+    _meta(flow, f"登记编号：{data['reg_no']}", data["agency_name"], styles)
+    applicant, request = data["applicant"], data["request"]
+    rows = [("申请人", f"{applicant['name']}（{applicant['kind_label']}）"),
+            ("证件", f"{applicant['id_type']} {applicant['id_number']}".strip()),
+            ("联系方式", applicant["contact"]), ("申请渠道", request["channel_label"]),
+            ("提交日期", long_date(request["submitted_on"])), ("收到申请日期", long_date(request["received_on"])),
+            ("所需信息的形式", request["requested_form"]), ("获取方式", request["requested_delivery"])]
+    if request.get("purpose"):
+        rows.append(("用途说明", request["purpose"]))
+    flow.table(_form(rows, styles))
+    flow.heading("申请公开的政府信息及办理结果", styles.heading(12, 1.5), before=5 * MM, after=2 * MM)
+    text, head = _grid(styles)
+    small = styles.text(9, 1.4)
+    flow.table(Table(
+        widths=[9 * MM, 0, 45 * MM, 45 * MM],
+        header=[Cell(label, head, "center") for label in ("序号", "申请内容", "办理结果", "依据")],
+        rows=[[Cell(str(item["seq"]), text, "center"), Cell(item["description"], text),
+               Cell(item["outcome_label"], text), Cell(item["article"], small)] for item in data["items"]]))
+    flow.space(5 * MM)
+    rows = [("办理结果（按件）", data["outcome_label"]), ("答复（办结）日期", long_date(data["finished_on"]))]
+    if data.get("extension"):
+        rows.append(("延期答复", data["extension"]))
+    if data.get("closed_reason"):
+        rows.append(("办结说明", data["closed_reason"]))
+    rows.append(("承办部门/承办人", data["department"]))
+    flow.table(_form(rows, styles))
+
+
+def _record(data: Mapping, flow: Flow, styles: _Styles) -> None:
+    _meta(flow, f"登记编号：{data['reg_no']}", "时间为北京时间（Asia/Shanghai）", styles)
+    text, head = _grid(styles, 8.5)
+    details = styles.text(8, 1.4)
+    rows = []
+    for event in data["timeline"]:
+        content = event["details"] + (f"\n理由：{event['reason']}" if event.get("reason") else "")
+        rows.append([Cell(str(event["seq"]), text, "center"), Cell(event["at"], text, "center"),
+                     Cell(event["actor"], text), Cell(event["action"], text), Cell(event["stages"], text),
+                     Cell(content, details)])
+    flow.table(Table(widths=[8 * MM, 25 * MM, 20 * MM, 24 * MM, 24 * MM, 0], rows=rows,
+                     header=[Cell(label, head, "center") for label in
+                             ("序号", "时间", "操作人", "操作", "阶段", "内容及理由")]))
+    audit = data["audit"]
+    flow.space(3 * MM)
+    flow.paragraph(f"审计链校验值：本案最后一条记录（第 {audit['case_last_seq']} 号）哈希 {audit['case_last_hash']}；"
+                   f"导出时本机关审计链头（第 {audit['agency_head_seq']} 号）哈希 {audit['agency_head_hash']}。",
+                   styles.text(8, 1.5))
+
+
+def _exemptions(data: Mapping, flow: Flow, styles: _Styles) -> None:
+    _meta(flow, f"登记编号：{data['reg_no']}", "每一处不予公开的内容及其理由（含历次修改版本）", styles)
+    heading = styles.heading(11, 1.5)
+    for record in data["exemptions"]:
+        rows = [("不予公开情形", record["ground_label"]), ("法律依据", record["article"]),
+                ("事实和理由", record["facts"])]
+        if record.get("scope"):
+            rows.append(("不予公开的范围", record["scope"]))
+        whole = "是" if record["whole_item"] else "否（区分处理，部分公开）"
+        if record.get("severability"):
+            whole += f"；不能区分处理的理由：{record['severability']}"
+        rows.append(("整项不予公开", whole))
+        rows.extend((label, value) for label, value in record.get("extra", ()))
+        review = record["review_state_label"]
+        if record.get("reviewer"):
+            review += f"（{record['reviewer']}" + (f"，{record['reviewed_at']}" if record.get("reviewed_at") else "") + "）"
+        if record.get("review_comment"):
+            review += f"：{record['review_comment']}"
+        rows.append(("法制审核", review))
+        rows.append(("记录人/时间", f"{record['created_by']}，{record['created_at']}"))
+        table = _form(rows, styles, label_width=34 * MM)
+        title = (f"第 {record['item_seq']} 项申请内容 · 第 {record['version']} 版"
+                 + ("" if record["current"] else "（已被新版本取代）"))
+        flow.ensure(heading.line_height + 1.5 * MM + flow.table_height(table))  # kept on one page if it fits
+        flow.heading(title, heading, after=1.5 * MM)
+        flow.table(table)
+        flow.space(5 * MM)
+
+
+def _notes(data: Mapping, flow: Flow, styles: _Styles) -> None:
+    """卷内备考表: what the file holds, every original's SHA-256, records appended after archiving, signatures."""
+    _meta(flow, f"档号：{data['archive_no']}", f"登记编号：{data['reg_no']}", styles)
+    documents = data["documents"]
+    heading, body = styles.heading(12, 1.5), styles.text(12, 1.5)
+    flow.begin_frame(7 * MM, 0.4 * MM)
+    flow.heading("本卷情况说明", heading, after=2 * MM)
+    generated = "、不予公开理由审查记录" if data.get("exemptions") else ""
+    flow.paragraph(f"本卷共 {len(documents) + (3 if data.get('exemptions') else 2)} 件（其中原件 {len(documents)} 件，"
+                   f"系统生成的登记表、办理过程记录{generated}），件数、页数见案卷封面。保管期限{data['retention_label']}"
+                   + (f"（调整理由：{data['retention_reason']}）" if data.get("retention_reason") else "") + "。",
+                   body, first_line=2 * body.size, after=2 * MM)
+    flow.paragraph("签发的文书以冻结的原始文件归档，与签发时的 SHA-256 一致；扫描件按上传时的原始文件归档：", body,
+                   first_line=2 * body.size, after=2 * MM)
+    item, digest = styles.text(10.5, 1.5), styles.text(7, 1.5)
+    for n, document in enumerate(documents, start=1):
+        flow.ensure(item.line_height + digest.line_height)
+        flow.page.text(flow.x, flow.y, f"{n}.", item)
+        flow.paragraph(f"{document['path']}（{document['size_bytes']} 字节）", item, indent=7 * MM)
+        flow.paragraph(f"SHA-256 {document['sha256']}", digest, indent=7 * MM, after=1.5 * MM)
+    flow.space(2.5 * MM)
+    flow.heading("归档后追加记录", heading, after=2 * MM)
+    if data.get("notes"):
+        text, head = _grid(styles)
+        flow.table(Table(
+            widths=[9 * MM, 26 * MM, 0, 26 * MM],
+            header=[Cell(label, head, "center") for label in ("序号", "日期", "内容", "记录人")],
+            rows=[[Cell(str(n), text, "center"), Cell(long_date(note["noted_on"]), text, "center"),
+                   Cell(note["text"], text), Cell(note.get("author") or "", text)]
+                  for n, note in enumerate(data["notes"], start=1)]))
+    else:
+        flow.paragraph("无。", body)
+    flow.space(10 * MM)
+    flow.ensure(body.line_height)
+    y, x, width = flow.y, flow.x, flow.width
+    flow.page.text(x, y, f"立卷人：{data['archivist']}", body)
+    flow.page.text(x, y, f"检查人：{data.get('checker') or '　　　　'}", body, align="center", width=width)
+    flow.page.text(x, y, f"立卷时间：{long_date(data['archived_on'])}", body, align="right", width=width)
+    flow.y += body.line_height
+    flow.end_frame(min_height=200 * MM)
+
+
+# ---------------------------------------------------------------- assembly
+
+def _insert_documents(base: bytes, at: int, placed: list[dict], pdfs: list[bytes | None],
+                      starts: dict[str, int]) -> bytes:
+    """Each original's pages after the front matter, as they are; an outline for navigation."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(base)))
-    # Back to front, so the page indices of the documents not yet swapped stay valid.
-    for document, pdf in reversed(list(zip(placed, pdfs, strict=True))):
+    position = at
+    for document, pdf in zip(placed, pdfs, strict=True):
         if pdf is None or not document["page_count"]:
             continue
-        first = starts[document["anchor"]]
-        for _ in range(document["page_count"]):
-            writer.remove_page(first)
-        for offset, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
-            writer.insert_page(page, first + offset)
+        for page in PdfReader(io.BytesIO(pdf)).pages:
+            writer.insert_page(page, position)
+            position += 1
     outline = [(0, "案卷封面"), (1, "卷内目录")]
     outline += [(starts[d["anchor"]], d.get("title") or "文件") for d in placed if d["anchor"] in starts]
     outline += [(starts[name], title) for name, title in SECTIONS if name in starts]
@@ -200,7 +528,7 @@ def _page_count(document: Mapping, pdf: bytes | None) -> int:
         raise LetterRenderError(f"文件「{document.get('title') or document.get('path')}」不是有效的 PDF：{error}") from error
 
 
-# ---------------------------------------------------------------- templates, styles
+# ---------------------------------------------------------------- data helpers
 
 def _field(data: Mapping, name: str):
     try:
@@ -218,33 +546,17 @@ def compact_date(value) -> str:
 
 
 def long_date(value) -> str:
+    """2026年3月2日 (GB/T 9704: Arabic numerals, no leading zeros)."""
     if not value:
         return ""
-    return cn_date(value if isinstance(value, date) else date.fromisoformat(str(value)[:10]))
-
-
-def page_range(pages) -> str:
-    if not pages:
-        return "—"
-    start, end = pages
-    return str(start) if start == end else f"{start}—{end}"
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(CASEFILE_DIR), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(compact_date=compact_date, long_date=long_date, page_range=page_range)
-    return environment
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def casefile_fonts(assets: AssetConfig) -> FontConfig:
     """Song (宋体) text and a bold Song title: the agency's files if configured, else FandolSong beside FandolFang.
 
-    FandolSong subsets and embeds about four times faster than Noto Serif CJK's collection, which is what
-    makes bulk export of thousands of case files practical; Noto stays in the stack for rare characters.
-    """
+    Noto Serif CJK, Noto Sans CJK and LXGW WenKai (Debian packages) follow for characters these lack."""
     fonts = assets.fonts
     font_dir = Path(os.environ.get("GONGKAI_FONT_DIR") or PROJECT_ROOT / "var" / "fonts")
 
@@ -254,25 +566,3 @@ def casefile_fonts(assets: AssetConfig) -> FontConfig:
 
     return FontConfig(fangsong=fonts.fangsong, song=fonts.song or bundled("FandolSong-Regular.otf"),
                       title=fonts.title or bundled("FandolSong-Bold.otf"))
-
-
-@functools.lru_cache(maxsize=8)
-def _styles(assets: AssetConfig) -> tuple[AssetFetcher, FontConfiguration, list[CSS]]:
-    """The fetcher (bundled case-file CSS, configured fonts only), fonts and parsed CSS, reused per config."""
-    fonts = casefile_fonts(assets)
-    allowed = frozenset(fonts.files())
-    for path in allowed:
-        if not path.is_file():
-            raise LetterRenderError(f"案卷字体文件不存在：{path}")
-    fetcher = AssetFetcher(allowed, assets_dir=CASEFILE_DIR)
-    font_config = FontConfiguration()
-    base_url = CASEFILE_DIR.as_uri() + "/"
-    song = '"GK song", ' if fonts.song is not None else ""
-    # One text face and the title face: every further font costs a subset and an embedding per file.
-    title = '"GK title", ' if fonts.title is not None else ""
-    text_fonts = (f'html, body, table {{ font-family: {song}"Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai"; }}\n'
-                  f'th, h3 {{ font-family: {title}"Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai"; }}\n')
-    sheets = [CSS(filename=str(CASEFILE_DIR / "casefile.css"), url_fetcher=fetcher, font_config=font_config),
-              CSS(string=font_css(fonts) + text_fonts, base_url=base_url, url_fetcher=fetcher,
-                  font_config=font_config)]
-    return fetcher, font_config, sheets
