@@ -220,11 +220,16 @@ def _wrap_paragraph(text: str, style: Style, width: float) -> list[str]:
         while words and words[-1] == " ":
             words.pop()
         if word in NO_LINE_START:
-            if len(words) < 2:  # nothing that could move down with it: let the mark hang
+            # The closing mark takes the word it closes (and any marks between) to the next line ...
+            attached = len(words) - 1
+            while attached > 0 and words[attached] in NO_LINE_START:
+                attached -= 1
+            if attached < 1:  # ... unless that would empty this line: then the mark hangs past the edge
                 lines.append("".join([*words, word]))
                 words, used = [], 0.0
                 continue
-            carried.append(words.pop())  # the closing mark takes the word before it to the next line
+            carried = words[attached:]
+            del words[attached:]
         while len(words) > 1 and words[-1] in NO_LINE_END:  # an opening mark moves down with what it opens
             carried.insert(0, words.pop())
         if words:
