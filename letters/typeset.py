@@ -60,6 +60,10 @@ class Face:
         extents = self._font.get_font_extents("ltr")
         self.ascent = extents.ascender * 1000 / self.upem
         self.descent = extents.descender * 1000 / self.upem
+        head = self.face.reference_table("head").data
+        self.bbox = tuple(round(int.from_bytes(head[o:o + 2], "big", signed=True) * 1000 / self.upem)
+                          for o in (36, 38, 40, 42)) if len(head) >= 44 else (0, round(self.descent), 1000,
+                                                                               round(self.ascent))
         name = self.face.get_name(hb.OTNameIdPredefined.POSTSCRIPT_NAME) or path.stem
         self.ps_name = re.sub(r"[^A-Za-z0-9\-]", "-", name)[:60]
         self._gids: dict[str, int | None] = {}
@@ -379,10 +383,10 @@ class Flow:
                   align: str = "left", after: float = 0.0) -> None:
         """Wrapped text; `first_line` indents the first line (2em for body paragraphs)."""
         width = self.width - indent
-        lines = wrap(text, style, width - first_line) if first_line else wrap(text, style, width)
-        if first_line and len(lines) > 1:
-            rest = "".join(lines[1:])
-            lines = lines[:1] + wrap(rest, style, width)
+        lines = wrap(text, style, width - first_line)
+        if first_line and len(lines) > 1:  # the rest of the paragraph at full width
+            rest = text[len(lines[0]):].lstrip(" ")
+            lines = lines[:1] + wrap(rest.removeprefix("\n"), style, width)
         for n, line in enumerate(lines):
             self.ensure(style.line_height)
             x = self.x + indent + (first_line if n == 0 else 0.0)
@@ -414,27 +418,25 @@ class Flow:
                                                           if table.rows else 0.0))
         if header:
             self._draw_row(header, widths, table)
+        header_height = header.height if header else 0.0
         for cells in table.rows:
             row = _layout_row(cells, widths, table)
             while row is not None:
-                if row.height > self.room():
-                    fresh = self.limit - self.top - (header.height if header else 0.0)
-                    if row.height <= fresh or not self._row_started_here(header):
-                        self.start_page()
-                        if header:
-                            self._draw_row(header, widths, table)
                 if row.height <= self.room():
                     self._draw_row(row, widths, table)
-                    row = None
-                else:  # taller than a whole page: as many lines as fit here, the rest on the next page
-                    head, row = row.split(self.room(), table)
-                    self._draw_row(head, widths, table)
-                    self.start_page()
-                    if header:
-                        self._draw_row(header, widths, table)
+                    break
+                if row.height <= self.limit - self.top - header_height or self.room() < row.min_split(table):
+                    self._continue_table(header, widths, table)  # the row fits a fresh page, or too little room
+                    continue
+                # Taller than a whole page: as many lines as fit here, the rest on the next page.
+                head, row = row.split(self.room(), table)
+                self._draw_row(head, widths, table)
+                self._continue_table(header, widths, table)
 
-    def _row_started_here(self, header) -> bool:
-        return not (self.y <= self.top + (header.height if header else 0.0) + 0.01)
+    def _continue_table(self, header: _Row | None, widths: Sequence[float], table: Table) -> None:
+        self.start_page()
+        if header:
+            self._draw_row(header, widths, table)
 
     def _draw_row(self, row: _Row, widths: Sequence[float], table: Table) -> None:
         x = self.x
@@ -477,6 +479,10 @@ class _Row:
     cells: Sequence[Cell]
     lines: list[list[str]]
     height: float
+
+    def min_split(self, table: Table) -> float:
+        """The least room worth splitting the row into: one line of its tallest cell."""
+        return 2 * table.padding + max(cell.style.line_height for cell in self.cells)
 
     def split(self, room: float, table: Table) -> tuple[_Row, _Row]:
         head_lines, tail_lines = [], []
@@ -666,7 +672,7 @@ def _embed_font(pdf: pydyf.PDF, face: Face, glyphs: dict[int, str]):
     widths.setdefault(0, round(face.advance(0), 2))
     descriptor = pydyf.Dictionary({
         "Type": "/FontDescriptor", "FontName": "/" + base_name, "Flags": 4,
-        "FontBBox": pydyf.Array([-100, round(face.descent), 1100, round(face.ascent)]), "ItalicAngle": 0,
+        "FontBBox": pydyf.Array(face.bbox), "ItalicAngle": 0,
         "Ascent": round(face.ascent), "Descent": round(face.descent), "CapHeight": round(face.ascent),
         "StemV": 80, file_key: stream.reference})
     pdf.add_object(descriptor)

@@ -153,6 +153,7 @@ def test_a_long_table_repeats_its_header_and_a_row_taller_than_a_page_is_split_w
     pdf = write_pdfa(pages, Metadata(title="t", author="a", keywords="k", created=MOMENT))
     texts = text_of(pdf)
     assert all(page.startswith("序号内容") for page in texts)  # the header opens every page
+    assert all(len(page) > len("序号内容") for page in texts)  # and no page holds nothing else
     everything = "".join(texts)
     assert all(f"第{n}句话。" in everything for n in (1, 350, 699))
     assert all(f"事项{n}" in everything for n in range(1, 60))
