@@ -179,15 +179,12 @@ class Style:
     def width(self, text: str) -> float:
         return self.stack.width(text, self.size, self.spacing)
 
-    def but(self, **changes) -> Style:
-        values = {"stack": self.stack, "size": self.size, "leading": self.leading, "color": self.color,
-                  "spacing": self.spacing, **changes}
-        return Style(**values)
-
 
 def wrap(text: str, style: Style, width: float) -> list[str]:
     """Lines of at most `width` points: CJK breaks between any two characters, Latin words and numbers stay
-    whole unless longer than a line, punctuation obeys 禁则 (a closing mark hangs rather than starting a line)."""
+    whole unless longer than a line, and punctuation obeys 禁则: a closing mark never starts a line (it takes the
+    word it closes down with it, and hangs past the edge only when that would empty the line), an opening mark
+    never ends one."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         lines.extend(_wrap_paragraph(paragraph, style, width))
@@ -266,10 +263,10 @@ class Page:
     ops: list = field(default_factory=list)
     number: int = 0  # its final page number, once every page exists
 
-    def text(self, x: float, top: float, text: str, style: Style, *, align: str = "left", width: float = 0.0,
-             line_height: float | None = None) -> None:
+    def text(self, x: float, top: float, text: str, style: Style, *, align: str = "left",
+             width: float = 0.0) -> None:
         """One line of text whose line box starts at `top` (the glyphs centred vertically in the line box)."""
-        self.ops.append(_TextOp(x, top + _baseline_offset(style, line_height), text, style, align, width))
+        self.ops.append(_TextOp(x, top + _baseline_offset(style), text, style, align, width))
 
     def lines(self, x: float, top: float, lines: Sequence[str], style: Style, *, align: str = "left",
               width: float = 0.0) -> float:
@@ -289,11 +286,10 @@ class Page:
             _rgb(color), _num(width), _num(x), _num(self.height - y - h), _num(w), _num(h)))
 
 
-def _baseline_offset(style: Style, line_height: float | None) -> float:
+def _baseline_offset(style: Style) -> float:
     face = style.stack.primary
     ascent, descent = face.ascent * style.size / 1000, -face.descent * style.size / 1000
-    box = line_height if line_height is not None else style.line_height
-    return (box - (ascent + descent)) / 2 + ascent
+    return (style.line_height - (ascent + descent)) / 2 + ascent
 
 
 def _num(value: float) -> bytes:
@@ -371,8 +367,9 @@ class Flow:
         if self.page is None or (height > self.room() and not self._at_page_top()):
             self.start_page()
 
-    def _at_page_top(self) -> bool:
-        return self.y <= self.top + (self._frame["inset"] if self._frame else 0.0) + 0.01
+    def _at_page_top(self, below: float = 0.0) -> bool:
+        """Nothing on this page yet (but `below` points of repeated headings)."""
+        return self.y <= self.top + (self._frame["inset"] if self._frame else 0.0) + below + 0.01
 
     def space(self, height: float) -> None:
         self.y = min(self.y + height, self.limit)
@@ -425,11 +422,13 @@ class Flow:
                 if row.height <= self.room():
                     self._draw_row(row, widths, table)
                     break
-                if row.height <= self.limit - self.top - header_height or self.room() < row.min_split(table):
+                fresh = self._at_page_top(header_height)
+                if not fresh and (row.height <= self.limit - self.top - header_height
+                                  or self.room() < row.min_split(table)):
                     self._continue_table(header, widths, table)  # the row fits a fresh page, or too little room
                     continue
                 # Taller than a whole page: as many lines as fit here, the rest on the next page.
-                head, row = row.split(self.room(), table)
+                head, row = row.split(max(self.room(), row.min_split(table)), table)
                 self._draw_row(head, widths, table)
                 self._continue_table(header, widths, table)
 
