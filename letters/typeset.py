@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import re
 import shutil
 import subprocess
@@ -570,26 +571,9 @@ def write_pdfa(pages: Sequence[Page], metadata: Metadata, attachments: Sequence[
     _pdfa_catalog(pdf, metadata, attachments)
     identifier = hashlib.md5(b"".join(contents) + metadata.title.encode()  # noqa: S324 - a file ID, not security
                              + metadata.created.isoformat().encode()).hexdigest()
-    out = _Buffer()
+    out = io.BytesIO()
     pdf.write(out, version=b"1.7", identifier=identifier.encode(), compress=True)
     return out.getvalue()
-
-
-class _Buffer:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(data)
-        self.size += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self.size
-
-    def getvalue(self) -> bytes:
-        return b"".join(self.parts)
 
 
 @dataclass
