@@ -19,7 +19,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import func, make_url, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -101,26 +101,6 @@ def run(label: str, url: str, ledger: Path, rows: int) -> bool:
     return ok
 
 
-def scratch_postgres(url: str, suffix: str) -> str:
-    parsed = make_url(url)
-    name = f"{parsed.database}_bench_ledger_{suffix}"
-    admin = dbmod.make_engine(parsed.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(url: str) -> None:
-    parsed = make_url(url)
-    admin = dbmod.make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                              isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -138,15 +118,16 @@ def main() -> int:
             ok &= run("SQLite", f"sqlite:///{Path(tmp) / f'bench{n}.sqlite3'}", ledger, args.rows)
         if args.pg:
             for ledger in ledgers:
+                name = f"{make_url(args.pg).database}_bench_ledger_{ledger.suffix.lstrip('.')}"
                 try:
-                    url = scratch_postgres(args.pg, ledger.suffix.lstrip("."))
+                    url = dbmod.create_database(args.pg, name)
                 except Exception as exc:  # no server: the SQLite figure still stands
                     print(f"PostgreSQL: skipped ({exc.__class__.__name__}: {exc})")
                     break
                 try:
                     ok &= run("PostgreSQL", url, ledger, args.rows)
                 finally:
-                    drop_postgres(url)
+                    dbmod.drop_database(url)
     return 0 if ok else 1
 
 

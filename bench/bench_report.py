@@ -96,26 +96,6 @@ def time_report(url: str, agency_id: int, repeats: int = 3) -> tuple[float, floa
     return best_one, best_all, report.table3
 
 
-def fresh_postgres(url: str) -> str:
-    parsed = make_url(url)
-    name = f"{parsed.database}_bench_report"
-    admin = dbmod.make_engine(parsed.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(url: str) -> None:
-    parsed = make_url(url)
-    admin = dbmod.make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                              isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def run(label: str, url: str, cases: int) -> bool:
     dbmod.upgrade(url)
     t0 = time.perf_counter()
@@ -142,14 +122,14 @@ def main() -> int:
         ok &= run("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.cases)
     if args.pg:
         try:
-            url = fresh_postgres(args.pg)
+            url = dbmod.create_database(args.pg, f"{make_url(args.pg).database}_bench_report")
         except Exception as exc:  # no server: report and carry on, the SQLite figure still stands
             print(f"PostgreSQL: skipped ({exc.__class__.__name__}: {exc})")
         else:
             try:
                 ok &= run("PostgreSQL", url, args.cases)
             finally:
-                drop_postgres(url)
+                dbmod.drop_database(url)
     return 0 if ok else 1
 
 

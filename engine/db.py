@@ -79,3 +79,34 @@ def downgrade(url: str, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+def create_database(url: str, name: str) -> str:
+    """A new, empty PostgreSQL database `name` beside the one `url` names (dropped first if it exists); its URL.
+
+    For test workers and benchmarks, which each need a database of their own on the same server."""
+    from sqlalchemy import make_url, text
+
+    parsed = make_url(url)
+    admin = make_engine(parsed.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop the PostgreSQL database `url` names, closing its connections (from the server's `postgres` database)."""
+    from sqlalchemy import make_url, text
+
+    parsed = make_url(url)
+    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -28,18 +28,11 @@ def database_template(tmp_path_factory):
     """Migrate once per worker: a SQLite file to copy, or a PostgreSQL database to truncate."""
     if PG_URL:
         # One database per worker process, named by its pid too, so that simultaneous runs never share one.
-        url = make_url(PG_URL)
-        name = f"{url.database}_{_worker()}_{os.getpid()}"
-        admin = dbmod.make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        worker_url = url.set(database=name).render_as_string(hide_password=False)
+        name = f"{make_url(PG_URL).database}_{_worker()}_{os.getpid()}"
+        worker_url = dbmod.create_database(PG_URL, name)
         dbmod.upgrade(worker_url)
         yield ("postgresql", worker_url)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        dbmod.drop_database(worker_url)
         return
     path = tmp_path_factory.mktemp("db") / "template.sqlite3"
     dbmod.upgrade(f"sqlite:///{path}")
