@@ -12,32 +12,28 @@ Run: `.venv/bin/python bench/bench_api.py [--requests 400] [--clients 8] [--data
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import requests
 from sqlalchemy import text
 
-from engine import db as dbmod
-from engine.accounts import add_agency, add_department, add_user, create_token
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import db as dbmod  # noqa: E402
+from engine.accounts import add_agency, add_department, add_user, create_token  # noqa: E402
+from tests.gunicorn_server import gunicorn_server  # noqa: E402
 
 TODAY = date(2026, 3, 2)
 TARGET_P99_SECONDS = 1.0
 TARGET_PER_SECOND = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _prepare(url: str) -> str:
@@ -88,64 +84,47 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench_api.sqlite3'}"
         token = _prepare(url)
-        port = _free_port()
         settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
-        env = {**os.environ, "GONGKAI_DATABASE_URL": url, "GONGKAI_VAR_DIR": tmp, "GONGKAI_SECRET_KEY": "bench"}
-        log = open(Path(tmp) / "gunicorn.log", "wb")  # noqa: SIM115 - closed below, after the server stops
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8", "--bind",
-             f"127.0.0.1:{port}", "--log-level", "warning", f"webui.app:create_app({settings!r})"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}/api/v1"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(base + "/openapi.json", timeout=10).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print((Path(tmp) / "gunicorn.log").read_text(errors="replace"))
-                    return 2
-                time.sleep(0.2)
+            server = stack.enter_context(gunicorn_server(
+                url, Path(tmp), app=f"webui.app:create_app({settings!r})", ready_path="/api/v1/openapi.json",
+                secret="bench", options=("--workers", "2", "--threads", "8", "--log-level", "warning")))
+        except RuntimeError as error:
+            print(error)
+            return 2
+        base = server.base + "/api/v1"
+        http_by_thread: dict[int, requests.Session] = {}
 
-            http_by_thread: dict[int, requests.Session] = {}
+        def http() -> requests.Session:
+            import threading
 
-            def http() -> requests.Session:
-                import threading
+            key = threading.get_ident()
+            if key not in http_by_thread:
+                http_by_thread[key] = requests.Session()
+                http_by_thread[key].headers["Authorization"] = f"Bearer {token}"
+            return http_by_thread[key]
 
-                key = threading.get_ident()
-                if key not in http_by_thread:
-                    http_by_thread[key] = requests.Session()
-                    http_by_thread[key].headers["Authorization"] = f"Bearer {token}"
-                return http_by_thread[key]
+        def register(n: int) -> int:
+            response = http().post(base + "/cases", json=_body(n), timeout=60)
+            assert response.status_code == 201, response.text
+            return response.json()["case"]["id"]
 
-            def register(n: int) -> int:
-                response = http().post(base + "/cases", json=_body(n), timeout=60)
-                assert response.status_code == 201, response.text
-                return response.json()["case"]["id"]
+        def read(case_id: int) -> int:
+            response = http().get(f"{base}/cases/{case_id}", timeout=60)
+            assert response.status_code == 200, response.text
+            return case_id
 
-            def read(case_id: int) -> int:
-                response = http().get(f"{base}/cases/{case_id}", timeout=60)
-                assert response.status_code == 200, response.text
-                return case_id
-
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(lambda n: _timed(register, n), range(-args.clients, 0)))  # warm-up, not counted
-                started = time.perf_counter()
-                timed = list(pool.map(lambda n: _timed(register, n), range(args.requests)))
-                wall = time.perf_counter() - started
-                reads_started = time.perf_counter()
-                read_timed = list(pool.map(lambda t: _timed(read, t[1]), timed))
-                read_wall = time.perf_counter() - reads_started
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-            log.close()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(lambda n: _timed(register, n), range(-args.clients, 0)))  # warm-up, not counted
+            started = time.perf_counter()
+            timed = list(pool.map(lambda n: _timed(register, n), range(args.requests)))
+            wall = time.perf_counter() - started
+            reads_started = time.perf_counter()
+            read_timed = list(pool.map(lambda t: _timed(read, t[1]), timed))
+            read_wall = time.perf_counter() - reads_started
 
     latencies = [t for t, _ in timed]
     read_latencies = [t for t, _ in read_timed]

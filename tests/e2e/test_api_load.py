@@ -4,14 +4,8 @@ event); every refusal is a clean 409. Needs GONGKAI_TEST_DATABASE_URL (PostgreSQ
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,6 +14,7 @@ from sqlalchemy import func, select
 from engine.accounts import add_department, create_token
 from engine.models import AuditEvent, Case, Department
 from tests.conftest import PG_URL, TODAY
+from tests.gunicorn_server import gunicorn_server
 from tests.integration.api_harness import online_registration
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow,
@@ -31,43 +26,14 @@ ASSIGNMENTS_PER_THREAD = 4
 CLEAN_REFUSALS = {"stale", "workflow", "conflict"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(db_url, tmp_path):
-    port = _free_port()
     settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 1_000_000}
-    env = {**os.environ, "GONGKAI_DATABASE_URL": db_url, "GONGKAI_VAR_DIR": str(tmp_path),
-           "GONGKAI_SECRET_KEY": "load-test"}
-    bin_dir = Path(sys.executable).parent
-    log_path = tmp_path / "gunicorn.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", f"webui.app:create_app({settings!r})"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/openapi.json", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(log_path.read_text(errors="replace"))
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text(errors="replace")
+    with gunicorn_server(db_url, tmp_path, app=f"webui.app:create_app({settings!r})",
+                         ready_path="/api/v1/openapi.json", secret="load-test",
+                         options=("--workers", "2", "--threads", "8", "--log-level", "warning")) as server:
+        yield server.base + "/api/v1"
+    assert "Traceback" not in server.log(), server.log()
 
 
 def _client(token: str) -> requests.Session:

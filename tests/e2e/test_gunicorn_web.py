@@ -3,12 +3,7 @@ delivered reply over real HTTP (sessions and CSRF work across workers)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,49 +13,19 @@ from sqlalchemy import select
 
 from engine.models import Case, Department
 from tests.conftest import PASSWORD
+from tests.gunicorn_server import gunicorn_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def gunicorn(db_url, agency, users):
+def gunicorn(db_url, agency, users, tmp_path):
     if not db_url.startswith("postgresql"):
         pytest.skip("needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
-    port = _free_port()
-    env = {**os.environ, "GONGKAI_DATABASE_URL": db_url, "GONGKAI_SECRET_KEY": "gunicorn-test-secret"}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "webui.app:create_app()"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    import requests
-
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                if requests.get(f"{base}/login", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
-    except BaseException:
-        process.kill()
-        output = process.communicate(timeout=10)[0].decode(errors="replace")[-2000:]
-        pytest.fail(f"gunicorn did not start: {output}")
-    yield base
-    process.terminate()
-    process.wait(timeout=15)
-    process.stdout.close()
+    with gunicorn_server(db_url, tmp_path, options=("-w", "2", "--timeout", "60")) as server:
+        yield server.base
 
 
 class Browser:
