@@ -145,13 +145,14 @@ def _lay_out(data: Mapping, placed: list[dict], styles: _Styles) -> tuple[list[P
     back = _Pages(styles, archive_no)
     anchors = _back_matter(data, back, styles)
     doc_pages = sum(d["page_count"] for d in placed)
+    rows = _index_rows(data, placed)
     index_pages = 1
     for _ in range(4):  # the index's own length moves every later page number; settle it
         starts = _starts(placed, anchors, front=1 + index_pages)
         front = _Pages(styles, archive_no)
         total = 1 + index_pages + doc_pages + len(back.flow.pages)
-        cover = _cover(data, styles, documents=len(_index_rows(data, placed)), total=total)
-        _index(data, placed, starts, total, front, styles)
+        cover = _cover(data, styles, documents=len(rows), total=total)
+        _index(data, rows, starts, total, front, styles)
         if len(front.flow.pages) == index_pages:
             break
         index_pages = len(front.flow.pages)
@@ -189,9 +190,8 @@ class _Pages:
         return page
 
     def number(self, first: int) -> None:
-        """Final page numbers, and the footer that shows them."""
+        """The footer with each page's final page number."""
         for number, page in enumerate(self.flow.pages, start=first):
-            page.number = number
             page.text(LEFT, (297 - 14) * MM, f"第 {number} 页", self.footer, align="center", width=RIGHT - LEFT)
 
 
@@ -268,7 +268,7 @@ def _cover(data: Mapping, styles: _Styles, *, documents: int, total: int) -> Pag
     return page
 
 
-def _index(data: Mapping, placed: list[dict], starts: dict[str, int], total: int, pages: _Pages,
+def _index(data: Mapping, rows: list[dict], starts: dict[str, int], total: int, pages: _Pages,
            styles: _Styles) -> None:
     """卷内目录: 序号, 文号, 责任者, 题名, 日期, 页号 (each item's first page in this PDF), 备注."""
     flow = pages.flow
@@ -276,14 +276,14 @@ def _index(data: Mapping, placed: list[dict], starts: dict[str, int], total: int
     _meta(flow, f"档号：{data['archive_no']}", f"登记编号：{data['reg_no']}", styles)
     text, head = _grid(styles)
     small = styles.text(9, 1.4)
-    rows = []
-    for row in _index_rows(data, placed):
+    cells = []
+    for row in rows:
         page = str(starts[row["anchor"]] + 1) if row["anchor"] in starts else "—"
-        rows.append([Cell(str(row["seq"]), text, "center"), Cell(row["doc_number"], text), Cell(row["author"], text),
+        cells.append([Cell(str(row["seq"]), text, "center"), Cell(row["doc_number"], text), Cell(row["author"], text),
                      Cell(row["title"], text), Cell(compact_date(row["dated_on"]), text, "center"),
                      Cell(page, text, "center"), Cell(row["note"], small)])
     header = [Cell(label, head, "center") for label in ("序号", "文号", "责任者", "题名", "日期", "页号", "备注")]
-    flow.table(Table(widths=[9 * MM, 32 * MM, 28 * MM, 0, 19 * MM, 14 * MM, 18 * MM], rows=rows, header=header,
+    flow.table(Table(widths=[9 * MM, 32 * MM, 28 * MM, 0, 19 * MM, 14 * MM, 18 * MM], rows=cells, header=header,
                      min_row_height=10 * MM))
     flow.space(3 * MM)
     flow.paragraph(f"页号为各件首页在本案卷 PDF 中的页码（封面为第 1 页），本卷共 {total} 页。原件以原始文件形式另存于"

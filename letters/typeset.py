@@ -55,7 +55,7 @@ class Face:
             self.outlines = "truetype"
         else:
             raise LetterRenderError(f"字体文件不是可嵌入的 OpenType/TrueType 字体：{path}")
-        self.path, self.index = Path(path), index
+        self.path = Path(path)
         self._font = hb.Font(self.face)
         self.upem = self.face.upem
         extents = self._font.get_font_extents("ltr")
@@ -262,7 +262,6 @@ class Page:
     width: float = A4[0]
     height: float = A4[1]
     ops: list = field(default_factory=list)
-    number: int = 0  # its final page number, once every page exists
 
     def text(self, x: float, top: float, text: str, style: Style, *, align: str = "left",
              width: float = 0.0) -> None:
@@ -378,7 +377,7 @@ class Flow:
     # -- blocks
 
     def paragraph(self, text: str, style: Style, *, indent: float = 0.0, first_line: float = 0.0,
-                  align: str = "left", after: float = 0.0) -> None:
+                  after: float = 0.0) -> None:
         """Wrapped text; `first_line` indents the first line (2em for body paragraphs)."""
         width = self.width - indent
         lines = wrap(text, style, width - first_line)
@@ -388,17 +387,16 @@ class Flow:
         for n, line in enumerate(lines):
             self.ensure(style.line_height)
             x = self.x + indent + (first_line if n == 0 else 0.0)
-            self.page.text(x, self.y, line, style, align=align, width=width - (first_line if n == 0 else 0.0))
+            self.page.text(x, self.y, line, style)
             self.y += style.line_height
         self.space(after)
 
-    def heading(self, text: str, style: Style, *, before: float = 0.0, after: float = 0.0,
-                align: str = "left") -> None:
+    def heading(self, text: str, style: Style, *, before: float = 0.0, after: float = 0.0) -> None:
         """A heading kept with at least two lines of what follows it."""
         self.ensure(before + style.line_height + 3 * style.size)
         if not self._at_page_top():
             self.space(before)
-        self.page.text(self.x, self.y, text, style, align=align, width=self.width)
+        self.page.text(self.x, self.y, text, style)
         self.y += style.line_height + after
 
     def split_line(self, left: str, right: str, style: Style, *, after: float = 0.0) -> None:
