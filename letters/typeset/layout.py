@@ -28,7 +28,7 @@ from letters.errors import LetterRenderError
 
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
-ICC_PROFILE = Path(__file__).resolve().parent / "assets" / "sRGB2014.icc"
+ICC_PROFILE = Path(__file__).resolve().parents[1] / "assets" / "sRGB2014.icc"
 BLACK = (0, 0, 0)
 
 # Line-breaking rules (禁则): no line starts with closing punctuation, none ends with opening punctuation.
