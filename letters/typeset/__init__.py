@@ -7,23 +7,10 @@ subsets the fonts (a few milliseconds per font), the rest is arithmetic. Coordin
 top-left corner of the page.
 """
 
-from letters.typeset.layout import (
-    MM,
-    NO_LINE_END,
-    NO_LINE_START,
-    Attachment,
-    Cell,
-    Flow,
-    FontStack,
-    Metadata,
-    Page,
-    Style,
-    Table,
-    load_face,
-    system_face,
-    wrap,
-    write_pdfa,
-)
+from letters.typeset.fonts import FontStack, Style, load_face, system_face
+from letters.typeset.layout import MM, Cell, Flow, Page, Table
+from letters.typeset.linebreak import NO_LINE_END, NO_LINE_START, wrap
+from letters.typeset.pdfwriter import Attachment, Metadata, write_pdfa
 
 __all__ = ["MM", "NO_LINE_END", "NO_LINE_START", "Attachment", "Cell", "Flow", "FontStack", "Metadata", "Page",
            "Style", "Table", "load_face", "system_face", "wrap", "write_pdfa"]

@@ -1,252 +1,21 @@
-"""Fixed-layout pages set straight into PDF: measured text, line breaking, ruled tables, page flow, PDF/A-3b.
-
-The archival case file's generated pages (cover, 卷内目录, registration form, process record, exemption log,
-备考表) are forms: rules, boxes and wrapped text in known fonts, the same for every case. Setting them here
-instead of through an HTML layout engine is what makes a year's bulk export fast: HarfBuzz measures and
-subsets the fonts (a few milliseconds per font), the rest is arithmetic. Coordinates are in points from the
-top-left corner of the page.
-"""
+"""Pages as lists of drawing operations, and the flow that sets paragraphs, ruled tables and frames over them."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
-import re
-import shutil
-import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from xml.sax.saxutils import escape
 
-import pydyf
-import uharfbuzz as hb
-
-from letters.errors import LetterRenderError
+from letters.typeset.fonts import BLACK, Style
+from letters.typeset.linebreak import wrap
 
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
-ICC_PROFILE = Path(__file__).resolve().parents[1] / "assets" / "sRGB2014.icc"
-BLACK = (0, 0, 0)
-
-# Line-breaking rules (禁则): no line starts with closing punctuation, none ends with opening punctuation.
-NO_LINE_START = frozenset("，。、；：？！）》」』”’〕】〉…—·,.;:?!)]}%")
-NO_LINE_END = frozenset("（《「『“‘〔【〈([{")
-# Characters that stay together as one word (numbers, Latin words, hashes, URLs); break inside only if too long.
-_WORD = re.compile(r"[0-9A-Za-z_\-./:@#%&+=~]+|.", re.DOTALL)
-
-
-# ---------------------------------------------------------------- fonts
-
-class Face:
-    """One font file (one face of a collection): glyph lookup, advances, and subsetting with HarfBuzz."""
-
-    def __init__(self, path: Path, index: int = 0) -> None:
-        try:
-            self.face = hb.Face(hb.Blob.from_file_path(str(path)), index)
-        except Exception as error:  # noqa: BLE001 - HarfBuzz raises plain exceptions for unreadable files
-            raise LetterRenderError(f"字体文件无法读取：{path}（{error}）") from error
-        tags = set(self.face.table_tags)
-        if "CFF " in tags:
-            self.outlines = "cff"
-        elif "glyf" in tags:
-            self.outlines = "truetype"
-        else:
-            raise LetterRenderError(f"字体文件不是可嵌入的 OpenType/TrueType 字体：{path}")
-        self.path = Path(path)
-        self._font = hb.Font(self.face)
-        self.upem = self.face.upem
-        extents = self._font.get_font_extents("ltr")
-        self.ascent = extents.ascender * 1000 / self.upem
-        self.descent = extents.descender * 1000 / self.upem
-        head = self.face.reference_table("head").data
-        self.bbox = tuple(round(int.from_bytes(head[o:o + 2], "big", signed=True) * 1000 / self.upem)
-                          for o in (36, 38, 40, 42)) if len(head) >= 44 else (0, round(self.descent), 1000,
-                                                                               round(self.ascent))
-        name = self.face.get_name(hb.OTNameIdPredefined.POSTSCRIPT_NAME) or path.stem
-        self.ps_name = re.sub(r"[^A-Za-z0-9\-]", "-", name)[:60]
-        self._gids: dict[str, int | None] = {}
-        self._advances: dict[int, float] = {}
-
-    def gid(self, char: str) -> int | None:
-        try:
-            return self._gids[char]
-        except KeyError:
-            gid = self._font.get_nominal_glyph(ord(char))
-            self._gids[char] = gid or None
-            return gid or None
-
-    def advance(self, gid: int) -> float:
-        """The glyph's advance width in thousandths of the em (PDF text space units)."""
-        try:
-            return self._advances[gid]
-        except KeyError:
-            width = self._advances[gid] = self._font.get_glyph_h_advance(gid) * 1000 / self.upem
-            return width
-
-    def subset(self, gids: Iterable[int]) -> tuple[bytes, dict[int, int]]:
-        """A font program with only these glyphs (and .notdef), renumbered from 0, and old → new glyph ids.
-
-        CFF outlines get an identity charset, so the new glyph id is the CID the PDF shows (Identity-H)."""
-        subset_input = hb.SubsetInput()
-        subset_input.glyph_set.update({0, *gids})
-        subset_input.flags = (hb.SubsetFlags.DESUBROUTINIZE | hb.SubsetFlags.NO_HINTING
-                              | hb.SubsetFlags.CFF_IDENTITY_CHARSET | hb.SubsetFlags.NOTDEF_OUTLINE)
-        for tag in ("GSUB", "GPOS", "BASE", "JSTF", "DSIG", "VORG", "vhea", "vmtx", "SVG ", "COLR", "CPAL"):
-            subset_input.drop_table_tag_set.add(_tag(tag))
-        plan = hb.SubsetPlan(self.face, subset_input)
-        mapping = dict(plan.old_to_new_glyph_mapping.items())
-        program = plan.execute()
-        if program is None:
-            raise LetterRenderError(f"字体子集化失败：{self.path}")
-        return program.blob.data, mapping
-
-
-def _tag(text: str) -> int:
-    return int.from_bytes(text.encode("ascii"), "big")
-
-
-@functools.lru_cache(maxsize=32)
-def load_face(path: str, index: int = 0) -> Face:
-    """A face, loaded once per process (the file is memory-mapped by HarfBuzz)."""
-    return Face(Path(path), index)
-
-
-@functools.lru_cache(maxsize=32)
-def system_face(family: str) -> Face | None:
-    """An installed font family found through fontconfig (Debian's fonts-noto-cjk, fonts-lxgw-wenkai), or None."""
-    if shutil.which("fc-match") is None:
-        return None
-    found = subprocess.run(["fc-match", "--format=%{file}\t%{index}\t%{family}", f"{family}:style=Regular"],
-                           capture_output=True, text=True, check=False)
-    parts = found.stdout.split("\t")
-    if found.returncode != 0 or len(parts) != 3 or family.lower() not in parts[2].lower():
-        return None
-    return load_face(parts[0], int(parts[1] or 0))
-
-
-@dataclass(frozen=True)
-class Glyph:
-    face: Face
-    gid: int
-    advance: float
-
-
-class FontStack:
-    """Faces tried in order for each character (a configured face first, then fallbacks for rare characters)."""
-
-    def __init__(self, faces: Sequence[Face]) -> None:
-        if not faces:
-            raise LetterRenderError("没有可用的字体：请安装 fonts-noto-cjk 或配置字体文件")
-        self.faces = tuple(faces)
-        self.primary = self.faces[0]
-        self._glyphs: dict[str, Glyph] = {}
-
-    def glyph(self, char: str) -> Glyph:
-        try:
-            return self._glyphs[char]
-        except KeyError:
-            pass
-        for face in self.faces:
-            gid = face.gid(char)
-            if gid is not None:
-                break
-        else:  # in no font: the primary face's .notdef box, extracted as U+FFFD
-            face, gid = self.primary, 0
-        glyph = self._glyphs[char] = Glyph(face, gid, face.advance(gid))
-        return glyph
-
-    def width(self, text: str, size: float, spacing: float = 0.0) -> float:
-        glyph = self.glyph
-        return sum(glyph(char).advance for char in text) * size / 1000 + spacing * len(text)
-
-
-@dataclass(frozen=True)
-class Style:
-    """A font stack at a size, with leading (line height as a multiple of the size) and a colour."""
-
-    stack: FontStack
-    size: float
-    leading: float = 1.5
-    color: tuple[float, float, float] = BLACK
-    spacing: float = 0.0  # extra space after each character (CSS letter-spacing), in points
-
-    @property
-    def line_height(self) -> float:
-        return self.size * self.leading
-
-    def width(self, text: str) -> float:
-        return self.stack.width(text, self.size, self.spacing)
-
-
-def wrap(text: str, style: Style, width: float) -> list[str]:
-    """Lines of at most `width` points: CJK breaks between any two characters, Latin words and numbers stay
-    whole unless longer than a line, and punctuation obeys 禁则: a closing mark never starts a line (it takes the
-    word it closes down with it, and hangs past the edge only when that would empty the line), an opening mark
-    never ends one."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        lines.extend(_wrap_paragraph(paragraph, style, width))
-    return lines
-
-
-def _wrap_paragraph(text: str, style: Style, width: float) -> list[str]:
-    if not text:
-        return [""]
-    size, spacing, glyph = style.size, style.spacing, style.stack.glyph
-
-    def measure(word: str) -> float:
-        return sum(glyph(c).advance for c in word) * size / 1000 + spacing * len(word)
-
-    lines: list[str] = []
-    words: list[str] = []
-    used = 0.0
-    for word in _WORD.findall(text):
-        word_width = measure(word)
-        if used + word_width <= width + 0.01:
-            words.append(word)
-            used += word_width
-            continue
-        if len(word) > 1 and word_width > width:  # a long number, hash or URL: break it anywhere
-            for char in word:
-                char_width = measure(char)
-                if used + char_width > width + 0.01 and words:
-                    lines.append("".join(words).rstrip(" "))
-                    words, used = [], 0.0
-                words.append(char)
-                used += char_width
-            continue
-        carried: list[str] = []
-        while words and words[-1] == " ":
-            words.pop()
-        if word in NO_LINE_START:
-            # The closing mark takes the word it closes (and any marks between) to the next line ...
-            attached = len(words) - 1
-            while attached > 0 and words[attached] in NO_LINE_START:
-                attached -= 1
-            if attached < 1:  # ... unless that would empty this line: then the mark hangs past the edge
-                lines.append("".join([*words, word]))
-                words, used = [], 0.0
-                continue
-            carried = words[attached:]
-            del words[attached:]
-        while len(words) > 1 and words[-1] in NO_LINE_END:  # an opening mark moves down with what it opens
-            carried.insert(0, words.pop())
-        if words:
-            lines.append("".join(words))
-        words = carried + ([] if word == " " else [word])
-        used = sum(measure(w) for w in words)
-    if words or not lines:
-        lines.append("".join(words).rstrip(" "))
-    return lines
 
 
 # ---------------------------------------------------------------- pages
 
 @dataclass
-class _TextOp:
+class TextOp:
     x: float
     y: float  # baseline, from the top of the page
     text: str
@@ -256,17 +25,37 @@ class _TextOp:
 
 
 @dataclass
+class LineOp:
+    x1: float
+    y1: float  # from the top of the page
+    x2: float
+    y2: float
+    stroke_width: float
+    color: tuple[float, float, float]
+
+
+@dataclass
+class RectOp:
+    x: float
+    y: float  # the top edge, from the top of the page
+    w: float
+    h: float
+    stroke_width: float
+    color: tuple[float, float, float]
+
+
+@dataclass
 class Page:
     """One page: drawing operations, kept until the document is written and its fonts are subset."""
 
     width: float = A4[0]
     height: float = A4[1]
-    ops: list = field(default_factory=list)
+    ops: list[TextOp | LineOp | RectOp] = field(default_factory=list)
 
     def text(self, x: float, top: float, text: str, style: Style, *, align: str = "left",
              width: float = 0.0) -> None:
         """One line of text whose line box starts at `top` (the glyphs centred vertically in the line box)."""
-        self.ops.append(_TextOp(x, top + _baseline_offset(style), text, style, align, width))
+        self.ops.append(TextOp(x, top + _baseline_offset(style), text, style, align, width))
 
     def lines(self, x: float, top: float, lines: Sequence[str], style: Style, *, align: str = "left",
               width: float = 0.0) -> float:
@@ -277,28 +66,17 @@ class Page:
 
     def line(self, x1: float, y1: float, x2: float, y2: float, *, width: float = 0.3 * MM,
              color: tuple[float, float, float] = BLACK) -> None:
-        self.ops.append(b"%s RG %s w %s %s m %s %s l S" % (
-            _rgb(color), _num(width), _num(x1), _num(self.height - y1), _num(x2), _num(self.height - y2)))
+        self.ops.append(LineOp(x1, y1, x2, y2, width, color))
 
     def rect(self, x: float, y: float, w: float, h: float, *, width: float = 0.3 * MM,
              color: tuple[float, float, float] = BLACK) -> None:
-        self.ops.append(b"%s RG %s w %s %s %s %s re S" % (
-            _rgb(color), _num(width), _num(x), _num(self.height - y - h), _num(w), _num(h)))
+        self.ops.append(RectOp(x, y, w, h, width, color))
 
 
 def _baseline_offset(style: Style) -> float:
     face = style.stack.primary
     ascent, descent = face.ascent * style.size / 1000, -face.descent * style.size / 1000
     return (style.line_height - (ascent + descent)) / 2 + ascent
-
-
-def _num(value: float) -> bytes:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return (text if text not in ("-0", "") else "0").encode()
-
-
-def _rgb(color: tuple[float, float, float]) -> bytes:
-    return b" ".join(_num(c) for c in color)
 
 
 # ---------------------------------------------------------------- flowing content over pages
@@ -512,272 +290,3 @@ def _fit_widths(widths: Sequence[float], total: float) -> list[float]:
     for n in flexible:
         out[n] = max(10 * MM, (total - fixed) / len(flexible))
     return out
-
-
-# ---------------------------------------------------------------- writing the PDF
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file embedded as a PDF/A-3 associated file (the case file's manifest.json)."""
-
-    name: str
-    content: bytes
-    mime: str
-    description: str
-    relationship: str = "Data"
-
-
-@dataclass(frozen=True)
-class Metadata:
-    title: str
-    author: str
-    keywords: str
-    created: datetime  # aware
-    creator: str = "Gongkai"
-    producer: str = "Gongkai"
-    lang: str = "zh-CN"
-
-
-def write_pdfa(pages: Sequence[Page], metadata: Metadata, attachments: Sequence[Attachment] = ()) -> bytes:
-    """The pages as one PDF/A-3b file: every font embedded as a subset with a ToUnicode map, sRGB output
-    intent, XMP metadata matching the document information, attachments as associated files (AF)."""
-    resolved = [_resolve(page) for page in pages]
-    used: dict[Face, dict[int, str]] = {}
-    for runs in resolved:
-        for run in runs:
-            if isinstance(run, _Run):
-                per_face = used.setdefault(run.face, {})
-                for gid, char in zip(run.gids, run.text, strict=True):
-                    per_face.setdefault(gid, char)
-    pdf = pydyf.PDF()
-    fonts = {}
-    font_names = {}
-    for n, (face, glyphs) in enumerate(sorted(used.items(), key=lambda item: item[0].ps_name), start=1):
-        reference, mapping = _embed_font(pdf, face, glyphs)
-        fonts[f"F{n}"] = reference
-        font_names[face] = (f"F{n}", mapping)
-    resources = pydyf.Dictionary({"Font": pydyf.Dictionary(fonts), "ProcSet": pydyf.Array(["/PDF", "/Text"])})
-    pdf.add_object(resources)
-    contents = [_content(runs, font_names) for runs in resolved]
-    for page, data in zip(pages, contents, strict=True):
-        content = pydyf.Stream([data], compress=True)
-        pdf.add_object(content)
-        pdf.add_page(pydyf.Dictionary({
-            "Type": "/Page", "Parent": pdf.pages.reference,
-            "MediaBox": pydyf.Array([0, 0, round(page.width, 4), round(page.height, 4)]),
-            "Contents": content.reference, "Resources": resources.reference}))
-    _pdfa_catalog(pdf, metadata, attachments)
-    identifier = hashlib.md5(b"".join(contents) + metadata.title.encode()  # noqa: S324 - a file ID, not security
-                             + metadata.created.isoformat().encode()).hexdigest()
-    out = io.BytesIO()
-    pdf.write(out, version=b"1.7", identifier=identifier.encode(), compress=True)
-    return out.getvalue()
-
-
-@dataclass
-class _Run:
-    x: float
-    y: float  # baseline, PDF coordinates (from the bottom)
-    size: float
-    color: tuple[float, float, float]
-    spacing: float
-    face: Face
-    gids: list[int]
-    text: str
-
-
-def _resolve(page: Page) -> list:
-    """Alignment applied, each line split into runs of one face (PDF coordinates)."""
-    out: list = []
-    for op in page.ops:
-        if not isinstance(op, _TextOp):
-            out.append(op)
-            continue
-        text = op.text
-        if not text:
-            continue
-        style = op.style
-        x, spacing = op.x, style.spacing
-        natural = style.width(text) - (spacing if text else 0.0)
-        if op.align == "center":
-            x += (op.width - natural) / 2
-        elif op.align == "right":
-            x += op.width - natural
-        elif op.align == "justify" and len(text) > 1:
-            spacing += (op.width - natural) / (len(text) - 1)
-        x_cursor, y = x, page.height - op.y
-        run_face, gids, chars, run_x = None, [], [], x
-        for char in text:
-            glyph = style.stack.glyph(char)
-            if glyph.face is not run_face and gids:
-                out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
-                gids, chars, run_x = [], [], x_cursor
-            run_face = glyph.face
-            gids.append(glyph.gid)
-            chars.append(char if glyph.gid else "\ufffd")
-            x_cursor += glyph.advance * style.size / 1000 + spacing
-        if gids:
-            out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
-    return out
-
-
-def _content(runs: list, fonts: dict[Face, tuple[str, dict[int, int]]]) -> bytes:
-    parts = [b"q"]
-    for run in runs:
-        if isinstance(run, bytes):
-            parts.append(run)
-            continue
-        name, mapping = fonts[run.face]
-        codes = "".join(f"{mapping[gid]:04x}" for gid in run.gids)
-        parts.append(b"BT %s rg /%s %s Tf %s Tc 1 0 0 1 %s %s Tm <%s> Tj ET" % (
-            _rgb(run.color), name.encode(), _num(run.size), _num(run.spacing), _num(run.x),
-            _num(run.y), codes.encode()))
-    parts.append(b"Q")
-    return b"\n".join(parts)
-
-
-def _embed_font(pdf: pydyf.PDF, face: Face, glyphs: dict[int, str]):
-    """Type0 font over a CIDFont (CFF: CIDFontType0 + FontFile3/OpenType; TrueType: CIDFontType2 + FontFile2)."""
-    program, mapping = face.subset(glyphs)
-    tag = "".join(chr(65 + b % 26) for b in hashlib.sha1(  # noqa: S324 - a subset tag, not security
-        repr(sorted(glyphs)).encode() + face.ps_name.encode()).digest()[:6])
-    base_name = f"{tag}+{face.ps_name}"
-    if face.outlines == "cff":
-        stream = pydyf.Stream([program], pydyf.Dictionary({"Subtype": "/OpenType"}), compress=True)
-        file_key, subtype = "FontFile3", "/CIDFontType0"
-    else:
-        stream = pydyf.Stream([program], pydyf.Dictionary({"Length1": len(program)}), compress=True)
-        file_key, subtype = "FontFile2", "/CIDFontType2"
-    pdf.add_object(stream)
-    widths = {mapping[gid]: round(face.advance(gid), 2) for gid in glyphs}
-    widths.setdefault(0, round(face.advance(0), 2))
-    descriptor = pydyf.Dictionary({
-        "Type": "/FontDescriptor", "FontName": "/" + base_name, "Flags": 4,
-        "FontBBox": pydyf.Array(face.bbox), "ItalicAngle": 0,
-        "Ascent": round(face.ascent), "Descent": round(face.descent), "CapHeight": round(face.ascent),
-        "StemV": 80, file_key: stream.reference})
-    pdf.add_object(descriptor)
-    w_array = pydyf.Array()
-    run: pydyf.Array | None = None
-    previous = None
-    for code in sorted(widths):
-        if previous is None or code != previous + 1:
-            run = pydyf.Array()
-            w_array.extend([code, run])
-        run.append(widths[code])
-        previous = code
-    cid_font = pydyf.Dictionary({
-        "Type": "/Font", "Subtype": subtype, "BaseFont": "/" + base_name,
-        "CIDSystemInfo": pydyf.Dictionary({"Registry": pydyf.String("Adobe"), "Ordering": pydyf.String("Identity"),
-                                           "Supplement": 0}),
-        "FontDescriptor": descriptor.reference, "W": w_array, "DW": 1000})
-    if face.outlines == "truetype":
-        cid_font["CIDToGIDMap"] = "/Identity"
-    pdf.add_object(cid_font)
-    to_unicode = pydyf.Stream([_to_unicode_cmap({mapping[gid]: char for gid, char in glyphs.items()})],
-                              compress=True)
-    pdf.add_object(to_unicode)
-    font = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type0", "BaseFont": "/" + base_name,
-                             "Encoding": "/Identity-H", "DescendantFonts": pydyf.Array([cid_font.reference]),
-                             "ToUnicode": to_unicode.reference})
-    pdf.add_object(font)
-    return font.reference, mapping
-
-
-def _to_unicode_cmap(codes: dict[int, str]) -> bytes:
-    lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
-             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-             b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
-             b"1 begincodespacerange", b"<0000> <FFFF>", b"endcodespacerange"]
-    items = sorted(codes.items())
-    for start in range(0, len(items), 100):
-        chunk = items[start:start + 100]
-        lines.append(b"%d beginbfchar" % len(chunk))
-        lines.extend(b"<%04x> <%s>" % (code, char.encode("utf-16-be").hex().encode()) for code, char in chunk)
-        lines.append(b"endbfchar")
-    lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
-    return b"\n".join(lines)
-
-
-class _HexString(pydyf.Object):
-    def __init__(self, value: bytes) -> None:
-        super().__init__()
-        self.value = value
-
-    @property
-    def data(self) -> bytes:
-        return b"<" + self.value.hex().encode() + b">"
-
-
-@functools.cache
-def _icc_profile() -> bytes:
-    return ICC_PROFILE.read_bytes()
-
-
-def _pdf_date(moment: datetime) -> str:
-    offset = moment.strftime("%z") or "+0000"
-    return moment.strftime("D:%Y%m%d%H%M%S") + f"{offset[0]}{offset[1:3]}'{offset[3:5]}'"
-
-
-def _pdfa_catalog(pdf: pydyf.PDF, metadata: Metadata, attachments: Sequence[Attachment]) -> None:
-    profile = pydyf.Stream([_icc_profile()], pydyf.Dictionary({"N": 3}), compress=True)
-    pdf.add_object(profile)
-    intent = pydyf.Dictionary({
-        "Type": "/OutputIntent", "S": "/GTS_PDFA1",
-        "OutputConditionIdentifier": pydyf.String("IEC 61966-2-1 Default RGB Colour Space - sRGB"),
-        "Info": pydyf.String("IEC 61966-2-1 Default RGB Colour Space - sRGB"),
-        "DestOutputProfile": profile.reference})
-    pdf.catalog["OutputIntents"] = pydyf.Array([intent])
-    pdf.catalog["Lang"] = pydyf.String(metadata.lang)
-    created = _pdf_date(metadata.created)
-    for key, value in (("Title", metadata.title), ("Author", metadata.author), ("Keywords", metadata.keywords),
-                       ("Creator", metadata.creator), ("Producer", metadata.producer)):
-        pdf.info[key] = pydyf.String(value)
-    pdf.info["CreationDate"] = pydyf.String(created)
-    pdf.info["ModDate"] = pydyf.String(created)
-    names, specs = pydyf.Array(), pydyf.Array()
-    for attachment in attachments:
-        embedded = pydyf.Stream([attachment.content], pydyf.Dictionary({
-            "Type": "/EmbeddedFile", "Subtype": pydyf.name(attachment.mime).decode(),
-            "Params": pydyf.Dictionary({"Size": len(attachment.content), "ModDate": pydyf.String(created),
-                                        "CheckSum": _HexString(hashlib.md5(attachment.content).digest())})}),  # noqa: S324
-            compress=True)
-        pdf.add_object(embedded)
-        spec = pydyf.Dictionary({
-            "Type": "/Filespec", "F": pydyf.String(attachment.name), "UF": pydyf.String(attachment.name),
-            "Desc": pydyf.String(attachment.description), "AFRelationship": "/" + attachment.relationship,
-            "EF": pydyf.Dictionary({"F": embedded.reference, "UF": embedded.reference})})
-        pdf.add_object(spec)
-        names.extend([pydyf.String(attachment.name), spec.reference])
-        specs.append(spec.reference)
-    if attachments:
-        pdf.catalog["Names"] = pydyf.Dictionary({"EmbeddedFiles": pydyf.Dictionary({"Names": names})})
-        pdf.catalog["AF"] = specs
-    xmp = _xmp(metadata).encode()
-    stream = pydyf.Stream([xmp], pydyf.Dictionary({"Type": "/Metadata", "Subtype": "/XML"}), compress=False)
-    pdf.add_object(stream)
-    pdf.catalog["Metadata"] = stream.reference
-
-
-def _xmp(metadata: Metadata) -> str:
-    """XMP packet: PDF/A-3B identification and the same title, author, keywords, tools and dates as /Info."""
-    created = metadata.created.isoformat(timespec="seconds")
-    return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">'
-        "<pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>\n"
-        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(metadata.title)}</rdf:li></rdf:Alt></dc:title>'
-        f"<dc:creator><rdf:Seq><rdf:li>{escape(metadata.author)}</rdf:li></rdf:Seq></dc:creator>"
-        "<dc:format>application/pdf</dc:format></rdf:Description>\n"
-        '<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
-        f"<pdf:Keywords>{escape(metadata.keywords)}</pdf:Keywords>"
-        f"<pdf:Producer>{escape(metadata.producer)}</pdf:Producer></rdf:Description>\n"
-        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
-        f"<xmp:CreatorTool>{escape(metadata.creator)}</xmp:CreatorTool>"
-        f"<xmp:CreateDate>{created}</xmp:CreateDate><xmp:ModifyDate>{created}</xmp:ModifyDate>"
-        f"<xmp:MetadataDate>{created}</xmp:MetadataDate></rdf:Description>\n"
-        "</rdf:RDF></x:xmpmeta>\n"
-        '<?xpacket end="w"?>')
-
