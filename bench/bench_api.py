@@ -27,8 +27,8 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import db as dbmod  # noqa: E402
-from engine.accounts import add_agency, add_department, add_user, create_token  # noqa: E402
+from engine.persistence import db as dbmod  # noqa: E402
+from engine.services.accounts import add_agency, add_department, add_user, create_token  # noqa: E402
 from tests.gunicorn_server import gunicorn_server  # noqa: E402
 
 TODAY = date(2026, 3, 2)

@@ -31,11 +31,9 @@ def build_database(url: str, count: int) -> int:
     """A migrated database with `count` archived cases of one agency; returns the agency id."""
     from sqlalchemy import insert, select
 
-    from engine import db as dbmod
     from engine import services
-    from engine.accounts import add_agency, add_department, add_user
-    from engine.models import (
-        ROLES,
+    from engine.persistence import db as dbmod
+    from engine.persistence.models import (
         ArchiveNote,
         AuditEvent,
         Case,
@@ -44,6 +42,8 @@ def build_database(url: str, count: int) -> int:
         ExemptionRecord,
         Letter,
     )
+    from engine.rules.vocabulary import ROLES
+    from engine.services.accounts import add_agency, add_department, add_user
     from tests.integration.helpers_cases import accept, decide_partial, register, review_and_sign
 
     dbmod.upgrade(url)
@@ -137,8 +137,8 @@ def main() -> None:
         print(build_database(args.setup_only, args.cases))
         return
 
-    from engine.archive_export import archived_case_ids, verify_case_zip
-    from engine.db import make_engine, session_factory
+    from engine.persistence.db import make_engine, session_factory
+    from engine.services.archive_export import archived_case_ids, verify_case_zip
     from webui.archive_export.bulk import export_cases
 
     folder = Path(tempfile.mkdtemp(prefix="bench-archive-"))

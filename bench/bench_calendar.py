@@ -22,8 +22,8 @@ from pathlib import Path
 
 import chinese_calendar
 
-from engine.calendar import load_calendar
 from engine.config import PROJECT_ROOT
+from engine.rules.calendar import load_calendar
 
 CALLS = 1_000_000
 SAMPLE = 10_000

@@ -24,10 +24,11 @@ from sqlalchemy import func, make_url, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import db as dbmod  # noqa: E402
-from engine.accounts import add_agency  # noqa: E402
-from engine.models import CHANNEL_LABELS, Case  # noqa: E402
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES  # noqa: E402
+from engine.persistence import db as dbmod  # noqa: E402
+from engine.persistence.models import Case  # noqa: E402
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES  # noqa: E402
+from engine.rules.vocabulary import CHANNEL_LABELS  # noqa: E402
+from engine.services.accounts import add_agency  # noqa: E402
 
 LIMIT_SECONDS = 60.0
 HEADER = ["登记编号", "申请人类型", "申请人", "申请渠道", "收到日期", "申请内容", "答复日期", "办理结果"]

@@ -20,12 +20,12 @@ from sqlalchemy import insert, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import db as dbmod  # noqa: E402
-from engine.accounts import add_agency  # noqa: E402
-from engine.audit import utcnow  # noqa: E402
-from engine.models import Applicant, Case, LegalChallenge  # noqa: E402
-from engine.outcomes import APPLICANT_TYPES, OUTCOME_CODES, TERMINAL_CODES  # noqa: E402
-from engine.reports import annual_report  # noqa: E402
+from engine.persistence import db as dbmod  # noqa: E402
+from engine.persistence.audit import utcnow  # noqa: E402
+from engine.persistence.models import Applicant, Case, LegalChallenge  # noqa: E402
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, TERMINAL_CODES  # noqa: E402
+from engine.services.accounts import add_agency  # noqa: E402
+from engine.services.reports import annual_report  # noqa: E402
 
 LIMIT_SECONDS = 2.0
 BATCH = 10_000
@@ -81,7 +81,7 @@ def time_report(url: str, agency_id: int, repeats: int = 3) -> tuple[float, floa
     best_one = best_all = float("inf")
     report = None
     with dbmod.session_factory(engine)() as session:
-        from engine.models import Agency
+        from engine.persistence.models import Agency
 
         agency = session.get(Agency, agency_id)
         for _ in range(repeats):

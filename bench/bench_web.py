@@ -24,8 +24,8 @@ from sqlalchemy import event, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate_cases import PASSWORD, after_bulk_insert, generate  # noqa: E402
-from engine.db import make_engine, session_factory, upgrade  # noqa: E402
-from engine.models import Base, Case  # noqa: E402
+from engine.persistence.db import make_engine, session_factory, upgrade  # noqa: E402
+from engine.persistence.models import Base, Case  # noqa: E402
 
 TARGET_MS = 100.0
 TODAY = date(2026, 3, 2)

@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.accounts import add_agency, add_department, add_user, hash_password
-from engine.audit import event_digest
-from engine.calendar import default_calendar
-from engine.models import Agency, Applicant, AuditEvent, Case, CaseItem, NumberSequence, User
-from engine.outcomes import APPLICANT_TYPES, REPLY_CODES
+from engine.persistence.audit import event_digest
+from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, NumberSequence, User
+from engine.rules.calendar import default_calendar
+from engine.rules.outcomes import APPLICANT_TYPES, REPLY_CODES
+from engine.services.accounts import add_agency, add_department, add_user, hash_password
 
 PASSWORD = "bench-password-1"
 STAGE_WEIGHTS = {
@@ -59,7 +59,7 @@ def ensure_agency(session: Session, code: str) -> tuple[Agency, list[User], list
                      department=departments[n % 4])
         session.commit()
     users = list(session.scalars(select(User).where(User.agency_id == agency.id)))
-    from engine.models import Department
+    from engine.persistence.models import Department
 
     department_ids = list(session.scalars(select(Department.id).where(Department.agency_id == agency.id)))
     return agency, users, department_ids
@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--agency", default="BENCH")
     args = parser.parse_args()
     from engine.config import load_settings
-    from engine.db import make_engine, session_factory, upgrade
+    from engine.persistence.db import make_engine, session_factory, upgrade
 
     url = args.url or load_settings().database_url
     upgrade(url)

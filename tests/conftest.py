@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, text
 
-from engine import db as dbmod
-from engine.models import Base
+from engine.persistence import db as dbmod
+from engine.persistence.models import Base
 
 PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
 PASSWORD = "demo-password-1"
@@ -77,7 +77,7 @@ def today() -> date:
 
 @pytest.fixture
 def agency(session):
-    from engine.accounts import add_agency, add_department
+    from engine.services.accounts import add_agency, add_department
 
     a = add_agency(
         session, "TESTCITY", "测试市人民政府办公室",
@@ -92,7 +92,7 @@ def agency(session):
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from engine.accounts import hash_password
+    from engine.services.accounts import hash_password
 
     return hash_password(PASSWORD)
 
@@ -102,12 +102,12 @@ def users(session, agency, password_hash, monkeypatch):
     """One user per role, named after the role (`clerk`, `handler`, …), password PASSWORD.
 
     argon2 is deliberately slow; the hash of PASSWORD is computed once per test session."""
-    import engine.accounts
-    from engine.models import ROLES
+    import engine.services.accounts
+    from engine.rules.vocabulary import ROLES
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine.accounts, "hash_password", lambda _pw: password_hash)
-        made = {role: engine.accounts.add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户")
+        patch.setattr(engine.services.accounts, "hash_password", lambda _pw: password_hash)
+        made = {role: engine.services.accounts.add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户")
                 for role in ROLES}
     session.commit()
     return made

@@ -10,11 +10,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine import accounts
-from engine.audit import record_event
-from engine.calendar import default_calendar
 from engine.errors import GongkaiError, InvalidInput, NotFound
-from engine.models import ROLES, Agency, ApiToken, Department, User
+from engine.persistence.audit import record_event
+from engine.persistence.models import Agency, ApiToken, Department, User
+from engine.rules.calendar import default_calendar
+from engine.rules.vocabulary import ROLES
+from engine.services import accounts
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from engine.models import Case
+from engine.persistence.models import Case
 from webui import db
 from webui.auth import requires_role
 

@@ -1,4 +1,4 @@
-"""Login and logout (Flask-Login, argon2 via `engine.accounts.authenticate`), roles and the signed-in user."""
+"""Login and logout (Flask-Login, argon2 via `engine.services.accounts.authenticate`), roles and the signed-in user."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine.accounts import authenticate
 from engine.errors import PermissionDenied
-from engine.models import User
+from engine.persistence.models import User
+from engine.services.accounts import authenticate
 from webui import db
 
 bp = Blueprint("auth", __name__)

@@ -8,9 +8,10 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine.case_list import DUE_STATUSES, CaseCriteria, cases_matching
-from engine.models import STAGES, Case
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.persistence.models import Case
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.vocabulary import STAGES
+from engine.services.case_list import DUE_STATUSES, CaseCriteria, cases_matching
 
 PAGE_SIZE = 50
 SORTS = {

@@ -11,9 +11,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
-from engine import clocks, services
-from engine.case_clock import compute_due
-from engine.models import (
+from engine import services
+from engine.persistence.models import (
     ArchiveNote,
     AuditEvent,
     Case,
@@ -26,8 +25,10 @@ from engine.models import (
     Upload,
     User,
 )
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.workflow import STAGE_LABELS, available_actions
+from engine.rules import clocks
+from engine.rules.case_clock import compute_due
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.workflow import STAGE_LABELS, available_actions
 from webui import db
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
 from webui.localtime import today

@@ -6,9 +6,9 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
-from engine.case_list import due_conditions, due_soon_limit
-from engine.models import Case
-from engine.workflow import STAGE_LABELS, stages_allowing
+from engine.persistence.models import Case
+from engine.rules.workflow import STAGE_LABELS, stages_allowing
+from engine.services.case_list import due_conditions, due_soon_limit
 from webui import db
 from webui.localtime import today
 

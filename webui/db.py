@@ -6,7 +6,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from engine.db import make_engine, session_factory
+from engine.persistence.db import make_engine, session_factory
 
 _EXTENSION_KEY = "gongkai_db"
 

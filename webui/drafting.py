@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from engine import services
 from engine.errors import GongkaiError
-from engine.exemptions import (
+from engine.persistence.models import Case, CaseItem, ConfidentialityReview, ExemptionRecord
+from engine.rules.exemptions import (
     EXEMPTION_GROUNDS,
     GROUND_ARTICLES,
     OUTCOMES_NEEDING_RECORDS,
@@ -19,11 +20,11 @@ from engine.exemptions import (
     ExemptionDraft,
     missing_elements,
 )
-from engine.models import CONFIDENTIALITY_CONCLUSIONS, Case, CaseItem, ConfidentialityReview, ExemptionRecord
-from engine.outcomes import OUTCOMES, REPLY_CODES
+from engine.rules.outcomes import OUTCOMES, REPLY_CODES
+from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
+from engine.rules.workflow import available_actions
 from engine.services import ExemptionForm, ItemDecision
 from engine.services.decisions import decision_problems
-from engine.workflow import available_actions
 from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for

@@ -12,22 +12,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from engine import fees, letter_data, services
-from engine.archive import retention_for
+from engine import services
 from engine.errors import GongkaiError, InvalidInput, StaleCase
-from engine.models import (
-    CHALLENGE_KINDS,
-    CHALLENGE_RESULTS,
-    DELIVERY_METHODS,
-    RETENTION_PERIODS,
-    Agency,
-    Case,
-    Department,
-    LegalChallenge,
-    Letter,
-    User,
-)
-from engine.workflow import available_actions, objecting_third_parties
+from engine.persistence.models import Agency, Case, Department, LegalChallenge, Letter, User
+from engine.rules import fees
+from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_RESULTS, DELIVERY_METHODS, RETENTION_PERIODS
+from engine.rules.workflow import available_actions, objecting_third_parties
+from engine.services import letter_data
+from engine.services.archiving import retention_for
 from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from engine import letter_data, services
+from engine import services
 from engine.errors import GongkaiError
-from engine.models import CHANNELS, Agency
-from engine.outcomes import APPLICANT_TYPES
-from engine.services import ApplicantForm, RegistrationForm
+from engine.persistence.models import Agency
+from engine.rules.outcomes import APPLICANT_TYPES
+from engine.rules.vocabulary import CHANNELS
+from engine.services import ApplicantForm, RegistrationForm, letter_data
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
@@ -104,7 +105,7 @@ def registered(case_id: int):
     from sqlalchemy import select
     from sqlalchemy.orm import defer
 
-    from engine.models import Letter
+    from engine.persistence.models import Letter
 
     receipt = session_db.scalar(select(Letter).options(defer(Letter.pdf)).where(
         Letter.case_id == case.id, Letter.letter_type == "receipt").order_by(Letter.id.desc()))

@@ -11,19 +11,13 @@ from sqlalchemy import select
 
 from engine import services
 from engine.errors import GongkaiError
-from engine.exemption_log import ExemptionLogFilter, exemption_log
-from engine.exemptions import GROUND_ARTICLES
-from engine.models import (
-    CONFIDENTIALITY_CONCLUSIONS,
-    Case,
-    ConfidentialityReview,
-    Department,
-    ExemptionRecord,
-    Letter,
-)
-from engine.outcomes import OUTCOMES
+from engine.persistence.models import Case, ConfidentialityReview, Department, ExemptionRecord, Letter
+from engine.rules.exemptions import GROUND_ARTICLES
+from engine.rules.outcomes import OUTCOMES
+from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
+from engine.rules.workflow import available_actions
 from engine.services.decisions import signing_problems
-from engine.workflow import available_actions
+from engine.services.exemption_log import ExemptionLogFilter, exemption_log
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role

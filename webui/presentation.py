@@ -7,9 +7,10 @@ from datetime import date, datetime
 from flask import Flask, url_for
 from flask_login import current_user
 
-from engine import clocks
-from engine.calendar import default_calendar
-from engine.models import (
+from engine.rules import clocks
+from engine.rules.calendar import default_calendar
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.vocabulary import (
     CHALLENGE_LABELS,
     CHANNEL_LABELS,
     CONFIDENTIALITY_LABELS,
@@ -17,8 +18,7 @@ from engine.models import (
     RETENTION_LABELS,
     ROLE_LABELS,
 )
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.workflow import ACTIONS, FINISHED_STAGES, OPEN_STAGES, STAGE_LABELS
+from engine.rules.workflow import ACTIONS, FINISHED_STAGES, OPEN_STAGES, STAGE_LABELS
 from webui.localtime import in_shanghai, today
 
 EVENT_LABELS = {

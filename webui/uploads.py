@@ -9,9 +9,9 @@ import zipfile
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from engine.audit import record_event, utcnow
 from engine.errors import InvalidInput, WorkflowError
-from engine.models import Case, Upload
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Case, Upload
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "ofd": "application/ofd"}

@@ -13,13 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clocks, fees
-from engine.audit import jsonable, record_event, utcnow
-from engine.calendar import default_calendar
-from engine.case_clock import refresh_due
 from engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleCase, WorkflowError
-from engine.models import (
-    CHANNELS,
+from engine.persistence.audit import jsonable, record_event, utcnow
+from engine.persistence.models import (
     Agency,
     Applicant,
     Case,
@@ -30,11 +26,15 @@ from engine.models import (
     Letter,
     User,
 )
-from engine.numbering import REGISTRATION, format_number, next_number
-from engine.outcomes import APPLICANT_TYPES
-from engine.period_lock import ensure_period_open
-from engine.similarity import normalize_id_number, similarity
-from engine.workflow import advance, check_actor, check_stage
+from engine.persistence.numbering import REGISTRATION, format_number, next_number
+from engine.rules import clocks, fees
+from engine.rules.calendar import default_calendar
+from engine.rules.case_clock import refresh_due
+from engine.rules.outcomes import APPLICANT_TYPES
+from engine.rules.similarity import normalize_id_number, similarity
+from engine.rules.vocabulary import CHANNELS
+from engine.rules.workflow import advance, check_actor, check_stage
+from engine.services.period_lock import ensure_period_open
 
 MAX_TEXT = 5000
 SUPPLEMENT_NOTICE_WORKING_DAYS = 7

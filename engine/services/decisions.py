@@ -8,11 +8,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import utcnow
 from engine.errors import InvalidInput, NotFound, RuleViolation
-from engine.exemptions import GROUND_ARTICLES, OUTCOMES_NEEDING_RECORDS, ExemptionDraft, missing_elements
-from engine.models import (
-    CONFIDENTIALITY_CONCLUSIONS,
+from engine.persistence.audit import utcnow
+from engine.persistence.models import (
     CaseItem,
     ConfidentialityReview,
     Consultation,
@@ -20,9 +18,16 @@ from engine.models import (
     Letter,
     User,
 )
-from engine.outcomes import OUTCOMES, REPLY_CODES
+from engine.rules.exemptions import (
+    GROUND_ARTICLES,
+    OUTCOMES_NEEDING_RECORDS,
+    ExemptionDraft,
+    missing_elements,
+)
+from engine.rules.outcomes import OUTCOMES, REPLY_CODES
+from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
+from engine.rules.workflow import advance, check_actor, check_stage, objecting_third_parties
 from engine.services.cases import _finish_action, _not_future, load_case, use_case
-from engine.workflow import advance, check_actor, check_stage, objecting_third_parties
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
 DISCLOSING_OUTCOMES = frozenset({"DISCLOSED", "PARTIAL"})

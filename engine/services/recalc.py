@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import record_event
-from engine.calendar import default_calendar
-from engine.case_clock import refresh_due
-from engine.models import Agency, Case
-from engine.workflow import OPEN_STAGES
+from engine.persistence.audit import record_event
+from engine.persistence.models import Agency, Case
+from engine.rules.calendar import default_calendar
+from engine.rules.case_clock import refresh_due
+from engine.rules.workflow import OPEN_STAGES
 
 
 @dataclass(frozen=True)

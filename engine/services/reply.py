@@ -9,28 +9,17 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import letter_data
-from engine.audit import record_event, utcnow
 from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from engine.models import (
-    CHALLENGE_KINDS,
-    CHALLENGE_LABELS,
-    CHALLENGE_RESULTS,
-    DELIVERY_METHODS,
-    Agency,
-    ArchiveNote,
-    Case,
-    Delivery,
-    LegalChallenge,
-    Letter,
-    User,
-)
-from engine.numbering import LETTER, format_number, next_number
-from engine.outcomes import case_report_outcome
-from engine.period_lock import ensure_period_open
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Agency, ArchiveNote, Case, Delivery, LegalChallenge, Letter, User
+from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.rules.outcomes import case_report_outcome
+from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_LABELS, CHALLENGE_RESULTS, DELIVERY_METHODS
+from engine.rules.workflow import advance, check_actor, check_stage
+from engine.services import letter_data
 from engine.services.cases import _finish_action, _not_before, _not_future, load_case, use_case
 from engine.services.decisions import signing_problems
-from engine.workflow import advance, check_actor, check_stage
+from engine.services.period_lock import ensure_period_open
 
 
 class RenderedLike(Protocol):
@@ -280,6 +269,6 @@ def record_review_or_litigation(session: Session, case_id: int, *, kind: str, fi
 def archive(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
             **kwargs: Any) -> Case:
     """归档 (条例45). The archive module adds retention and the archive number when it is present."""
-    from engine import archive as archive_module
+    from engine.services import archiving as archive_module
 
     return archive_module.archive_case(session, case_id, actor=actor, today=today, version=version, **kwargs)

@@ -11,8 +11,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from engine.accounts import add_department, create_token
-from engine.models import AuditEvent, Case, Department
+from engine.persistence.models import AuditEvent, Case, Department
+from engine.services.accounts import add_department, create_token
 from tests.conftest import PG_URL, TODAY
 from tests.gunicorn_server import gunicorn_server
 from tests.integration.api_harness import online_registration

@@ -21,7 +21,7 @@ from schemathesis.checks import (
 )
 from werkzeug.serving import make_server
 
-from engine import db as dbmod
+from engine.persistence import db as dbmod
 from tests.conftest import PASSWORD, TODAY
 from tests.integration.api_harness import make_app
 
@@ -37,7 +37,7 @@ SEED = 20261122
 def live_api(tmp_path_factory):
     """A migrated SQLite database with an agency, a user holding every working role, a few cases in several
     stages, and the app served on an ephemeral port."""
-    from engine.accounts import add_agency, add_department, add_user, create_token
+    from engine.services.accounts import add_agency, add_department, add_user, create_token
     from tests.integration import helpers_cases as walk
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'api.sqlite3'}"

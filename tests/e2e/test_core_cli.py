@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from engine import db as dbmod
+from engine.persistence import db as dbmod
 
 GONGKAI = str(Path(sys.executable).with_name("gongkai"))
 
@@ -91,8 +91,8 @@ def test_the_demo_creates_every_stage_and_outcome_and_a_second_run_with_if_empty
         outcomes = {r[0] for r in conn.execute(text("SELECT DISTINCT report_outcome FROM cases")) if r[0]}
         count = conn.execute(text("SELECT count(*) FROM cases")).scalar_one()
     engine.dispose()
-    from engine.models import STAGES
-    from engine.outcomes import OUTCOMES
+    from engine.rules.outcomes import OUTCOMES
+    from engine.rules.vocabulary import STAGES
 
     assert stages == set(STAGES)
     assert outcomes == set(OUTCOMES)

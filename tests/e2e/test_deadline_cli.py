@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import load_calendar
 from engine.config import PROJECT_ROOT
+from engine.rules.calendar import load_calendar
 
 GONGKAI = str(Path(sys.executable).parent / "gongkai")
 CAL = load_calendar(PROJECT_ROOT / "holidays")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.models import Case, Department
+from engine.persistence.models import Case, Department
 from tests.conftest import PASSWORD
 from tests.gunicorn_server import gunicorn_server
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.models import Case
+from engine.persistence.models import Case
 
 GONGKAI = str(Path(sys.executable).with_name("gongkai"))
 HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果\n"
@@ -53,7 +53,7 @@ def test_a_bad_ledger_exits_2_with_every_bad_line_on_stderr_and_writes_nothing(d
 
 
 def test_with_several_agencies_the_agency_must_be_named(db_url, session, agency, tmp_path):
-    from engine.accounts import add_agency
+    from engine.services.accounts import add_agency
 
     add_agency(session, "OTHER", "另一机关")
     session.commit()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from engine.outcomes import REPORT_COLUMNS, REPORT_ROWS
+from engine.rules.outcomes import REPORT_COLUMNS, REPORT_ROWS
 from tests.integration.test_report_counting import add_case
 
 GONGKAI = str(Path(sys.executable).with_name("gongkai"))
@@ -23,7 +23,7 @@ def run(db_url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_json_report_has_every_row_and_column_and_sums_agencies_without_agency(db_url, session, agency):
-    from engine.accounts import add_agency
+    from engine.services.accounts import add_agency
 
     other = add_agency(session, "OTHER", "另一机关")
     add_case(session, agency, kind="NGO", received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20),

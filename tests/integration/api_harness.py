@@ -13,7 +13,7 @@ def make_app(db_url: str, **config) -> Flask:
     """The real app on the test database; NullPool so no connection outlives its request (tests make many apps)."""
     from sqlalchemy.pool import NullPool
 
-    from engine.db import make_engine
+    from engine.persistence.db import make_engine
     from webui.app import create_app
 
     settings = {"DATABASE_URL": db_url, "DATABASE_ENGINE": make_engine(db_url, poolclass=NullPool), "TESTING": True,
@@ -52,7 +52,7 @@ def api_app_fixture(db_url, agency, users):
 
 @pytest.fixture(name="tokens")
 def tokens_fixture(session, users):
-    from engine.accounts import create_token
+    from engine.services.accounts import create_token
 
     made = {role: create_token(session, user, f"{role} 测试令牌") for role, user in users.items()}
     session.commit()

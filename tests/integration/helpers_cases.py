@@ -34,7 +34,7 @@ def accept(session, users, case, today):
     dept = case.agency  # noqa: F841 - loads the agency
     from sqlalchemy import select
 
-    from engine.models import Department
+    from engine.persistence.models import Department
 
     dept = session.scalar(select(Department).where(Department.agency_id == case.agency_id))
     services.accept(session, case.id, department_id=dept.id, handler_id=users["handler"].id,
@@ -77,7 +77,7 @@ def decide_disclosed(session, users, case, today):
 def review_and_sign(session, users, case, today):
     from sqlalchemy import select
 
-    from engine.models import ExemptionRecord
+    from engine.persistence.models import ExemptionRecord
 
     services.submit_for_review(session, case.id, actor=users["handler"], today=today)
     for record in session.scalars(select(ExemptionRecord).where(ExemptionRecord.case_id == case.id,

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from engine.models import ROLES
-from engine.workflow import ACTIONS
+from engine.rules.vocabulary import ROLES
+from engine.rules.workflow import ACTIONS
 from tests.conftest import TODAY
 from tests.integration.api_harness import api_app_fixture, api_fixture, online_registration, tokens_fixture  # noqa: F401
 from webui.api.actions import ACTION_SPECS

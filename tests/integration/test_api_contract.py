@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from engine.accounts import add_agency, add_user, create_token, revoke_token
-from engine.models import ApiToken
+from engine.persistence.models import ApiToken
+from engine.services.accounts import add_agency, add_user, create_token, revoke_token
 from tests.conftest import PASSWORD
 from tests.integration import helpers_cases as walk
 from tests.integration.api_harness import (  # noqa: F401

@@ -15,10 +15,12 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
-from engine import db as dbmod
 from engine import services
-from engine.archive import append_archive_note
-from engine.archive_export import (
+from engine.errors import RuleViolation
+from engine.persistence import db as dbmod
+from engine.persistence.audit import verify_chain
+from engine.persistence.models import Agency, AuditEvent, Case, Letter, Upload
+from engine.services.archive_export import (
     CASEFILE_PDF,
     MANIFEST,
     SUMS,
@@ -28,9 +30,7 @@ from engine.archive_export import (
     verify_case_zip,
     write_case_file,
 )
-from engine.audit import verify_chain
-from engine.errors import RuleViolation
-from engine.models import Agency, AuditEvent, Case, Letter, Upload
+from engine.services.archiving import append_archive_note
 from webui.archive_export.rendering import casefile_renderer
 
 from .helpers_cases import accept, decide_partial, register, review_and_sign
@@ -75,8 +75,8 @@ def make_archived_case(session, users, *, name: str = "张三", submitted_on: da
 @pytest.fixture(scope="module")
 def exported(database_template, tmp_path_factory):
     """One archived case exported once for the read-only checks (its own database, so nothing leaks)."""
-    from engine.accounts import add_agency, add_department, add_user
-    from engine.models import ROLES
+    from engine.rules.vocabulary import ROLES
+    from engine.services.accounts import add_agency, add_department, add_user
     from tests.conftest import PASSWORD
 
     kind, where = database_template

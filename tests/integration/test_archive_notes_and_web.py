@@ -10,11 +10,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine.archive import append_archive_note
-from engine.archive_export import verify_case_zip
-from engine.audit import verify_chain
 from engine.errors import InvalidInput, PermissionDenied, RuleViolation
-from engine.models import ArchiveNote, AuditEvent
+from engine.persistence.audit import verify_chain
+from engine.persistence.models import ArchiveNote, AuditEvent
+from engine.services.archive_export import verify_case_zip
+from engine.services.archiving import append_archive_note
 from tests.conftest import PASSWORD
 
 from .helpers_cases import register

@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy import select, text
 
 from engine import services
-from engine.audit import verify_chain
-from engine.models import Agency, AuditEvent
+from engine.persistence.audit import verify_chain
+from engine.persistence.models import Agency, AuditEvent
 
 from .helpers_cases import accept, register
 
@@ -81,7 +81,7 @@ def test_swapping_two_events_is_detected(session, agency, users):
 
 
 def test_each_agency_keeps_its_own_chain(session, agency, users):
-    from engine.accounts import add_agency
+    from engine.services.accounts import add_agency
 
     other = add_agency(session, "OTHER", "另一机关")
     session.commit()

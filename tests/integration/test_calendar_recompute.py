@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from engine.calendar import default_calendar, load_calendar
-from engine.models import AuditEvent
+from engine.persistence.models import AuditEvent
+from engine.rules.calendar import default_calendar, load_calendar
 from engine.services.recalc import recompute_open_due_dates
 
 from .helpers_cases import register

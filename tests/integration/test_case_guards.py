@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import services
-from engine.calendar import default_calendar
 from engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, StaleCase, WorkflowError
-from engine.models import AuditEvent, Case
+from engine.persistence.models import AuditEvent, Case
+from engine.rules.calendar import default_calendar
 from engine.services import ExemptionForm, ItemDecision
 
 from .helpers_cases import accept, decide_disclosed, register, registration, render, review_and_sign
@@ -135,7 +135,7 @@ def test_a_rejected_exemption_returns_the_case_to_drafting_and_blocks_signing(se
     accept(session, users, case, MON)
     decide_partial(session, users, case, MON)
     services.submit_for_review(session, case.id, actor=users["handler"], today=MON)
-    from engine.models import ExemptionRecord
+    from engine.persistence.models import ExemptionRecord
 
     record = session.scalar(select(ExemptionRecord).where(ExemptionRecord.case_id == case.id))
     with pytest.raises(InvalidInput):
@@ -171,7 +171,7 @@ def test_a_stale_version_is_refused_with_a_clear_message(session, agency, users)
 
 
 def test_another_agencys_case_is_not_found(session, agency, users):
-    from engine.accounts import add_agency, add_user
+    from engine.services.accounts import add_agency, add_user
 
     case, _ = register(session, users, MON)
     other = add_agency(session, "OTHER", "另一机关")
@@ -251,7 +251,7 @@ def test_an_item_topic_outside_the_agencys_list_is_refused(session, agency, user
 
 
 def test_user_administration_is_for_admins_of_the_same_agency_and_is_audited(session, agency, users):
-    from engine.accounts import update_user
+    from engine.services.accounts import update_user
 
     with pytest.raises(PermissionDenied, match="系统管理员"):
         update_user(session, users["clerk"].id, "deactivate", actor=users["office_head"])

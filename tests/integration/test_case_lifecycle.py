@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import services
-from engine.audit import verify_chain
 from engine.errors import RuleViolation
-from engine.models import AuditEvent, Letter
+from engine.persistence.audit import verify_chain
+from engine.persistence.models import AuditEvent, Letter
 
 from .helpers_cases import accept, decide_disclosed, decide_partial, register, review_and_sign
 
@@ -98,7 +98,7 @@ def test_a_correction_is_a_new_letter_that_supersedes_the_frozen_one(session, ag
 
 
 def test_a_review_result_arriving_after_archiving_is_appended_as_a_note(session, agency, users):
-    from engine.models import ArchiveNote, LegalChallenge
+    from engine.persistence.models import ArchiveNote, LegalChallenge
 
     case, _ = register(session, users, TODAY)
     accept(session, users, case, TODAY)

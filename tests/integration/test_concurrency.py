@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import db as dbmod
 from engine import services
 from engine.errors import StaleCase
-from engine.models import Case, User
+from engine.persistence import db as dbmod
+from engine.persistence.models import Case, User
 
 from ..conftest import PG_URL
 from .helpers_cases import registration
@@ -67,7 +67,7 @@ def test_two_writers_on_one_case_one_gets_stale_case_and_nothing_is_lost(db_engi
     try:
         services.withdraw(s1, case_id, reason="申请人撤回", actor=s1.get(User, users["clerk"].id), today=MON,
                           version=version)
-        from engine.models import Department
+        from engine.persistence.models import Department
 
         dept = s2.scalar(select(Department))
         c2 = services.load_case(s2, case_id, s2.get(User, users["clerk"].id), version=version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.exemption_log import ExemptionLogFilter, exemption_log
+from engine.services.exemption_log import ExemptionLogFilter, exemption_log
 
 from .helpers_cases import accept, decide_partial, register
 

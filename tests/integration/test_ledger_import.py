@@ -8,9 +8,15 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from engine.ledger import LedgerRejected, import_ledger, parse_ledger_date, read_csv_bytes, read_ledger
-from engine.models import Applicant, AuditEvent, Case, CaseItem, NumberSequence, PublishedReport
-from engine.reports import annual_report
+from engine.persistence.models import Applicant, AuditEvent, Case, CaseItem, NumberSequence, PublishedReport
+from engine.services.ledger import (
+    LedgerRejected,
+    import_ledger,
+    parse_ledger_date,
+    read_csv_bytes,
+    read_ledger,
+)
+from engine.services.reports import annual_report
 
 TODAY = date(2026, 3, 2)
 HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果"
@@ -142,7 +148,7 @@ def test_a_registration_number_already_in_the_agency_is_refused(session, agency)
 
 
 def test_a_row_in_a_published_year_is_refused_by_the_period_lock(session, agency):
-    from engine.accounts import add_user
+    from engine.services.accounts import add_user
 
     admin = add_user(session, agency, "admin", "password-123", ["admin"])
     session.add(PublishedReport(agency_id=agency.id, year=2024, figures={}, published_by_id=admin.id,

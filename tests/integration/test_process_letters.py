@@ -7,7 +7,8 @@ from datetime import date
 
 from pypdf import PdfReader
 
-from engine import letter_data, services
+from engine import services
+from engine.services import letter_data
 
 from .helpers_cases import accept, register, render
 

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from engine.audit import utcnow
-from engine.models import Applicant, Case, CaseItem, LegalChallenge
-from engine.outcomes import case_report_outcome
-from engine.reports import annual_report, cell_cases
+from engine.persistence.audit import utcnow
+from engine.persistence.models import Applicant, Case, CaseItem, LegalChallenge
+from engine.rules.outcomes import case_report_outcome
+from engine.services.reports import annual_report, cell_cases
 
 _seq = itertools.count(1)
 
@@ -146,7 +146,7 @@ def test_a_finished_case_without_an_outcome_breaks_the_reconciliation_of_its_col
 
 
 def test_every_agency_is_summed_when_no_agency_is_given(session, agency):
-    from engine.accounts import add_agency
+    from engine.services.accounts import add_agency
 
     other = add_agency(session, "OTHER", "另一机关")
     add_case(session, agency, received_on=date(2025, 4, 1))

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.reports import RECONCILIATION_NOTE, ROW_LABELS, annual_report
+from engine.services.reports import RECONCILIATION_NOTE, ROW_LABELS, annual_report
 from tests.integration.test_report_counting import add_case
 from webui.reports.exports import render_pdf, write_xlsx
 

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.accounts import add_agency
-from engine.audit import utcnow
-from engine.models import Applicant, Case
-from engine.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPORT_COLUMNS, RESULT_ROWS
-from engine.reports import annual_report
+from engine.persistence.audit import utcnow
+from engine.persistence.models import Applicant, Case
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPORT_COLUMNS, RESULT_ROWS
+from engine.services.accounts import add_agency
+from engine.services.reports import annual_report
 
 _agency_numbers = itertools.count(1)
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import PeriodLocked, PermissionDenied, RuleViolation
-from engine.models import AuditEvent
-from engine.period_lock import ensure_period_open, locked_years
-from engine.reports import publish_report, published_report
+from engine.persistence.models import AuditEvent
+from engine.services.period_lock import ensure_period_open, locked_years
+from engine.services.reports import publish_report, published_report
 from tests.integration.test_report_counting import add_case
 
 
@@ -63,7 +63,7 @@ def test_a_date_in_a_published_year_is_refused_with_the_year_named(session, agen
 
 
 def test_the_lock_of_one_agency_does_not_touch_another(session, agency, users):
-    from engine.accounts import add_agency
+    from engine.services.accounts import add_agency
 
     other = add_agency(session, "OTHER", "另一机关")
     publish_report(session, agency, 2025, users["admin"], date(2026, 1, 2))

@@ -8,7 +8,7 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from engine.models import Case, PublishedReport
+from engine.persistence.models import Case, PublishedReport
 from tests.integration import test_web_support as support
 from tests.integration.test_report_counting import add_case
 from tests.integration.test_web_support import logged_in

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.audit import utcnow
-from engine.calendar import default_calendar
-from engine.models import Applicant, CaseItem, Department, ExemptionRecord
-from engine.statistics import (
+from engine.persistence.audit import utcnow
+from engine.persistence.models import Applicant, CaseItem, Department, ExemptionRecord
+from engine.rules.calendar import default_calendar
+from engine.services.statistics import (
     applications_by_month,
     exemptions_by_department,
     open_cases_by_due_status,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine import services
-from engine.accounts import add_agency, add_user
-from engine.models import ROLES, Case, Letter
+from engine.persistence.models import Case, Letter
+from engine.rules.vocabulary import ROLES
+from engine.services.accounts import add_agency, add_user
 from tests.conftest import PASSWORD
 from tests.integration import helpers_cases as h
 from tests.integration import test_web_support as support
@@ -126,7 +127,7 @@ def test_a_user_of_another_agency_gets_404_for_the_case_its_letters_and_uploads(
     session.commit()
     outsider = logged_in(web_app, "outsider")
     session.expire_all()
-    from engine.models import Upload
+    from engine.persistence.models import Upload
 
     upload = session.scalar(select(Upload).where(Upload.case_id == case.id))
     letter = session.scalar(select(Letter).where(Letter.case_id == case.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Case, Department, ExemptionRecord, Letter
+from engine.persistence.models import Case, Department, ExemptionRecord, Letter
 from tests.conftest import TODAY
 from tests.integration import test_web_support as support
 from tests.integration.helpers_cases import PARTIAL_EXEMPTION

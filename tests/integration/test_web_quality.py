@@ -9,7 +9,7 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.models import Case, Letter, Upload, User
+from engine.persistence.models import Case, Letter, Upload, User
 from tests.conftest import PASSWORD, TODAY
 from tests.integration import helpers_cases as h
 from tests.integration import test_web_support as support
@@ -156,7 +156,7 @@ def test_registration_by_plain_letter_waits_for_the_confirmation_date(web_app, s
     assert "出具登记回执" in page and "查询码" in page, flashes
     from sqlalchemy import select
 
-    from engine.models import Letter
+    from engine.persistence.models import Letter
 
     session.expire_all()
     receipt = session.scalar(select(Letter).where(Letter.case_id == case_id, Letter.letter_type == "receipt"))
@@ -274,7 +274,7 @@ def test_the_admin_manages_users_tokens_and_sees_the_calendar_coverage(web_app, 
     response = admin.post("/admin/agency/seal", data={"seal": (io.BytesIO(png), "seal.png")},
                           content_type="multipart/form-data")
     assert response.status_code == 303
-    from engine.models import Agency
+    from engine.persistence.models import Agency
 
     session.expire_all()
     agency = session.scalar(select(Agency))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import event, select
 
 from bench.generate_cases import PASSWORD, generate
-from engine.models import Case, CaseItem
+from engine.persistence.models import Case, CaseItem
 from tests.conftest import TODAY
 
 PAGES = ("/", "/cases", "/cases?stage=in_handling&sort=due_asc", "/cases?q=批复&applicant_kind=NATURAL")

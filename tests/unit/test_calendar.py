@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import (
+from engine.config import PROJECT_ROOT, load_settings
+from engine.rules.calendar import (
     OutsideCalendarError,
     default_calendar,
     load_calendar,
     reload_default_calendar,
 )
-from engine.config import PROJECT_ROOT, load_settings
 
 CAL = load_calendar(PROJECT_ROOT / "holidays")
 COVERED = st.dates(min_value=date(2008, 1, 1), max_value=date(2026, 9, 30))  # + 60 WD stays in 2026

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import CalendarDataError, load_calendar
 from engine.config import PROJECT_ROOT
+from engine.rules.calendar import CalendarDataError, load_calendar
 
 GOOD_2026 = (PROJECT_ROOT / "holidays" / "2026.toml").read_text(encoding="utf-8")
 

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import load_calendar
-from engine.clocks import (
+from engine.config import PROJECT_ROOT
+from engine.rules.calendar import load_calendar
+from engine.rules.clocks import (
     ClockError,
     Pause,
     add_months,
@@ -23,7 +24,6 @@ from engine.clocks import (
     suit_deadline,
     supplement_notice_deadline,
 )
-from engine.config import PROJECT_ROOT
 
 CAL = load_calendar(PROJECT_ROOT / "holidays")
 

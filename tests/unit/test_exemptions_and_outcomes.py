@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.exemptions import GROUND_ARTICLES, ExemptionDraft, missing_elements
-from engine.outcomes import OUTCOMES, REPORT_ROWS, case_report_outcome, outcome_by_code_or_label
+from engine.rules.exemptions import GROUND_ARTICLES, ExemptionDraft, missing_elements
+from engine.rules.outcomes import OUTCOMES, REPORT_ROWS, case_report_outcome, outcome_by_code_or_label
 
 FACTS = "投标文件中含有该企业的成本构成和技术参数，公开会损害其竞争地位"
 
@@ -114,7 +114,7 @@ def test_the_report_row_labels_are_verbatim_from_the_legal_reference():
     import re
     from pathlib import Path
 
-    from engine.reports import ROW_LABELS
+    from engine.services.reports import ROW_LABELS
 
     ref = Path(__file__).resolve().parents[3] / "shared" / "reference" / "legal-reference.md"
     if not ref.exists():

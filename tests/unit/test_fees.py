@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.fees import per_application_price, per_page_price, quote_per_application, quote_per_page
+from engine.rules.fees import per_application_price, per_page_price, quote_per_application, quote_per_page
 
 
 @pytest.mark.parametrize(("n", "price"), [(1, 0), (10, 0), (11, 100), (30, 100), (31, 200), (40, 200), (41, 300),

@@ -14,8 +14,8 @@ import chinese_calendar
 import pytest
 
 import holidays as holidays_package
-from engine.calendar import load_calendar, qingming_day, statutory_holidays
 from engine.config import PROJECT_ROOT
+from engine.rules.calendar import load_calendar, qingming_day, statutory_holidays
 
 FIRST_YEAR = 2008
 LAST_YEAR = 2026

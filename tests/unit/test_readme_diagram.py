@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine.workflow import mermaid_diagram
+from engine.rules.workflow import mermaid_diagram
 
 
 def test_the_readme_shows_the_workflow_diagram_generated_from_the_chart():

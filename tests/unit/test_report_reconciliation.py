@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.outcomes import OUTCOMES, REPORT_COLUMNS, REPORT_ROWS, RESULT_ROWS
-from engine.reports import ROW_GROUPS, ROW_LABELS, ReconciliationFailure, reconcile
+from engine.rules.outcomes import OUTCOMES, REPORT_COLUMNS, REPORT_ROWS, RESULT_ROWS
+from engine.services.reports import ROW_GROUPS, ROW_LABELS, ReconciliationFailure, reconcile
 
 
 def blank_table() -> dict[str, dict[str, int]]:

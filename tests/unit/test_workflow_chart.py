@@ -8,8 +8,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from engine.errors import PermissionDenied, WorkflowError
-from engine.models import ROLES, STAGES
-from engine.workflow import ACTIONS, STAGE_LABELS, TRANSITIONS, advance, available_actions, mermaid_diagram
+from engine.rules.vocabulary import ROLES, STAGES
+from engine.rules.workflow import (
+    ACTIONS,
+    STAGE_LABELS,
+    TRANSITIONS,
+    advance,
+    available_actions,
+    mermaid_diagram,
+)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`POST /cases/{id}/actions/{action}`: every workflow action of the chart (engine.workflow.ACTIONS) plus
+"""`POST /cases/{id}/actions/{action}`: every workflow action of the chart (engine.rules.workflow.ACTIONS) plus
 record_exemption, each with its own body model and the case version (optimistic lock), mapped to one service."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from engine import services
 from engine.errors import NotFound
-from engine.models import Agency
-from engine.workflow import ACTIONS, check_actor, check_stage
+from engine.persistence.models import Agency
+from engine.rules.workflow import ACTIONS, check_actor, check_stage
 from webui.api import bp, context, present
 from webui.api import schemas as s
 from webui.api.cases import load, respond
@@ -131,7 +131,7 @@ def _label(name: str) -> str:
 
 
 def _roles(name: str) -> str:
-    from engine.models import ROLE_LABELS
+    from engine.rules.vocabulary import ROLE_LABELS
 
     roles = ACTIONS[name].roles if name in ACTIONS else (("handler",) if name == "record_exemption" else (
         "clerk", "legal_reviewer", "archivist", "office_head"))

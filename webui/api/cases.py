@@ -9,10 +9,10 @@ from flask import Response, jsonify, url_for
 from sqlalchemy import func, select
 
 from engine import services
-from engine.case_list import CaseCriteria, cases_matching
 from engine.errors import NotFound
-from engine.models import Case, Letter
+from engine.persistence.models import Case, Letter
 from engine.services import ApplicantForm, RegistrationForm
+from engine.services.case_list import CaseCriteria, cases_matching
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.openapi import Operation

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine.accounts import user_for_token
-from engine.audit import utcnow
-from engine.models import ApiToken, User
+from engine.persistence.audit import utcnow
+from engine.persistence.models import ApiToken, User
+from engine.services.accounts import user_for_token
 from webui import db, localtime
 from webui.api.errors import ApiError
 from webui.api.ratelimit import FixedWindow

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from engine.calendar import OutsideCalendarError
-from engine.clocks import ClockError
 from engine.errors import GongkaiError
+from engine.rules.calendar import OutsideCalendarError
+from engine.rules.clocks import ClockError
 from webui.refusals import status_for
 
 log = logging.getLogger("gongkai.api")

@@ -3,8 +3,8 @@ so over-use of a ground can be watched (以公开为常态、不公开为例外,
 
 from __future__ import annotations
 
-from engine.exemption_log import ExemptionLogFilter
-from engine.exemption_log import exemption_log as query_exemption_log
+from engine.services.exemption_log import ExemptionLogFilter
+from engine.services.exemption_log import exemption_log as query_exemption_log
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.cases import respond

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Agency, Department, User
+from engine.persistence.models import Agency, Department, User
 from webui.api import context, endpoint
 from webui.api import schemas as s
 from webui.api.cases import respond

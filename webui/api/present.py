@@ -8,12 +8,13 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clocks
-from engine.calendar import default_calendar
-from engine.case_clock import compute_due
-from engine.models import CHANNEL_LABELS, Case, Delivery, ExemptionRecord, Letter, User
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
+from engine.persistence.models import Case, Delivery, ExemptionRecord, Letter, User
+from engine.rules import clocks
+from engine.rules.calendar import default_calendar
+from engine.rules.case_clock import compute_due
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.vocabulary import CHANNEL_LABELS
+from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
 from webui.api import schemas as s
 from webui.localtime import in_shanghai
 

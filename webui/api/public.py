@@ -9,9 +9,9 @@ from flask import request
 from sqlalchemy import select
 
 from engine.errors import NotFound
-from engine.models import Agency, Case
+from engine.persistence.models import Agency, Case
+from engine.rules.workflow import STAGE_LABELS
 from engine.services.cases import query_code_digest
-from engine.workflow import STAGE_LABELS
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.cases import respond

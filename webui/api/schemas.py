@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from engine.exemptions import GROUND_ARTICLES
-from engine.models import (
+from engine.rules.exemptions import GROUND_ARTICLES
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPLY_CODES
+from engine.rules.vocabulary import (
     CHALLENGE_KINDS,
     CHALLENGE_RESULTS,
     CHANNELS,
@@ -27,7 +28,6 @@ from engine.models import (
     RETENTION_PERIODS,
     STAGES,
 )
-from engine.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPLY_CODES
 
 MAX_ID = 2_147_483_647
 FIRST_DAY = date(2008, 1, 1)   # the calendar starts with the year the regulation took effect

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from engine.archive_export import ExportResult
+from engine.services.archive_export import ExportResult
 
 BATCH_SIZE = 8
 _worker: dict = {}
@@ -37,8 +37,8 @@ def export_cases(database_url: str, agency_id: int, case_ids: list[int], out_dir
 
 
 def _start_worker(database_url: str, agency_id: int) -> None:
-    from engine.db import make_engine, session_factory
-    from engine.models import Agency
+    from engine.persistence.db import make_engine, session_factory
+    from engine.persistence.models import Agency
     from webui.archive_export.rendering import renderer_for_agency
 
     engine = make_engine(database_url)
@@ -58,7 +58,7 @@ def _stop_worker() -> None:
 
 
 def _export_batch(case_ids: list[int], out_dir: str, moment: datetime) -> Iterator[ExportResult]:
-    from engine.archive_export import export_year
+    from engine.services.archive_export import export_year
 
     session = _worker["session"]
     try:

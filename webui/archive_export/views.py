@@ -1,4 +1,4 @@
-"""Thin views over engine.archive_export and engine.archive: parse, call one service, flash, redirect."""
+"""Thin views over engine.services.archive_export and engine.services.archiving: parse, call one service, flash, redirect."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.archive import append_archive_note
-from engine.archive_export import export_case
 from engine.errors import GongkaiError
-from engine.models import RETENTION_LABELS, Agency, ArchiveNote, Case
+from engine.persistence.models import Agency, ArchiveNote, Case
+from engine.rules.vocabulary import RETENTION_LABELS
+from engine.services.archive_export import export_case
+from engine.services.archiving import append_archive_note
 from webui import db
 from webui.archive_export import jobs
 from webui.archive_export.rendering import renderer_for_agency

@@ -23,8 +23,8 @@ def _fail(message: str, code: int = EXIT_INPUT) -> None:
 def _agency(session, agency_code: str | None):
     from sqlalchemy import select
 
-    from engine.accounts import agency_by_code
-    from engine.models import Agency
+    from engine.persistence.models import Agency
+    from engine.services.accounts import agency_by_code
 
     if agency_code is not None:
         return agency_by_code(session, agency_code)
@@ -52,15 +52,15 @@ def export_command(reg_no: str | None, out_dir: Path, year: int | None, agency_c
     """导出一件已归档案件的案卷（REG_NO 为登记编号），或用 --year 批量导出一个年度的全部案卷。"""
     if (reg_no is None) == (year is None):
         _fail("请给出一个登记编号，或用 --year 指定年度（二者选一）")
-    from engine.db import default_engine, session_factory
     from engine.errors import GongkaiError
+    from engine.persistence.db import default_engine, session_factory
 
     engine = default_engine()
     session = session_factory(engine)()
     try:
         agency = _agency(session, agency_code)
         if reg_no is not None:
-            from engine.archive_export import export_case
+            from engine.services.archive_export import export_case
             from webui.archive_export.rendering import renderer_for_agency
 
             path = export_case(session, agency_id=agency.id, reg_no=reg_no, out_dir=out_dir,
@@ -76,7 +76,7 @@ def export_command(reg_no: str | None, out_dir: Path, year: int | None, agency_c
 
 
 def _export_year(session, engine, agency, year: int, out_dir: Path, jobs: int) -> None:
-    from engine.archive_export import archived_case_ids
+    from engine.services.archive_export import archived_case_ids
     from webui.archive_export.bulk import export_cases
 
     ids = archived_case_ids(session, agency.id, year)
@@ -107,7 +107,7 @@ def verify_command(zip_file: Path) -> None:
     """校验案卷包：逐一核对 SHA256SUMS、manifest.json 和案卷 PDF 内嵌的清单；完好退出 0，有差异退出 1。"""
     import zipfile
 
-    from engine.archive_export import verify_case_zip
+    from engine.services.archive_export import verify_case_zip
 
     if not zip_file.is_file():
         _fail(f"文件不存在：{zip_file}")

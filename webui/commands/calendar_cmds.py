@@ -38,7 +38,7 @@ def _parse_int(text: str, what: str) -> int:
 
 
 def _parse_pause(text: str):
-    from engine.clocks import Pause
+    from engine.rules.clocks import Pause
 
     parts = text.split(":", 2)
     if len(parts) < 2:
@@ -50,7 +50,7 @@ def _parse_pause(text: str):
 
 
 def _load_calendar():
-    from engine.calendar import CalendarDataError, default_calendar
+    from engine.rules.calendar import CalendarDataError, default_calendar
 
     try:
         return default_calendar()
@@ -111,8 +111,8 @@ def deadline(
         _fail(f"--extend 应在 0 至 20 个工作日之间（条例第三十三条第二款），实际为 {extension}")
     pauses = [_parse_pause(text) for text in pause_texts]
 
-    from engine.calendar import OutsideCalendarError
-    from engine.clocks import ClockError, explain, reply_due
+    from engine.rules.calendar import OutsideCalendarError
+    from engine.rules.clocks import ClockError, explain, reply_due
 
     cal = _load_calendar()
     try:
@@ -209,7 +209,7 @@ def _ranges(days: tuple[date, ...] | list[date]) -> str:
 @click.argument("year", type=int)
 def show(year: int) -> None:
     """显示某年的国务院放假通知、各节日的休息日与补班日。"""
-    from engine.calendar import FIRST_COVERED
+    from engine.rules.calendar import FIRST_COVERED
 
     cal = _load_calendar()
     if year < FIRST_COVERED.year or year > cal.provisional_until.year:
@@ -255,8 +255,8 @@ def show(year: int) -> None:
 )
 def check(directory: str | None, today_text: str | None) -> None:
     """校验全部节假日数据文件，显示覆盖范围；11 月起提示下一年通知是否缺失。"""
-    from engine.calendar import CalendarDataError, load_calendar
     from engine.config import load_settings
+    from engine.rules.calendar import CalendarDataError, load_calendar
 
     source = directory or load_settings().holidays_dir
     try:
@@ -296,7 +296,7 @@ def check(directory: str | None, today_text: str | None) -> None:
 @calendar.command("recompute")
 def calendar_recompute() -> None:
     """载入新的节假日文件后，重新计算所有在办申请的答复期限，并把每处变化记入审计记录。"""
-    from engine.db import transaction
+    from engine.persistence.db import transaction
     from engine.services.recalc import recompute_open_due_dates
 
     with transaction() as session:

@@ -14,8 +14,8 @@ import click
 def demo(if_empty: bool) -> None:
     """创建示例机关、各角色用户和覆盖各办理阶段、各办理结果的示例案件。"""
     import letters
-    from engine.db import transaction
-    from engine.demo import DEMO_PASSWORDS, create_demo, demo_exists
+    from engine.persistence.db import transaction
+    from engine.services.demo import DEMO_PASSWORDS, create_demo, demo_exists
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     with transaction() as session:

@@ -27,11 +27,11 @@ def import_command(file: Path, agency_code: str | None) -> None:
     """导入台账（.xlsx 或 UTF-8 .csv）：先检查全部行，有任何错误则逐行报告且不写入任何数据。"""
     from sqlalchemy import select
 
-    from engine.accounts import agency_by_code
-    from engine.db import transaction
     from engine.errors import GongkaiError
-    from engine.ledger import LedgerRejected, import_ledger, read_ledger
-    from engine.models import Agency
+    from engine.persistence.db import transaction
+    from engine.persistence.models import Agency
+    from engine.services.accounts import agency_by_code
+    from engine.services.ledger import LedgerRejected, import_ledger, read_ledger
     from webui.commands.report_cmds import shanghai_today
 
     try:

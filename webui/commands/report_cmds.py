@@ -24,14 +24,14 @@ def shanghai_today() -> date:
 
 
 def _agency_or_fail(session, code: str | None):
-    from engine.accounts import agency_by_code
     from engine.errors import NotFound
+    from engine.services.accounts import agency_by_code
 
     if code is None:
         # A deployment of one agency: that agency (its code is reported); several: all of them summed.
         from sqlalchemy import select
 
-        from engine.models import Agency
+        from engine.persistence.models import Agency
 
         only = session.scalars(select(Agency).limit(2)).all()
         return only[0] if len(only) == 1 else None
@@ -54,8 +54,8 @@ def report() -> None:
 @click.option("--draft", is_flag=True, help="勾稽关系不成立时仍导出，并标注“草稿”")
 def annual(year: int, agency_code: str | None, fmt: str, out: Path | None, draft: bool) -> None:
     """输出年度报告表三、表四（json 输出到标准输出；xlsx/pdf 写入 --out 文件）。"""
-    from engine.db import transaction
-    from engine.reports import annual_report
+    from engine.persistence.db import transaction
+    from engine.services.reports import annual_report
 
     if fmt != "json" and out is None:
         _fail(f"--format {fmt} 需要用 --out 指定输出文件")
@@ -88,10 +88,10 @@ def publish(year: int, agency_code: str, username: str) -> None:
     """发布年度报告：冻结表三、表四数据并锁定该年度（之后不能再更改该年度的收到、办结日期）。"""
     from sqlalchemy import select
 
-    from engine.db import transaction
     from engine.errors import GongkaiError
-    from engine.models import User
-    from engine.reports import publish_report
+    from engine.persistence.db import transaction
+    from engine.persistence.models import User
+    from engine.services.reports import publish_report
 
     try:
         with transaction() as session:

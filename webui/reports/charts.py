@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from engine.statistics import StatTable
+from engine.services.statistics import StatTable
 
 PALETTE = ("#b8252b", "#2f6db5", "#3f9b5b", "#d08a1e", "#7a4fa3", "#2a9d9a", "#8c6d5a", "#c2477d", "#5a6b7b")
 FONT = 'font-family="Noto Sans CJK SC, sans-serif"'

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from engine.models import CHALLENGE_KINDS
-from engine.outcomes import REPORT_COLUMNS, REPORT_ROWS
-from engine.reports import (
+from engine.rules.outcomes import REPORT_COLUMNS, REPORT_ROWS
+from engine.rules.vocabulary import CHALLENGE_KINDS
+from engine.services.reports import (
     APPLICANT_COLUMNS,
     APPLICANTS_HEADER,
     COLUMN_LABELS,

@@ -12,9 +12,9 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from engine.errors import GongkaiError
-from engine.models import Agency
-from engine.outcomes import REPORT_COLUMNS, REPORT_ROWS
-from engine.reports import (
+from engine.persistence.models import Agency
+from engine.rules.outcomes import REPORT_COLUMNS, REPORT_ROWS
+from engine.services.reports import (
     COLUMN_LABELS,
     ROW_LABELS,
     annual_report,
@@ -126,7 +126,7 @@ def publish(year: int):
 @bp.route("/ledger", methods=["GET", "POST"])
 @login_required
 def ledger():
-    from engine.ledger import LedgerRejected, import_ledger, read_ledger
+    from engine.services.ledger import LedgerRejected, import_ledger, read_ledger
 
     if not _may(*IMPORTER_ROLES):
         abort(403)
@@ -155,8 +155,8 @@ def ledger():
 
 
 def _statistic(key: str, year: int):
-    from engine import statistics as st
-    from engine.calendar import default_calendar
+    from engine.rules.calendar import default_calendar
+    from engine.services import statistics as st
 
     session, agency_id = db.get_session(), current_user.agency_id
     builders = {

@@ -12,9 +12,9 @@ from datetime import date
 from sqlalchemy import Select, literal_column, or_, select, text
 from sqlalchemy.orm import contains_eager
 
-from engine.calendar import default_calendar
-from engine.models import Applicant, Case, Department
-from engine.workflow import OPEN_STAGES
+from engine.persistence.models import Applicant, Case, Department
+from engine.rules.calendar import default_calendar
+from engine.rules.workflow import OPEN_STAGES
 
 DUE_SOON_WORKING_DAYS = 3
 DUE_STATUSES = ("overdue", "due_soon", "on_time")

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Agency, AuditEvent
+from engine.persistence.models import Agency, AuditEvent
 
 
 def utcnow() -> datetime:

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WorkingCalendar
-from engine.models import CHANNEL_LABELS, CHANNELS, Case, CaseItem, Department, ExemptionRecord
-from engine.outcomes import OUTCOMES, RESULT_ROWS
-from engine.reports import ROW_LABELS, compute_table3
-from engine.similarity import bigrams
+from engine.persistence.models import Case, CaseItem, Department, ExemptionRecord
+from engine.rules.calendar import WorkingCalendar
+from engine.rules.outcomes import OUTCOMES, RESULT_ROWS
+from engine.rules.similarity import bigrams
+from engine.rules.vocabulary import CHANNEL_LABELS, CHANNELS
+from engine.services.reports import ROW_LABELS, compute_table3
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN_STAGES = ("registered", "awaiting_supplement", "in_handling", "consulting", "awaiting_fee", "drafting",

@@ -26,11 +26,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import GongkaiError, NotFound, RuleViolation
-from engine.models import (
-    CHANNEL_LABELS,
-    CONFIDENTIALITY_LABELS,
-    DELIVERY_LABELS,
-    RETENTION_LABELS,
+from engine.persistence.models import (
     Agency,
     ArchiveNote,
     AuditEvent,
@@ -43,8 +39,9 @@ from engine.models import (
     Upload,
     User,
 )
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.workflow import ACTIONS, STAGE_LABELS
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.vocabulary import CHANNEL_LABELS, CONFIDENTIALITY_LABELS, DELIVERY_LABELS, RETENTION_LABELS
+from engine.rules.workflow import ACTIONS, STAGE_LABELS
 
 FORMAT = "gongkai-casefile/1"
 CASEFILE_PDF = "案卷.pdf"
@@ -357,7 +354,7 @@ def _local_date(moment: datetime) -> date:
 
 
 def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC (engine.audit.utcnow).
+    # SQLite hands back naive datetimes; they were stored as UTC (engine.persistence.audit.utcnow).
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 

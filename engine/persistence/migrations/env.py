@@ -1,11 +1,11 @@
-"""Alembic environment: the URL comes from the config set by engine.db (or GONGKAI_DATABASE_URL)."""
+"""Alembic environment: the URL comes from the config set by engine.persistence.db (or GONGKAI_DATABASE_URL)."""
 
 from alembic import context
 from sqlalchemy import pool
 
 from engine.config import load_settings
-from engine.db import make_engine
-from engine.models import Base
+from engine.persistence.db import make_engine
+from engine.persistence.models import Base
 
 config = context.config
 target_metadata = Base.metadata

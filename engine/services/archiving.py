@@ -7,9 +7,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, RuleViolation
-from engine.models import RETENTION_LABELS, RETENTION_PERIODS, Agency, ArchiveNote, User
-from engine.numbering import ARCHIVE, format_number, next_number
-from engine.outcomes import OUTCOMES
+from engine.persistence.models import Agency, ArchiveNote, User
+from engine.persistence.numbering import ARCHIVE, format_number, next_number
+from engine.rules.outcomes import OUTCOMES
+from engine.rules.vocabulary import RETENTION_LABELS, RETENTION_PERIODS
 
 # Default retention by outcome family; an agency overrides it in settings["retention_by_family"].
 DEFAULT_RETENTION_BY_FAMILY = {
@@ -39,8 +40,8 @@ def retention_for(agency: Agency, report_outcome: str | None, *, challenged: boo
 def archive_case(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
                  retention: str | None = None, retention_reason: str = ""):
     """Archive a replied or closed case; a retention other than the rule's needs a reason."""
+    from engine.rules.workflow import advance, check_actor, check_stage
     from engine.services.cases import _finish_action, load_case
-    from engine.workflow import advance, check_actor, check_stage
 
     case = load_case(session, case_id, actor, version=version)
     check_actor(case, "archive", actor)
@@ -70,14 +71,14 @@ def archive_case(session: Session, case_id: int, *, actor: User, today: date, ve
 def _has_challenges(session: Session, case_id: int) -> bool:
     from sqlalchemy import exists, select
 
-    from engine.models import LegalChallenge
+    from engine.persistence.models import LegalChallenge
 
     return bool(session.scalar(select(exists().where(LegalChallenge.case_id == case_id))))
 
 
 def append_archive_note(session: Session, case_id: int, *, text: str, noted_on: date, actor: User, today: date):
     """卷内备考表 (条例45 归档): a dated note appended to an archived case file, never an edit of it."""
-    from engine.audit import record_event, utcnow
+    from engine.persistence.audit import record_event, utcnow
     from engine.services.cases import load_case
 
     case = load_case(session, case_id, actor)

@@ -12,9 +12,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import record_event
 from engine.errors import PeriodLocked
-from engine.models import PublishedReport
+from engine.persistence.audit import record_event
+from engine.persistence.models import PublishedReport
 
 OVERRIDE_ROLE = "admin"
 

@@ -13,22 +13,7 @@ from dataclasses import dataclass
 from transitions import Machine
 
 from engine.errors import PermissionDenied, WorkflowError
-from engine.models import ROLE_LABELS, STAGES
-
-STAGE_LABELS = {
-    "received": "收件待确认",
-    "registered": "已登记",
-    "awaiting_supplement": "补正中",
-    "in_handling": "办理中",
-    "consulting": "征求意见中",
-    "awaiting_fee": "待缴费",
-    "drafting": "拟稿",
-    "in_review": "法制审核",
-    "signed": "已签发",
-    "replied": "已答复",
-    "closed": "已办结（无答复书）",
-    "archived": "已归档",
-}
+from engine.rules.vocabulary import ACTION_LABELS, ROLE_LABELS, STAGE_LABELS, STAGES
 
 # Stages in which the reply clock runs or is paused; replied/closed/archived have a fixed end.
 OPEN_STAGES = ("registered", "awaiting_supplement", "in_handling", "consulting", "awaiting_fee", "drafting",
@@ -49,28 +34,28 @@ class Action:
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("confirm_receipt", "确认收件", ("clerk",)),
-        Action("request_supplement", "补正告知", ("clerk",)),
-        Action("receive_supplement", "收到补正", ("clerk",)),
-        Action("close_lapsed_supplement", "逾期未补正，不再处理", ("clerk",)),
-        Action("accept", "受理并分办", ("clerk", "office_head")),
-        Action("assign", "改派承办", ("clerk", "office_head")),
-        Action("open_consultation", "征求意见", ("handler",)),
-        Action("record_consultation_answer", "登记意见", ("handler", "clerk")),
-        Action("issue_fee_notice", "发出收费通知", ("handler", "clerk")),
-        Action("record_payment", "登记缴费", ("clerk",)),
-        Action("close_lapsed_fee", "逾期未缴费，不再处理", ("clerk",)),
-        Action("extend", "批准延期答复", ("office_head",)),
-        Action("record_decision", "拟定办理结果", ("handler",)),
-        Action("record_confidentiality_review", "保密审查", ("handler", "legal_reviewer", "office_head")),
-        Action("notify_third_party", "告知第三方公开决定", ("handler",)),
-        Action("submit_for_review", "提交法制审核", ("handler",)),
-        Action("review_exemption", "审核不予公开理由", ("legal_reviewer",)),
-        Action("return_for_revision", "退回修改", ("legal_reviewer",)),
-        Action("sign", "签发答复书", ("legal_reviewer",)),
-        Action("record_delivery", "登记送达", ("clerk",)),
-        Action("withdraw", "申请人撤回", ("clerk",)),
-        Action("archive", "归档", ("archivist",)),
+        Action("confirm_receipt", ACTION_LABELS["confirm_receipt"], ("clerk",)),
+        Action("request_supplement", ACTION_LABELS["request_supplement"], ("clerk",)),
+        Action("receive_supplement", ACTION_LABELS["receive_supplement"], ("clerk",)),
+        Action("close_lapsed_supplement", ACTION_LABELS["close_lapsed_supplement"], ("clerk",)),
+        Action("accept", ACTION_LABELS["accept"], ("clerk", "office_head")),
+        Action("assign", ACTION_LABELS["assign"], ("clerk", "office_head")),
+        Action("open_consultation", ACTION_LABELS["open_consultation"], ("handler",)),
+        Action("record_consultation_answer", ACTION_LABELS["record_consultation_answer"], ("handler", "clerk")),
+        Action("issue_fee_notice", ACTION_LABELS["issue_fee_notice"], ("handler", "clerk")),
+        Action("record_payment", ACTION_LABELS["record_payment"], ("clerk",)),
+        Action("close_lapsed_fee", ACTION_LABELS["close_lapsed_fee"], ("clerk",)),
+        Action("extend", ACTION_LABELS["extend"], ("office_head",)),
+        Action("record_decision", ACTION_LABELS["record_decision"], ("handler",)),
+        Action("record_confidentiality_review", ACTION_LABELS["record_confidentiality_review"], ("handler", "legal_reviewer", "office_head")),
+        Action("notify_third_party", ACTION_LABELS["notify_third_party"], ("handler",)),
+        Action("submit_for_review", ACTION_LABELS["submit_for_review"], ("handler",)),
+        Action("review_exemption", ACTION_LABELS["review_exemption"], ("legal_reviewer",)),
+        Action("return_for_revision", ACTION_LABELS["return_for_revision"], ("legal_reviewer",)),
+        Action("sign", ACTION_LABELS["sign"], ("legal_reviewer",)),
+        Action("record_delivery", ACTION_LABELS["record_delivery"], ("clerk",)),
+        Action("withdraw", ACTION_LABELS["withdraw"], ("clerk",)),
+        Action("archive", ACTION_LABELS["archive"], ("archivist",)),
     )
 }
 

@@ -21,7 +21,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from engine.outcomes import APPLICANT_TYPES, OUTCOME_CODES
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES
+from engine.rules.vocabulary import (
+    CHALLENGE_KINDS,
+    CHALLENGE_RESULTS,
+    CHANNELS,
+    CONFIDENTIALITY_CONCLUSIONS,
+    CONSULTATION_ANSWERS,
+    CONSULTATION_KINDS,
+    DELIVERY_METHODS,
+    EXEMPTION_REVIEW_STATES,
+    FEE_MODES,
+    RETENTION_PERIODS,
+    STAGES,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,36 +44,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("clerk", "handler", "legal_reviewer", "office_head", "archivist", "admin")
-ROLE_LABELS = {
-    "clerk": "登记员",
-    "handler": "承办人",
-    "legal_reviewer": "法制审核",
-    "office_head": "公开工作机构负责人",
-    "archivist": "档案员",
-    "admin": "系统管理员",
-}
-STAGES = (
-    "received", "registered", "awaiting_supplement", "in_handling", "consulting", "awaiting_fee",
-    "drafting", "in_review", "signed", "replied", "closed", "archived",
-)
-CHANNELS = ("in_person", "mail", "plain_letter", "online", "fax")
-CHANNEL_LABELS = {"in_person": "当面", "mail": "邮寄", "plain_letter": "平常信函", "online": "网络", "fax": "传真"}
-CONSULTATION_KINDS = ("THIRD_PARTY", "AGENCY")
-CONSULTATION_ANSWERS = ("CONSENT", "OBJECTION", "NO_ANSWER")
-FEE_MODES = ("PER_APPLICATION", "PER_PAGE")
-CONFIDENTIALITY_CONCLUSIONS = ("NOT_SECRET", "CLEARED_AFTER_REDACTION", "SECRET")
-CONFIDENTIALITY_LABELS = {"NOT_SECRET": "不涉密", "CLEARED_AFTER_REDACTION": "经区分处理后可公开", "SECRET": "涉密"}
-EXEMPTION_REVIEW_STATES = ("pending", "confirmed", "rejected")
-DELIVERY_METHODS = ("IN_PERSON", "POST", "EMAIL", "ONLINE", "FAX", "OTHER")
-DELIVERY_LABELS = {"IN_PERSON": "当面送达", "POST": "邮寄送达", "EMAIL": "电子邮件", "ONLINE": "网络平台",
-                   "FAX": "传真", "OTHER": "其他"}
-CHALLENGE_KINDS = ("REVIEW", "SUIT_DIRECT", "SUIT_AFTER_REVIEW")
-CHALLENGE_RESULTS = ("UPHELD", "CORRECTED", "OTHER", "PENDING")
-CHALLENGE_LABELS = {"REVIEW": "行政复议", "SUIT_DIRECT": "未经复议直接起诉", "SUIT_AFTER_REVIEW": "复议后起诉",
-                    "UPHELD": "结果维持", "CORRECTED": "结果纠正", "OTHER": "其他结果", "PENDING": "尚未审结"}
-RETENTION_PERIODS = ("PERMANENT", "Y30", "Y10")
-RETENTION_LABELS = {"PERMANENT": "永久", "Y30": "定期30年", "Y10": "定期10年"}
 
 
 def _in(column: str, values: tuple[str, ...], nullable: bool = False) -> str:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import Case, CaseItem, Department, ExemptionRecord
+from engine.persistence.models import Case, CaseItem, Department, ExemptionRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -11,9 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import record_event, utcnow
 from engine.errors import InvalidInput, NotFound, PermissionDenied
-from engine.models import ROLES, Agency, ApiToken, Department, User
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Agency, ApiToken, Department, User
+from engine.rules.vocabulary import ROLES
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

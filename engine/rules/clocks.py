@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.calendar import WorkingCalendar
+    from engine.rules.calendar import WorkingCalendar
 
 REPLY_WORKING_DAYS = 20  # 条例第33条第2款
 MAX_EXTENSION_WORKING_DAYS = 20  # 条例第33条第2款

@@ -12,11 +12,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import letter_data, services
-from engine.accounts import add_agency, add_department, add_user
-from engine.calendar import default_calendar
-from engine.models import Agency, ExemptionRecord, User
-from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm
+from engine import services
+from engine.persistence.models import Agency, ExemptionRecord, User
+from engine.rules.calendar import default_calendar
+from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm, letter_data
+from engine.services.accounts import add_agency, add_department, add_user
 
 DEMO_AGENCY = "DEMO"
 DEMO_PASSWORDS = {

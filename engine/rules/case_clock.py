@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from engine import clocks
-from engine.calendar import default_calendar
+from engine.rules import clocks
+from engine.rules.calendar import default_calendar
 
 REPLY_WORKING_DAYS = 20
 

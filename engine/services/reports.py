@@ -14,18 +14,11 @@ from datetime import date
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from engine.audit import record_event, utcnow
 from engine.errors import InvalidInput, PeriodLocked, PermissionDenied, RuleViolation
-from engine.models import (
-    CHALLENGE_KINDS,
-    CHALLENGE_RESULTS,
-    Agency,
-    Applicant,
-    Case,
-    LegalChallenge,
-    PublishedReport,
-)
-from engine.outcomes import APPLICANT_TYPES, OUTCOMES, REPORT_COLUMNS, REPORT_ROWS, RESULT_ROWS
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Agency, Applicant, Case, LegalChallenge, PublishedReport
+from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES, REPORT_COLUMNS, REPORT_ROWS, RESULT_ROWS
+from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_RESULTS
 
 APPLICANT_COLUMNS: tuple[str, ...] = tuple(APPLICANT_TYPES)
 TABLE4_COLUMNS: tuple[str, ...] = (*CHALLENGE_RESULTS, "TOTAL")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.outcomes import OUTCOMES, WITHHOLDING_CODES
+from engine.rules.outcomes import OUTCOMES, WITHHOLDING_CODES
 
 OGI = "《中华人民共和国政府信息公开条例》"
 

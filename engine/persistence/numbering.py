@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from engine.models import NumberSequence
+from engine.persistence.models import NumberSequence
 
 REGISTRATION = "REG"
 LETTER = "LETTER"

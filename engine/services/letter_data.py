@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Agency, Case, ExemptionRecord
-from engine.outcomes import OUTCOMES
+from engine.persistence.models import Agency, Case, ExemptionRecord
+from engine.rules.outcomes import OUTCOMES
 
 PLACEHOLDER_NUMBER_PREFIX = "样稿"
 

@@ -18,12 +18,13 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.audit import record_event, utcnow
 from engine.errors import InvalidInput
-from engine.models import CHANNEL_LABELS, Agency, Applicant, Case, CaseItem, NumberSequence
-from engine.numbering import REGISTRATION, format_number, reserve_numbers
-from engine.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
-from engine.period_lock import ensure_period_open, lock_message, locked_years
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Agency, Applicant, Case, CaseItem, NumberSequence
+from engine.persistence.numbering import REGISTRATION, format_number, reserve_numbers
+from engine.rules.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
+from engine.rules.vocabulary import CHANNEL_LABELS
+from engine.services.period_lock import ensure_period_open, lock_message, locked_years
 
 FIELDS: dict[str, str] = {
     "reg_no": "登记编号",
@@ -340,8 +341,8 @@ def validate_ledger(session: Session, agency: Agency, ledger: LedgerFile, today:
 
 def _due_dates(received_days: set[date]) -> dict[date, tuple[date, bool]]:
     """Reply due date (条例33: 20 working days) of imported open cases, one computation per receipt day."""
-    from engine.calendar import default_calendar
-    from engine.clocks import reply_due
+    from engine.rules.calendar import default_calendar
+    from engine.rules.clocks import reply_due
 
     calendar = default_calendar()
     dues = {}
