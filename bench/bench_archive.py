@@ -138,8 +138,9 @@ def main() -> None:
         return
 
     from engine.persistence.db import make_engine, session_factory
-    from engine.services.archive_export import archived_case_ids, verify_case_zip
+    from engine.services.casefile_collect import archived_case_ids
     from webui.archive_export.bulk import export_cases
+    from webui.archive_export.verify import verify_case_zip
 
     folder = Path(tempfile.mkdtemp(prefix="bench-archive-"))
     url = f"sqlite:///{folder / 'bench.sqlite3'}"

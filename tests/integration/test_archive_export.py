@@ -20,18 +20,12 @@ from engine.errors import RuleViolation
 from engine.persistence import db as dbmod
 from engine.persistence.audit import verify_chain
 from engine.persistence.models import Agency, AuditEvent, Case, Letter, Upload
-from engine.services.archive_export import (
-    CASEFILE_PDF,
-    MANIFEST,
-    SUMS,
-    collect_case_file,
-    export_case,
-    export_year,
-    verify_case_zip,
-    write_case_file,
-)
+from engine.services.archive_export import export_case, export_year
 from engine.services.archiving import append_archive_note
+from engine.services.casefile_collect import collect_case_file
+from engine.services.casefile_package import CASEFILE_PDF, MANIFEST, SUMS, write_case_file
 from webui.archive_export.rendering import casefile_renderer
+from webui.archive_export.verify import verify_case_zip
 
 from .helpers_cases import accept, decide_partial, register, review_and_sign
 

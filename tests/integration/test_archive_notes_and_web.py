@@ -13,9 +13,9 @@ from sqlalchemy import select
 from engine.errors import InvalidInput, PermissionDenied, RuleViolation
 from engine.persistence.audit import verify_chain
 from engine.persistence.models import ArchiveNote, AuditEvent
-from engine.services.archive_export import verify_case_zip
 from engine.services.archiving import append_archive_note
 from tests.conftest import PASSWORD
+from webui.archive_export.verify import verify_case_zip
 
 from .helpers_cases import register
 from .test_archive_export import make_archived_case

@@ -15,7 +15,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.services.archive_export import safe_filename
+from engine.services.casefile_package import safe_filename
 
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 _lock = threading.Lock()
@@ -72,7 +72,7 @@ def recent_jobs(agency_id: int, *, base: Path | None = None, limit: int = 10) ->
 
 def _run(database_url: str, folder: Path, job: dict) -> None:
     from engine.persistence.db import make_engine, session_factory
-    from engine.services.archive_export import archived_case_ids
+    from engine.services.casefile_collect import archived_case_ids
     from webui.archive_export.bulk import export_cases
 
     try:

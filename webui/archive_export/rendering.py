@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.services.archive_export import CaseFileRenderer
+from engine.services.casefile_package import CaseFileRenderer
 
 
 def casefile_renderer(assets=None) -> CaseFileRenderer:

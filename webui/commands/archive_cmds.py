@@ -76,7 +76,7 @@ def export_command(reg_no: str | None, out_dir: Path, year: int | None, agency_c
 
 
 def _export_year(session, engine, agency, year: int, out_dir: Path, jobs: int) -> None:
-    from engine.services.archive_export import archived_case_ids
+    from engine.services.casefile_collect import archived_case_ids
     from webui.archive_export.bulk import export_cases
 
     ids = archived_case_ids(session, agency.id, year)
@@ -107,7 +107,7 @@ def verify_command(zip_file: Path) -> None:
     """校验案卷包：逐一核对 SHA256SUMS、manifest.json 和案卷 PDF 内嵌的清单；完好退出 0，有差异退出 1。"""
     import zipfile
 
-    from engine.services.archive_export import verify_case_zip
+    from webui.archive_export.verify import verify_case_zip
 
     if not zip_file.is_file():
         _fail(f"文件不存在：{zip_file}")
