@@ -23,6 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from letters.assets import PROJECT_ROOT, AssetConfig, FontConfig, default_assets
+from letters.catalogue import LETTER_TYPES
 from letters.errors import LetterDataError, LetterRenderError
 from letters.typeset import (
     MM,
@@ -64,7 +65,7 @@ class RenderedCaseFile:
 def render_casefile(data: Mapping, contents: Sequence[bytes], *, manifest: bytes,
                     assets: AssetConfig | None = None) -> RenderedCaseFile:
     """案卷.pdf from the case file's plain data and the bytes of its documents (in `data["documents"]` order)."""
-    documents = _field(data, "documents")
+    documents = [{**document, "title": document_title(document)} for document in _field(data, "documents")]
     if len(documents) != len(contents):
         raise LetterDataError("documents", f"案卷文件数（{len(documents)}）与提供的原件数（{len(contents)}）不一致")
     pdfs = [_as_pdf(document, content) for document, content in zip(documents, contents, strict=True)]
@@ -343,7 +344,9 @@ def _record(data: Mapping, flow: Flow, styles: _Styles) -> None:
     details = styles.text(8, 1.4)
     rows = []
     for event in data["timeline"]:
-        content = event["details"] + (f"\n理由：{event['reason']}" if event.get("reason") else "")
+        letter = letter_title(event["letter_type"]) if event.get("letter_type") else ""
+        content = "；".join(p for p in (letter, event["details"]) if p)
+        content += f"\n理由：{event['reason']}" if event.get("reason") else ""
         rows.append([Cell(str(event["seq"]), text, "center"), Cell(event["at"], text, "center"),
                      Cell(event["actor"], text), Cell(event["action"], text), Cell(event["stages"], text),
                      Cell(content, details)])
@@ -529,6 +532,21 @@ def _page_count(document: Mapping, pdf: bytes | None) -> int:
 
 
 # ---------------------------------------------------------------- data helpers
+
+def document_title(document: Mapping) -> str:
+    """题名 of a document: a letter's from the letter catalogue, as printed on the letter; an upload's as given."""
+    if document.get("letter_type"):
+        return letter_title(document["letter_type"])
+    return document.get("title") or ""
+
+
+def letter_title(letter_type: str) -> str:
+    """The one official title of a letter type (the letter catalogue's), the title its letters carry."""
+    try:
+        return LETTER_TYPES[letter_type].title
+    except KeyError:
+        raise LetterDataError("letter_type", f"案卷中有未知的文书类型：{letter_type}") from None
+
 
 def _field(data: Mapping, name: str):
     try:

@@ -28,8 +28,21 @@ from engine.persistence.models import (
     User,
 )
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.rules.vocabulary import CHANNEL_LABELS, CONFIDENTIALITY_LABELS, DELIVERY_LABELS, RETENTION_LABELS
-from engine.rules.workflow import ACTIONS, STAGE_LABELS
+from engine.rules.vocabulary import (
+    ACTION_LABELS,
+    CHALLENGE_KIND_LABELS,
+    CHALLENGE_RESULT_LABELS,
+    CHANGE_LABELS,
+    CHANNEL_LABELS,
+    CONFIDENTIALITY_LABELS,
+    CONSULTATION_ANSWER_LABELS,
+    CONSULTATION_KIND_LABELS,
+    DELIVERY_LABELS,
+    RETENTION_LABELS,
+    REVIEW_STATE_LABELS,
+    STAGE_LABELS,
+    UPLOAD_KIND_LABELS,
+)
 from engine.services.casefile_package import (
     CASEFILE_PDF,
     FORMAT,
@@ -42,56 +55,15 @@ from engine.services.casefile_package import (
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-# DESIGN §5 catalogue: the Chinese title of each letter type, as printed in the 卷内目录.
-LETTER_TITLES = {
-    "receipt": "登记回执",
-    "supplement_notice": "补正告知书",
-    "reason_request": "说明理由告知书",
-    "extension_notice": "延期答复告知书",
-    "delay_notice": "延迟答复告知书",
-    "third_party_consultation": "征求第三方意见书",
-    "third_party_disclosure_notice": "公开决定告知第三方书",
-    "agency_consultation": "征求共同制作机关意见书",
-    "fee_notice": "收费通知书",
-    "reply": "政府信息公开申请答复告知书",
-    "termination_notice": "终止办理告知书",
-}
+# Archival order: the result letters first, then the application and what came with it, then the process.
 RESULT_LETTERS = ("reply", "termination_notice")
 APPLICATION_UPLOADS = ("application", "attachment", "supplement", "application_scan", "identity")
-UPLOAD_TITLES = {
-    "application": "政府信息公开申请书",
-    "application_scan": "政府信息公开申请书（扫描件）",
-    "attachment": "申请材料附件",
-    "supplement": "补正材料",
-    "identity": "申请人身份证明",
-    "delivery_proof": "送达回证",
-    "consultation": "征求意见材料",
-}
-EXEMPTION_STATES = {"pending": "待审核", "confirmed": "法制审核确认", "rejected": "法制审核退回"}
-EXTRA_ACTIONS = {
-    "register_request": "登记申请",
-    "issue_letter": "出具文书",
-    "supersede_letter": "更正文书",
-    "record_exemption": "记录不予公开理由",
-    "record_review_or_litigation": "登记复议、诉讼",
-    "append_archive_note": "追加备考记录",
-    "add_upload": "上传材料",
-    "recompute_due": "重算答复期限",
-    "override_period_lock": "解除期间锁定",
-}
-CHANGE_LABELS = {
-    "reg_no": "登记编号", "applicant": "申请人", "channel": "渠道", "submitted_on": "提交日期", "items": "申请内容",
-    "received_on": "收到日期", "due_on": "答复期限", "department": "承办部门", "handler": "承办人",
-    "type": "文书", "doc_number": "文号", "sha256": "SHA-256", "template_version": "模板版本",
-    "letter_id": "文书编号", "method": "送达方式", "delivered_on": "送达日期", "tracking_no": "邮件号",
-    "returned": "退回", "archive_no": "档号", "retention": "保管期限", "ruled_retention": "规则保管期限",
-    "report_outcome": "办理结果", "finished_on": "办结日期", "working_days": "延长工作日",
-    "original_due_on": "原答复期限", "outcome": "办理结果", "ground": "不予公开情形", "conclusion": "结论",
-    "kind": "类型", "party": "对象", "sent_on": "发出日期", "answer_due_on": "答复期限", "answer": "意见",
-    "answered_on": "答复日期", "amount_yuan": "金额（元）", "paid_on": "缴费日期", "pay_by_on": "缴费期限",
-    "mode": "计费方式", "units": "数量", "noted_on": "记录日期", "text": "内容", "filed_on": "提起日期",
-    "result": "结果", "decided_on": "审结日期", "period_working_days": "补正期限（工作日）",
-    "supplement_due_on": "补正截止日期", "supplement_received_on": "收到补正日期",
+# How a recorded code reads in the process record, by the name it is recorded under.
+VALUE_LABELS = {
+    "channel": CHANNEL_LABELS, "method": DELIVERY_LABELS, "conclusion": CONFIDENTIALITY_LABELS,
+    "retention": RETENTION_LABELS, "ruled_retention": RETENTION_LABELS, "answer": CONSULTATION_ANSWER_LABELS,
+    "result": CHALLENGE_RESULT_LABELS, "state": REVIEW_STATE_LABELS,
+    "kind": {**UPLOAD_KIND_LABELS, **CONSULTATION_KIND_LABELS, **CHALLENGE_KIND_LABELS},
 }
 
 
@@ -166,7 +138,7 @@ def collect_case_file(session: Session, case: Case, *, exported_at: datetime) ->
                  "finished_on": data["finished_on"], "archived_on": data["archived_on"],
                  "report_outcome": case.report_outcome,
                  "items": [{k: item[k] for k in ("seq", "description", "outcome")} for item in items]},
-        "files": [{**d.index_entry(), "kind": d.kind, "source_id": d.source_id, "letter_type": d.letter_type,
+        "files": [{**d.index_entry(), "kind": d.kind, "source_id": d.source_id,
                    "template_version": d.template_version} for d in documents],
         "audit": audit,
         "archive_notes": [{"noted_on": n["noted_on"], "text": n["text"]} for n in notes],
@@ -208,8 +180,7 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
     delivered = _delivery_notes(session, case)
     result, application, process = [], [], []
     for letter in letters:
-        _check_blob(case, f"{LETTER_TITLES.get(letter.letter_type, letter.letter_type)} {letter.doc_number}".strip(),
-                    letter.pdf, letter.sha256, letter.size_bytes)
+        _check_blob(case, _letter_reference(letter), letter.pdf, letter.sha256, letter.size_bytes)
         notes = []
         if letter.id in superseded_by:
             notes.append(f"已被{superseded_by[letter.id].doc_number or '新文书'}更正")
@@ -219,13 +190,13 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
         live_result = letter.letter_type in RESULT_LETTERS and letter.id not in superseded_by
         doc = CaseFileDocument(
             part="result" if live_result else "process", kind="letter", source_id=letter.id, path="",
-            title=LETTER_TITLES.get(letter.letter_type, letter.letter_type), doc_number=letter.doc_number,
+            title="", doc_number=letter.doc_number,
             author=agency.name, dated_on=letter.issued_on, content_type="application/pdf", sha256=letter.sha256,
             content=letter.pdf, letter_type=letter.letter_type, template_version=letter.template_version,
             note="；".join(notes))
         (result if live_result else process).append(doc)
     for upload in uploads:
-        title = UPLOAD_TITLES.get(upload.kind, "材料")
+        title = UPLOAD_KIND_LABELS.get(upload.kind, "材料")
         _check_blob(case, f"{title}（{upload.filename}）", upload.content, upload.sha256, upload.size_bytes)
         is_application = upload.kind in APPLICATION_UPLOADS
         doc = CaseFileDocument(
@@ -239,9 +210,17 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
     process.sort(key=lambda d: (d.dated_on, d.kind != "letter", d.source_id))
     ordered = [*sorted(result, key=lambda d: (d.letter_type != "reply", d.dated_on)), *application, *process]
     for n, doc in enumerate(ordered, start=1):
-        stem = safe_filename("_".join(p for p in (f"{n:02d}", doc.title, doc.doc_number) if p))
-        doc.path = f"{ORIGINALS}/{stem}{doc.suffix}"
+        # A letter goes by its 文号: its title is the letter catalogue's, which the engine does not know.
+        name = doc.title if doc.kind == "upload" else doc.doc_number or f"文书{doc.dated_on:%Y%m%d}"
+        doc.path = f"{ORIGINALS}/{safe_filename(f'{n:02d}_{name}')}{doc.suffix}"
     return ordered
+
+
+def _letter_reference(letter: Letter) -> str:
+    """A letter named in a refusal without its title (which lives in the letter catalogue)."""
+    if letter.doc_number:
+        return f"文书（{letter.doc_number}）"
+    return f"文书（{letter.issued_on.isoformat()} 出具，无文号）"
 
 
 def _upload_suffix(upload: Upload) -> str:
@@ -293,13 +272,16 @@ def _timeline(session: Session, case: Case, agency: Agency, users: dict[int, str
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     timeline = []
     for n, event in enumerate(events, start=1):
-        action = ACTIONS[event.action].label if event.action in ACTIONS else EXTRA_ACTIONS.get(event.action, event.action)
+        changes = dict(event.changes or {})
+        # The letter's type goes to the renderer, which titles it from the letter catalogue.
+        letter_type = changes.pop("type", "") if event.action == "issue_letter" else ""
         before = STAGE_LABELS.get(event.stage_before, event.stage_before or "")
         after = STAGE_LABELS.get(event.stage_after, event.stage_after or "")
         stages = after if before == after or not before else f"{before} → {after}"
         timeline.append({"seq": n, "event_seq": event.seq, "at": _local_time(event.occurred_at),
-                         "actor": event.actor_name, "action": action, "action_code": event.action,
-                         "stages": stages, "details": describe_changes(event.changes or {}), "reason": event.reason})
+                         "actor": event.actor_name, "action": ACTION_LABELS.get(event.action, event.action),
+                         "action_code": event.action, "stages": stages, "letter_type": letter_type,
+                         "details": describe_changes(changes), "reason": event.reason})
     last = events[-1] if events else None
     audit = {"agency_head_seq": agency.audit_seq, "agency_head_hash": agency.audit_head_hash,
              "case_event_count": len(events), "case_last_seq": last.seq if last else None,
@@ -330,17 +312,9 @@ def _value_text(key: str, value) -> str:
         return "是" if value else "否"
     if key == "sha256" and isinstance(value, str):
         return value[:16] + "…"  # the full hash is in the 备考表 and manifest.json
-    if key == "retention" or key == "ruled_retention":
-        return RETENTION_LABELS.get(value, str(value))
     if key in ("report_outcome", "outcome", "ground") and value in OUTCOMES:
         return OUTCOMES[value].label
-    if key == "method":
-        return DELIVERY_LABELS.get(value, str(value))
-    if key == "channel":
-        return CHANNEL_LABELS.get(value, str(value))
-    if key == "conclusion":
-        return CONFIDENTIALITY_LABELS.get(value, str(value))
-    return str(value)
+    return VALUE_LABELS.get(key, {}).get(value, str(value))
 
 
 def _exemptions(session: Session, case: Case, users: dict[int, str]) -> list[dict]:
@@ -367,7 +341,7 @@ def _exemptions(session: Session, case: Case, users: dict[int, str]) -> list[dic
                     else record.ground, "article": record.article, "facts": record.facts, "scope": record.scope,
                     "whole_item": record.whole_item, "severability": record.severability, "extra": extra,
                     "review_state": record.review_state,
-                    "review_state_label": EXEMPTION_STATES.get(record.review_state, record.review_state),
+                    "review_state_label": REVIEW_STATE_LABELS.get(record.review_state, record.review_state),
                     "reviewer": users.get(record.reviewed_by_id, ""), "review_comment": record.review_comment,
                     "reviewed_at": _local_time(record.reviewed_at), "created_by": users.get(record.created_by_id, ""),
                     "created_at": _local_time(record.created_at)})

@@ -42,13 +42,16 @@ class CaseFileRenderer(Protocol):
 
 @dataclass
 class CaseFileDocument:
-    """One original document of the case file, in archival order, with the bytes that go into the ZIP."""
+    """One original document of the case file, in archival order, with the bytes that go into the ZIP.
+
+    A letter carries its type and no title: titles are the letter catalogue's (`letters.catalogue`), looked
+    up where the 卷内目录 is set, so the index names each letter exactly as the letter itself does."""
 
     part: str            # "result" | "application" | "process"
     kind: str            # "letter" | "upload"
     source_id: int
     path: str            # inside the ZIP
-    title: str
+    title: str           # of an upload; "" for a letter
     doc_number: str
     author: str
     dated_on: date
@@ -61,9 +64,10 @@ class CaseFileDocument:
     suffix: str = ".pdf"
 
     def index_entry(self) -> dict:
-        return {"part": self.part, "path": self.path, "title": self.title, "doc_number": self.doc_number,
-                "author": self.author, "dated_on": self.dated_on.isoformat(), "content_type": self.content_type,
-                "sha256": self.sha256, "size_bytes": len(self.content), "note": self.note}
+        return {"part": self.part, "path": self.path, "title": self.title, "letter_type": self.letter_type,
+                "doc_number": self.doc_number, "author": self.author, "dated_on": self.dated_on.isoformat(),
+                "content_type": self.content_type, "sha256": self.sha256, "size_bytes": len(self.content),
+                "note": self.note}
 
 
 @dataclass

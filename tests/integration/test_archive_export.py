@@ -117,7 +117,7 @@ def test_the_zip_is_named_by_the_archive_number_and_holds_pdf_originals_manifest
     names = set(members(exported["path"]))
     assert {CASEFILE_PDF, MANIFEST, SUMS} <= names
     originals = sorted(n for n in names if n.startswith("原件/"))
-    assert originals[0].startswith("原件/01_政府信息公开申请答复告知书_") and originals[0].endswith(".pdf")
+    assert originals[0] == f"原件/01_{exported['letter_number']}.pdf"  # a letter goes by its 文号
     assert originals[1].endswith(".png")
 
 
@@ -129,6 +129,7 @@ def test_the_signed_letter_is_in_the_zip_byte_for_byte_with_its_stored_hash(expo
     manifest = json.loads(files[MANIFEST])
     assert manifest["files"][0]["sha256"] == exported["letter_sha256"]
     assert manifest["files"][0]["template_version"]
+    assert manifest["files"][0]["letter_type"] == "reply"
 
 
 def test_sha256sums_lists_every_file_in_sha256sum_format(exported, tmp_path):
@@ -157,12 +158,13 @@ def test_the_case_file_pdf_has_the_cover_the_index_and_the_backmatter(exported):
                      "政府信息公开申请的办理案卷", "张三"):
         assert expected in cover, expected
     assert "卷内目录" in index
-    for expected in (exported["letter_number"], "政府信息公开申请答复告知书", "申请书扫描件", "办理过程记录",
+    for expected in (exported["letter_number"], "政府信息公开申请答复书", "申请书扫描件", "办理过程记录",
                      "20260302"):
         assert expected in index, expected
     everything = "\n".join(pages)
     for expected in ("政府信息公开申请登记表", "办理过程记录", "不予公开理由审查记录", "卷内备考表",
-                     "申请人于2026年4月20日申请行政复议", "签发答复书", "归档"):
+                     "申请人于2026年4月20日申请行政复议", "签发答复书", "归档",
+                     "出具文书", "政府信息公开申请答复书；文书编号"):
         assert expected in everything, expected
 
 
@@ -179,7 +181,7 @@ def test_the_index_page_numbers_are_the_final_page_numbers(exported):
     index = pages[1]
     # Each row reads 题名, 日期 (8 digits), 页号 (its first page in this PDF), 备注.
     assert reply_at == 3  # cover, one index page, then the reply
-    assert f"政府信息公开申请答复告知书20260302{reply_at}邮寄送达" in index
+    assert f"政府信息公开申请答复书20260302{reply_at}邮寄送达" in index  # titled as the letter is
     assert f"申请书扫描件.png）20260302{scan_at}上传人" in index
     assert f"政府信息公开申请登记表20260302{form_at}系统生成" in index
     assert f"办理过程记录（审计轨迹）20260310{record_at}系统生成" in index
@@ -283,7 +285,7 @@ def test_a_corrupted_stored_letter_stops_the_export_naming_the_case_and_the_file
     with pytest.raises(RuleViolation) as refused:
         export_case(session, agency_id=agency.id, reg_no=case.reg_no, out_dir=out, renderer=RENDER)
     assert case.reg_no in refused.value.message
-    assert "政府信息公开申请答复告知书" in refused.value.message and letter.doc_number in refused.value.message
+    assert f"文书（{letter.doc_number}）" in refused.value.message
     assert "已损坏" in refused.value.message
     assert leftovers(out) == []
 
