@@ -90,7 +90,7 @@ def exported(database_template, tmp_path_factory):
     case = make_archived_case(session, users)
     path = export_case(session, agency_id=agency.id, reg_no=case.reg_no, out_dir=folder / "out", renderer=RENDER,
                        exported_at=EXPORTED_AT)
-    letter = session.scalar(select(Letter).where(Letter.case_id == case.id))
+    letter = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply"))
     last_event = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                 .order_by(AuditEvent.seq.desc()).limit(1))
     session.refresh(agency)
@@ -278,7 +278,7 @@ def test_a_case_that_is_not_archived_is_refused_and_nothing_is_written(session, 
 def test_a_corrupted_stored_letter_stops_the_export_naming_the_case_and_the_file(session, agency, users, tmp_path):
     out = tmp_path / "out"
     case = make_archived_case(session, users)
-    letter = session.scalar(select(Letter).where(Letter.case_id == case.id))
+    letter = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply"))
     session.execute(update(Letter).where(Letter.id == letter.id).values(pdf=letter.pdf[:-10] + b"tampered!\n"))
     session.commit()
     session.expire_all()
