@@ -13,17 +13,22 @@ from engine import services
 from engine.errors import GongkaiError
 from engine.persistence.models import Case, CaseItem, ConfidentialityReview, ExemptionRecord
 from engine.rules.exemptions import (
+    ELEMENTS,
     EXEMPTION_GROUNDS,
+    FLAG,
     GROUND_ARTICLES,
     OUTCOMES_NEEDING_RECORDS,
+    REF,
     STATUTE_TEXT,
+    TEXT_ELEMENTS,
+    Element,
     ExemptionDraft,
     missing_elements,
 )
 from engine.rules.outcomes import OUTCOMES, REPLY_CODES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
 from engine.rules.workflow import available_actions
-from engine.services import ExemptionForm, ItemDecision
+from engine.services import ItemDecision
 from engine.services.decisions import decision_problems
 from webui import db
 from webui import form_values as fv
@@ -33,19 +38,6 @@ from webui.refusals import status_for
 
 bp = Blueprint("drafting", __name__)
 
-# The exemption form's fields, their labels and what each asks; which are shown is decided by the engine rule.
-EXEMPTION_FIELDS = {
-    "article": ("具体条款（条、款、项）", "默认为该情形的条款，可补充到项"),
-    "facts": ("具体事实理由", "说明本案事实为何属于该情形，不能只照抄条文（至少 15 字）"),
-    "scope": ("不予公开的范围", "哪份文件、哪些页码或字段"),
-    "severability": ("不能区分处理的说明", "条例第三十七条：为何不能删除不应公开的内容后公开其余部分"),
-    "no_consultation_reason": ("无需征求第三方意见的理由", "未关联已答复的征求意见记录时必填（条例第三十二条）"),
-    "public_interest": ("公共利益衡量", "条例第十五条：不公开是否会对公共利益造成重大影响"),
-    "law_citation": ("法律、行政法规名称及条款", "禁止公开或作出特别规定的具体法律、行政法规"),
-    "classification_basis": ("定密依据和密级", "如：某某定密事项一览表第×项，机密级"),
-    "discretion_reason": ("裁量理由", "为何有必要不公开，且无法律、法规、规章规定应当公开"),
-    "search_record": ("检索记录", "检索的系统、范围、关键词、经办人和时间（指导案例101号）"),
-}
 _FULL_TEXT = "本案所涉文件中的具体内容经逐页核对确属该情形，详见卷内材料说明"
 
 
@@ -54,10 +46,10 @@ def required_fields(ground: str, item_outcome: str, *, whole_item: bool) -> list
     if ground not in GROUND_ARTICLES:
         return []
     complete = ExemptionDraft(ground=ground, whole_item=whole_item, consultation_answered=False,
-                              **{name: _FULL_TEXT for name in EXEMPTION_FIELDS})
+                              **{e.name: _FULL_TEXT for e in TEXT_ELEMENTS})
     baseline = len(missing_elements(complete, item_outcome))
-    return [name for name in EXEMPTION_FIELDS
-            if len(missing_elements(replace(complete, **{name: ""}), item_outcome)) > baseline]
+    return [e.name for e in TEXT_ELEMENTS
+            if len(missing_elements(replace(complete, **{e.name: ""}), item_outcome)) > baseline]
 
 
 def grounds_for(item: CaseItem) -> list[str]:
@@ -147,17 +139,11 @@ def exemption(case_id: int, item_id: int):
     if old is not None and (old.item_id != item.id or not old.current):
         abort(404)
     if request.method == "GET":
-        values = {name: getattr(old, name) for name in (*EXEMPTION_FIELDS, "ground", "whole_item",
-                                                       "consultation_id")} if old else {}
+        values = {e.name: getattr(old, e.name) for e in ELEMENTS} if old else {}
         return _render_exemption(case, item, values, old)
-    form = ExemptionForm(
-        ground=fv.text("ground") or item.outcome, facts=fv.text("facts"), scope=fv.text("scope"),
-        article=fv.text("article"), whole_item=fv.flag("whole_item"), severability=fv.text("severability"),
-        consultation_id=fv.optional_int("consultation_id", "征求意见记录"),
-        no_consultation_reason=fv.text("no_consultation_reason"), public_interest=fv.text("public_interest"),
-        law_citation=fv.text("law_citation"), classification_basis=fv.text("classification_basis"),
-        discretion_reason=fv.text("discretion_reason"), search_record=fv.text("search_record"),
-        replaces_id=old.id if old else None)
+    posted = {e.name: _posted(e) for e in ELEMENTS}
+    posted["ground"] = posted["ground"] or item.outcome
+    form = ExemptionDraft(**posted, replaces_id=old.id if old else None)
     try:
         services.record_exemption(session, case.id, item_id=item.id, form=form, actor=current_user, today=today(),
                                   version=fv.case_version())
@@ -171,6 +157,15 @@ def exemption(case_id: int, item_id: int):
         return _refused(case_id, refusal, again)
     flash(f"第 {item.seq} 项的{'检索记录' if item.outcome == 'NOT_HELD' else '不予公开理由记录'}已保存", "success")
     return redirect(url_for("drafting.decide", case_id=case.id), 303)
+
+
+def _posted(element: Element):
+    """One element of the posted exemption form, read by its kind."""
+    if element.kind == FLAG:
+        return fv.flag(element.name)
+    if element.kind == REF:
+        return fv.optional_int(element.name, element.label)
+    return fv.text(element.name)
 
 
 def _render_exemption(case, item, values, old, status: int = 200, missing=None):
@@ -195,7 +190,7 @@ def _render_exemption(case, item, values, old, status: int = 200, missing=None):
     answered = [c for c in case.consultations if c.kind == "THIRD_PARTY" and not c.is_open]
     return render_template(
         "drafting/exemption.html", case=case, item=item, values=values, old=old, grounds=grounds, ground=ground,
-        fields_needed=fields_needed, field_labels=EXEMPTION_FIELDS, statute=STATUTE_TEXT.get(ground, ""),
+        fields_needed=fields_needed, elements={e.name: e for e in ELEMENTS}, statute=STATUTE_TEXT.get(ground, ""),
         default_article=GROUND_ARTICLES.get(ground, ""), whole_item=whole_item, whole_default=whole_default,
         answered_consultations=answered, missing=missing if isinstance(missing, list) else None,
         OUTCOMES=OUTCOMES), status

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from engine.rules.outcomes import OUTCOMES, WITHHOLDING_CODES
 
@@ -44,23 +45,89 @@ STATUTE_TEXT = {
 }
 
 MIN_FACTS_CHARS = 15
+MAX_TEXT = 5000  # a free-text element (a Text column): the limit every long text of the API has
+
+# The kinds of element: how each is stored, asked for in the page and typed in the API.
+CHOICE = "choice"  # a code from `choices` (String column)
+LINE = "line"      # one line of text (String column of `max_length`)
+TEXT = "text"      # free text (Text column, at most MAX_TEXT characters)
+FLAG = "flag"      # yes / no (Boolean column)
+REF = "ref"        # the id of another record of the case, or none (foreign key)
 
 
 @dataclass(frozen=True)
+class Element:
+    """One element of the exemption record (DESIGN §4): its Chinese label, kind, limit and what it asks for."""
+
+    name: str
+    label: str
+    kind: str
+    max_length: int | None = None
+    hint: str = ""
+    required: bool = False        # asked for whatever the ground; which others are needed: missing_elements
+    choices: tuple[str, ...] = ()
+    default: Any = None           # when not required
+
+
+def _element(label: str, kind: str, *, max_length: int | None = None, hint: str = "", required: bool = False,
+             choices: tuple[str, ...] = (), default: Any = "") -> Any:
+    """A field of ExemptionDraft that is an element of the record (ELEMENTS names it after the field)."""
+    spec = Element("", label, kind, max_length, hint, required, choices, None if required else default)
+    if required:
+        return field(metadata={"element": spec})
+    return field(default=default, metadata={"element": spec})
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExemptionDraft:
-    ground: str
-    article: str = ""
-    facts: str = ""
-    scope: str = ""
-    whole_item: bool = True
-    severability: str = ""
+    """An exemption record as drafted: the one definition of its elements (stored columns, web form, API fields).
+
+    Every field made by `_element` is an element of the record; the last two are what the rules learn from
+    elsewhere (whether the linked consultation was answered) and which earlier version a new one replaces.
+    """
+
+    ground: str = _element("不予公开的情形", CHOICE, max_length=40, required=True, choices=tuple(GROUND_ARTICLES))
+    article: str = _element("具体条款（条、款、项）", LINE, max_length=200, hint="默认为该情形的条款，可补充到项")
+    facts: str = _element("具体事实理由", TEXT, max_length=MAX_TEXT, required=True,
+                          hint=f"说明本案事实为何属于该情形，不能只照抄条文（至少 {MIN_FACTS_CHARS} 字）")
+    scope: str = _element("不予公开的范围", TEXT, max_length=MAX_TEXT, hint="哪份文件、哪些页码或字段")
+    whole_item: bool = _element("整项不予公开", FLAG, default=True,
+                                hint="否：只不公开该事项的一部分（部分公开中的不公开部分总是如此）")
+    severability: str = _element("不能区分处理的说明", TEXT, max_length=MAX_TEXT,
+                                 hint="条例第三十七条：为何不能删除不应公开的内容后公开其余部分")
+    consultation_id: int | None = _element("已答复的第三方征求意见记录", REF, default=None,
+                                           hint="关联已答复的征求意见记录，或说明无需征求意见的理由（二者必备其一）")
+    no_consultation_reason: str = _element("无需征求第三方意见的理由", TEXT, max_length=MAX_TEXT,
+                                           hint="未关联已答复的征求意见记录时必填（条例第三十二条）")
+    public_interest: str = _element("公共利益衡量", TEXT, max_length=MAX_TEXT,
+                                    hint="条例第十五条：不公开是否会对公共利益造成重大影响")
+    law_citation: str = _element("法律、行政法规名称及条款", TEXT, max_length=MAX_TEXT,
+                                 hint="禁止公开或作出特别规定的具体法律、行政法规")
+    classification_basis: str = _element("定密依据和密级", TEXT, max_length=MAX_TEXT,
+                                         hint="如：某某定密事项一览表第×项，机密级")
+    discretion_reason: str = _element("裁量理由", TEXT, max_length=MAX_TEXT,
+                                      hint="为何有必要不公开，且无法律、法规、规章规定应当公开")
+    search_record: str = _element("检索记录", TEXT, max_length=MAX_TEXT,
+                                  hint="检索的系统、范围、关键词、经办人和时间（指导案例101号）")
     consultation_answered: bool = False     # a third-party consultation with an answer (or lapsed) is linked
-    no_consultation_reason: str = ""
-    public_interest: str = ""
-    law_citation: str = ""
-    classification_basis: str = ""
-    discretion_reason: str = ""
-    search_record: str = ""
+    replaces_id: int | None = None          # records are append-only: a change is a new version of this one
+
+
+ELEMENTS: tuple[Element, ...] = tuple(
+    replace(f.metadata["element"], name=f.name) for f in fields(ExemptionDraft) if "element" in f.metadata)
+TEXT_ELEMENTS = tuple(e for e in ELEMENTS if e.kind in (LINE, TEXT))
+
+
+def element_values(draft: ExemptionDraft) -> dict[str, Any]:
+    """The record's elements as stored: text stripped, everything else as drafted."""
+    return {e.name: getattr(draft, e.name).strip() if e in TEXT_ELEMENTS else getattr(draft, e.name)
+            for e in ELEMENTS}
+
+
+def overlong_elements(draft: ExemptionDraft) -> list[str]:
+    """Text elements longer than they may be stored, in Chinese; empty when every one fits."""
+    return [f"{e.label}不能超过 {e.max_length} 个字" for e in TEXT_ELEMENTS
+            if e.max_length is not None and len(getattr(draft, e.name).strip()) > e.max_length]
 
 
 def _blank(text: str) -> bool:

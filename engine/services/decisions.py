@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -22,7 +22,9 @@ from engine.rules.exemptions import (
     GROUND_ARTICLES,
     OUTCOMES_NEEDING_RECORDS,
     ExemptionDraft,
+    element_values,
     missing_elements,
+    overlong_elements,
 )
 from engine.rules.outcomes import OUTCOMES, REPLY_CODES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
@@ -117,24 +119,8 @@ def _current_records(session: Session, item_id: int) -> list[ExemptionRecord]:
         ExemptionRecord.item_id == item_id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)))
 
 
-@dataclass
-class ExemptionForm:
-    """Everything DESIGN §4 asks of a withheld part; which fields are required depends on the ground."""
-
-    ground: str
-    facts: str
-    scope: str = ""
-    article: str = ""
-    whole_item: bool = True
-    severability: str = ""
-    consultation_id: int | None = None
-    no_consultation_reason: str = ""
-    public_interest: str = ""
-    law_citation: str = ""
-    classification_basis: str = ""
-    discretion_reason: str = ""
-    search_record: str = ""
-    replaces_id: int | None = None
+# The service takes the rule's own draft: the record's elements are defined once, in engine.rules.exemptions.
+ExemptionForm = ExemptionDraft
 
 
 @use_case
@@ -155,14 +141,12 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
         if consultation is None:
             raise NotFound("所选征求意见记录不属于本申请")
         consultation_answered = consultation.answered_on is not None
-    article = form.article.strip() or GROUND_ARTICLES.get(form.ground, "")
-    whole = form.whole_item if item.outcome != "PARTIAL" else False
-    draft = ExemptionDraft(
-        ground=form.ground, article=article, facts=form.facts, scope=form.scope, whole_item=whole,
-        severability=form.severability, consultation_answered=consultation_answered,
-        no_consultation_reason=form.no_consultation_reason, public_interest=form.public_interest,
-        law_citation=form.law_citation, classification_basis=form.classification_basis,
-        discretion_reason=form.discretion_reason, search_record=form.search_record)
+    draft = replace(form, article=form.article.strip() or GROUND_ARTICLES.get(form.ground, ""),
+                    whole_item=form.whole_item if item.outcome != "PARTIAL" else False,
+                    consultation_answered=consultation_answered)
+    overlong = overlong_elements(draft)
+    if overlong:
+        raise InvalidInput("；".join(overlong), details=overlong)
     missing = missing_elements(draft, item.outcome)
     if missing:
         raise RuleViolation("不予公开理由记录不完整，缺少：" + "；".join(missing), details=missing)
@@ -174,13 +158,8 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
         old.current = False
         version_no = old.version + 1
     record = ExemptionRecord(
-        case_id=case.id, item_id=item.id, version=version_no, current=True, ground=form.ground, article=article,
-        facts=form.facts.strip(), scope=form.scope.strip(), whole_item=whole, severability=form.severability.strip(),
-        consultation_id=form.consultation_id, no_consultation_reason=form.no_consultation_reason.strip(),
-        public_interest=form.public_interest.strip(), law_citation=form.law_citation.strip(),
-        classification_basis=form.classification_basis.strip(), discretion_reason=form.discretion_reason.strip(),
-        search_record=form.search_record.strip(), review_state="pending", department_id=case.department_id,
-        created_by_id=actor.id, created_at=utcnow())
+        case_id=case.id, item_id=item.id, version=version_no, current=True, **element_values(draft),
+        review_state="pending", department_id=case.department_id, created_by_id=actor.id, created_at=utcnow())
     session.add(record)
     session.flush()
     before_stage = case.stage

@@ -11,9 +11,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+)
 
-from engine.rules.exemptions import GROUND_ARTICLES
+from engine.rules.exemptions import CHOICE, ELEMENTS, FLAG, GROUND_ARTICLES, REF, Element
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPLY_CODES
 from engine.rules.vocabulary import (
     CHALLENGE_KINDS,
@@ -208,26 +216,30 @@ class ItemOut(Output):
     is_primary: bool
 
 
-class ExemptionRecordOut(Output):
+def _description(element: Element) -> str:
+    return f"{element.label}：{element.hint}" if element.hint else element.label
+
+
+def _element_out(element: Element) -> Any:
+    kind = {FLAG: bool, REF: int | None}.get(element.kind, str)
+    return kind, Field(description=_description(element))
+
+
+# The exemption record's elements as engine.rules.exemptions defines them, once for the stored record, the web
+# form and both API models: the same names, kinds, limits and Chinese labels.
+_ExemptionElementsOut = create_model(
+    "ExemptionElementsOut", __base__=Output, **{e.name: _element_out(e) for e in ELEMENTS})
+
+
+class ExemptionRecordOut(_ExemptionElementsOut):
+    """不予公开理由记录的一个版本 (DESIGN §4) and its legal review."""
+
     id: int
     case_id: int
     item_id: int
     version: int
     current: bool
-    ground: str
     ground_label: str
-    article: str
-    facts: str
-    scope: str
-    whole_item: bool
-    severability: str
-    consultation_id: int | None
-    no_consultation_reason: str
-    public_interest: str
-    law_citation: str
-    classification_basis: str
-    discretion_reason: str
-    search_record: str
     review_state: str
     review_comment: str
     department_id: int | None
@@ -470,24 +482,29 @@ class DecisionIn(ActionIn):
     decisions: list[ItemDecisionIn] = Field(min_length=1, max_length=50)
 
 
-class ExemptionIn(ActionIn):
+def _element_in(element: Element) -> tuple[Any, Any]:
+    """The request field of an element: its type (within the column's limit) and its default, if it has one."""
+    description = _description(element)
+    if element.kind == CHOICE:
+        kind = Annotated[_lit(element.choices), Field(description=description)]
+    elif element.kind == FLAG:
+        kind = Annotated[bool, Field(description=description)]
+    elif element.kind == REF:
+        kind = Annotated[Id | None, Field(description=description)]
+    else:
+        kind = text(element.max_length, min_length=1 if element.required else 0, description=description)
+    return kind, ... if element.required else element.default
+
+
+_ExemptionElementsIn = create_model(
+    "ExemptionElementsIn", __base__=ActionIn, **{e.name: _element_in(e) for e in ELEMENTS})
+
+
+class ExemptionIn(_ExemptionElementsIn):
     """不予公开理由记录 (DESIGN §4): which fields are required depends on the ground; the engine names what is missing."""
 
     item_id: Id
-    ground: Ground
-    facts: text(MAX_TEXT, min_length=1)
-    scope: text(MAX_TEXT) = ""
-    article: text(200) = ""
-    whole_item: bool = True
-    severability: text(MAX_TEXT) = ""
-    consultation_id: Id | None = None
-    no_consultation_reason: text(MAX_TEXT) = ""
-    public_interest: text(MAX_TEXT) = ""
-    law_citation: text(MAX_TEXT) = ""
-    classification_basis: text(MAX_TEXT) = ""
-    discretion_reason: text(MAX_TEXT) = ""
-    search_record: text(MAX_TEXT) = ""
-    replaces_id: Id | None = None
+    replaces_id: Id | None = Field(default=None, description="修改时：被替换的理由记录（生成其新版本）")
 
 
 class ConfidentialityIn(ActionIn):
