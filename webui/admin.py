@@ -16,11 +16,11 @@ from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
 from engine.rules.vocabulary import ROLES
 from engine.services import accounts
+from engine.services.uploads import sniff
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
 from webui.localtime import today
-from webui.uploads import sniff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(requires_role("admin")(lambda: None))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import Select, func, select
@@ -22,19 +22,13 @@ SORTS = {
 }
 
 
-@dataclass
-class CaseFilter:
-    stage: str = ""
-    due: str = ""
-    department_id: int | None = None
-    applicant_kind: str = ""
-    received_from: date | None = None
-    received_to: date | None = None
-    outcome: str = ""
-    q: str = ""
+@dataclass(frozen=True)
+class CaseFilter(CaseCriteria):
+    """The list page's query string: the engine's criteria, plus the order and page it shows them in."""
+
     sort: str = "received_desc"
     page: int = 1
-    errors: list[str] = field(default_factory=list)
+    errors: tuple[str, ...] = ()    # what in the query string was ignored, to tell the user
 
     @classmethod
     def from_args(cls, args) -> CaseFilter:
@@ -66,24 +60,17 @@ class CaseFilter:
                    received_from=day("received_from", "收到日期（起）"), received_to=day("received_to", "收到日期（止）"),
                    outcome=outcome if outcome in OUTCOMES else "", q=(args.get("q") or "").strip()[:100],
                    sort=sort if sort in SORTS else "received_desc", page=max(1, integer("page", 1) or 1),
-                   errors=errors)
-
-    def criteria(self) -> CaseCriteria:
-        return CaseCriteria(stage=self.stage, due=self.due, department_id=self.department_id,
-                            applicant_kind=self.applicant_kind, received_from=self.received_from,
-                            received_to=self.received_to, outcome=self.outcome, q=self.q)
+                   errors=tuple(errors))
 
     def query_args(self, **changes) -> dict:
-        values = {"stage": self.stage, "due": self.due, "department_id": self.department_id or "",
-                  "applicant_kind": self.applicant_kind, "received_from": self.received_from or "",
-                  "received_to": self.received_to or "", "outcome": self.outcome, "q": self.q, "sort": self.sort}
-        values.update(changes)
+        """The query string that shows this list again (the page number aside)."""
+        values = {f.name: getattr(self, f.name) for f in fields(CaseCriteria)} | {"sort": self.sort} | changes
         return {k: v for k, v in values.items() if v not in ("", None)}
 
 
 def filtered(agency_id: int, f: CaseFilter, today: date, dialect: str = "") -> Select:
     """Cases of the agency matching the filter (the engine's one query for every case list)."""
-    return cases_matching(agency_id, f.criteria(), today, dialect)
+    return cases_matching(agency_id, f, today, dialect)
 
 
 def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> tuple[list[Case], int]:

@@ -28,12 +28,13 @@ from engine.persistence.models import (
 from engine.rules import clocks
 from engine.rules.case_clock import compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.vocabulary import UPLOAD_KINDS_CHOOSABLE
 from engine.rules.workflow import STAGE_LABELS, available_actions
 from webui import db
+from webui import form_values as fv
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
 from webui.localtime import today
 from webui.presentation import CHANNEL_LABELS, days_left
-from webui.uploads import UPLOAD_KINDS_ALLOWED, store_upload
 
 bp = Blueprint("cases", __name__)
 EXPORT_LIMIT = 100_000
@@ -182,7 +183,7 @@ def show(case_id: int):
         "cases/show.html", case=case, agency=agency, due=due, explanation=explanation, events=events,
         letters=letters, superseded=superseded, uploads=uploads, deliveries=deliveries, challenges=challenges,
         records=records, reviews=reviews, notes=notes, names=names, actions=action_links(case),
-        left=days_left(case.due_on, case.stage, on), today=on, upload_kinds=UPLOAD_KINDS_ALLOWED,
+        left=days_left(case.due_on, case.stage, on), today=on, upload_kinds=UPLOAD_KINDS_CHOOSABLE,
         can_upload=case.stage != "archived" and not case.imported and current_user.has_any_role("clerk", "handler"))
 
 
@@ -212,16 +213,7 @@ def upload_file(upload_id: int):
 
 @bp.post("/cases/<int:case_id>/uploads")
 def add_upload(case_id: int):
-    if not current_user.has_any_role("clerk", "handler"):
-        abort(403)
-    session = db.get_session()
-    case = services.load_case(session, case_id, current_user)
-    kind = request.form.get("kind", "attachment")
-    if kind not in UPLOAD_KINDS_ALLOWED:
-        kind = "attachment"
-    upload = store_upload(session, case, request.files.get("file"), kind=kind, actor=current_user)
-    if upload is None:
-        flash("请选择要上传的文件", "error")
-        return redirect(url_for("cases.show", case_id=case.id)), 303
+    upload = services.upload_file(db.get_session(), case_id, file=fv.upload("file"),
+                                  kind=request.form.get("kind", "attachment"), actor=current_user, today=today())
     flash(f"已上传：{upload.filename}", "success")
-    return redirect(url_for("cases.show", case_id=case.id) + "#documents")
+    return redirect(url_for("cases.show", case_id=case_id) + "#documents")

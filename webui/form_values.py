@@ -7,6 +7,7 @@ from datetime import date
 from flask import request
 
 from engine.errors import InvalidInput
+from engine.services.uploads import MAX_UPLOAD_BYTES, UploadedFile
 
 
 def text(name: str, default: str = "") -> str:
@@ -68,3 +69,11 @@ def case_version() -> int:
     if value is None:
         raise InvalidInput("表单缺少版本号，请刷新页面后重试")
     return value
+
+
+def upload(name: str) -> UploadedFile | None:
+    """The posted file as the engine takes it (read up to one byte past the limit, so the engine can refuse it)."""
+    file = request.files.get(name)
+    if file is None or not file.filename:
+        return None
+    return UploadedFile(filename=file.filename, content=file.read(MAX_UPLOAD_BYTES + 1))

@@ -1,5 +1,6 @@
 """Review and handling forms (审核、办理): supplement, acceptance, consultations, fee, extension, closing,
-delivery, review/litigation and archiving. One GET form and one POST per action; letters issued with them."""
+delivery, review/litigation and archiving. One GET form and one POST per action; each POST is one engine call,
+which also issues the letters the law requires."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
@@ -16,21 +17,23 @@ from engine import services
 from engine.errors import GongkaiError, InvalidInput, StaleCase
 from engine.persistence.models import Agency, Case, Department, LegalChallenge, Letter, User
 from engine.rules import fees
-from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_RESULTS, DELIVERY_METHODS, RETENTION_PERIODS
+from engine.rules.vocabulary import (
+    CHALLENGE_KINDS,
+    CHALLENGE_RESULTS,
+    CONSULTATION_ANSWERS,
+    CONSULTATION_KINDS,
+    DELIVERY_METHODS,
+    RETENTION_PERIODS,
+)
 from engine.rules.workflow import available_actions, objecting_third_parties
-from engine.services import letter_data
 from engine.services.archiving import retention_for
 from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import status_for
-from webui.uploads import store_upload
+from webui.refusals import discard_work, status_for
 
 bp = Blueprint("handling", __name__)
-
-DEFAULT_PAYMENT_METHOD = "请持本通知书到本机关办公地点缴纳，或按本机关告知的账户转账缴纳"
-
 
 @dataclass(frozen=True)
 class CaseAction:
@@ -47,68 +50,41 @@ def _workflow(*names: str) -> Callable[[Case, object], bool]:
     return allowed
 
 
-def _letter(session: Session, case: Case, agency: Agency, letter_type: str, build, on: date) -> Letter:
-    return services.issue_letter(session, case, letter_type, build, renderer=renderer_for(agency),
-                                 actor=current_user, today=on)
-
-
-def _latest_letter_number(session: Session, case: Case, letter_type: str) -> str | None:
-    return session.scalar(select(Letter.doc_number).where(Letter.case_id == case.id, Letter.letter_type == letter_type)
-                          .order_by(Letter.id.desc()).limit(1))
-
-
-# ---------------------------------------------------------------- the actions
+# ---------------------------------------------------------------- the actions: parse, one service call, a message
 
 def confirm_receipt(session, case, agency, on, version):
-    services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
-                             actor=current_user, today=on, version=version)
-    # The receipt is issued now that there is a receipt date (条例31); it carries a fresh query code.
-    code = services.renew_query_code(session, case.id, actor=current_user, today=on)
-    services.issue_letter(session, case, "receipt",
-                          lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=on),
-                          renderer=renderer_for(agency), actor=current_user, today=on, numbered=False)
-    return f"已确认收件并出具登记回执，查询码 {code}（请告知申请人，只显示这一次），答复期限 {case.due_on.isoformat()}"
+    result = services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
+                                      renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    return (f"已确认收件并出具登记回执，查询码 {result.query_code}（请告知申请人，只显示这一次），"
+            f"答复期限 {case.due_on.isoformat()}")
 
 
 def request_supplement(session, case, agency, on, version):
     items = [line.strip() for line in fv.text("items").splitlines() if line.strip()]
-    period = fv.optional_int("period_working_days", "补正期限")
-    services.request_supplement(session, case.id, items=items, period_working_days=period, actor=current_user,
-                                today=on, version=version)
-    letter = _letter(session, case, agency, "supplement_notice",
-                     lambda n: letter_data.supplement_notice_data(case, agency, doc_number=n, issued_on=on), on)
-    return f"已出具补正告知书 {letter.doc_number}，补正期限至 {case.supplement_due_on.isoformat()}"
+    result = services.request_supplement(
+        session, case.id, items=items, period_working_days=fv.optional_int("period_working_days", "补正期限"),
+        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    return f"已出具补正告知书 {result.letter.doc_number}，补正期限至 {case.supplement_due_on.isoformat()}"
 
 
 def receive_supplement(session, case, agency, on, version):
     services.receive_supplement(session, case.id, received_on=fv.required_date("received_on", "收到补正日期"),
-                                actor=current_user, today=on, version=version)
-    store_upload(session, case, request.files.get("file"), kind="supplement", actor=current_user)
+                                file=fv.upload("file"), actor=current_user, today=on, version=version)
     return f"已登记补正，答复期限重新计算至 {case.due_on.isoformat()}"
 
 
-def _termination_letter(session, case, agency, on) -> Letter:
-    earlier = None
-    if case.report_outcome == "LAPSED_SUPPLEMENT":
-        earlier = _latest_letter_number(session, case, "supplement_notice")
-    elif case.report_outcome == "LAPSED_FEE":
-        earlier = _latest_letter_number(session, case, "fee_notice")
-    return _letter(session, case, agency, "termination_notice", lambda n: letter_data.termination_notice_data(
-        case, agency, doc_number=n, issued_on=on, earlier_notice_number=earlier), on)
-
-
 def close_lapsed(session, case, agency, on, version):
-    services.close_lapsed(session, case.id, actor=current_user, today=on, version=version)
-    letter = _termination_letter(session, case, agency, on)
-    return f"已结案（{case.closed_reason}），出具终止办理告知书 {letter.doc_number}"
+    result = services.close_lapsed(session, case.id, renderer=renderer_for(agency), actor=current_user, today=on,
+                                   version=version)
+    return f"已结案（{case.closed_reason}），出具终止办理告知书 {result.letter.doc_number}"
 
 
 def withdraw(session, case, agency, on, version):
-    services.withdraw(session, case.id, reason=fv.text("reason"), actor=current_user, today=on, version=version)
-    store_upload(session, case, request.files.get("file"), kind="attachment", actor=current_user)
-    if fv.flag("issue_notice"):
-        letter = _termination_letter(session, case, agency, on)
-        return f"申请人已撤回，已结案并出具终止办理告知书 {letter.doc_number}"
+    result = services.withdraw(session, case.id, reason=fv.text("reason"), issue_notice=fv.flag("issue_notice"),
+                               file=fv.upload("file"), renderer=renderer_for(agency), actor=current_user, today=on,
+                               version=version)
+    if result.letter:
+        return f"申请人已撤回，已结案并出具终止办理告知书 {result.letter.doc_number}"
     return "申请人已撤回，已结案"
 
 
@@ -142,18 +118,14 @@ def _assignment_context(session, case, agency):
 
 
 def open_consultation(session, case, agency, on, version):
-    consultation = services.open_consultation(
-        session, case.id, kind=fv.choice("kind", "征求意见对象", ("THIRD_PARTY", "AGENCY")),
+    result = services.open_consultation(
+        session, case.id, kind=fv.choice("kind", "征求意见对象", CONSULTATION_KINDS),
         party_name=fv.text("party_name"), party_contact=fv.text("party_contact"), subject=fv.text("subject"),
         sent_on=fv.required_date("sent_on", "发出日期"),
-        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"),
-        actor=current_user, today=on, version=version)
-    store_upload(session, case, request.files.get("file"), kind="consultation", actor=current_user)
-    letter = _letter(session, case, agency, letter_data.consultation_letter_type(consultation),
-                     lambda n: letter_data.consultation_data(case, agency, consultation, doc_number=n, issued_on=on),
-                     on)
-    return (f"已出具征求意见书 {letter.doc_number}，对方应于 {consultation.answer_due_on.isoformat()} 前提出意见；"
-            "期间答复期限暂停计算")
+        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"), file=fv.upload("file"),
+        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    return (f"已出具征求意见书 {result.letter.doc_number}，对方应于 {result.record.answer_due_on.isoformat()} 前提出"
+            "意见；期间答复期限暂停计算")
 
 
 def record_consultation_answer(session, case, agency, on, version):
@@ -162,11 +134,10 @@ def record_consultation_answer(session, case, agency, on, version):
         raise InvalidInput("请选择征求意见记录")
     services.record_consultation_answer(
         session, case.id, consultation_id=consultation_id,
-        answer=fv.choice("answer", "意见", ("CONSENT", "OBJECTION", "NO_ANSWER")),
+        answer=fv.choice("answer", "意见", CONSULTATION_ANSWERS),
         answered_on=fv.required_date("answered_on", "收到意见日期"), summary=fv.text("summary"),
-        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"),
+        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"), file=fv.upload("file"),
         actor=current_user, today=on, version=version)
-    store_upload(session, case, request.files.get("file"), kind="consultation", actor=current_user)
     return "已登记意见"
 
 
@@ -194,16 +165,14 @@ def _fee_quote():
 
 
 def issue_fee_notice(session, case, agency, on, version):
-    fee = services.issue_fee_notice(
+    result = services.issue_fee_notice(
         session, case.id, mode=fv.choice("mode", "计费方式", (fees.PER_APPLICATION, fees.PER_PAGE)),
         units=fv.required_int("units", "件数或页数"),
         earlier_this_month=fv.optional_int("earlier_this_month", "本月此前已申请件数") or 0,
         notice_received_on=fv.optional_date("notice_received_on", "申请人收到通知日期"),
-        actor=current_user, today=on, version=version)
-    method = (agency.settings or {}).get("fee_payment_method") or DEFAULT_PAYMENT_METHOD
-    letter = _letter(session, case, agency, "fee_notice", lambda n: letter_data.fee_notice_data(
-        case, agency, doc_number=n, issued_on=on, payment_method=method), on)
-    return f"已出具收费通知书 {letter.doc_number}：{fee.amount_yuan} 元，缴费期限 {fee.pay_by_on.isoformat()}"
+        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    fee = result.record
+    return f"已出具收费通知书 {result.letter.doc_number}：{fee.amount_yuan} 元，缴费期限 {fee.pay_by_on.isoformat()}"
 
 
 def _fee_context(session, case, agency):
@@ -219,27 +188,23 @@ def record_payment(session, case, agency, on, version):
 
 
 def extend(session, case, agency, on, version):
-    original_due_on = case.due_on
-    services.extend(session, case.id, working_days=fv.required_int("working_days", "延长的工作日数"),
-                    reason=fv.text("reason"), actor=current_user, today=on, version=version)
-    letter = _letter(session, case, agency, "extension_notice", lambda n: letter_data.extension_notice_data(
-        case, agency, original_due_on=original_due_on, doc_number=n, issued_on=on), on)
-    return f"已批准延期至 {case.due_on.isoformat()}，出具延期答复告知书 {letter.doc_number}"
+    result = services.extend(session, case.id, working_days=fv.required_int("working_days", "延长的工作日数"),
+                             reason=fv.text("reason"), renderer=renderer_for(agency), actor=current_user, today=on,
+                             version=version)
+    return f"已批准延期至 {case.due_on.isoformat()}，出具延期答复告知书 {result.letter.doc_number}"
 
 
 def record_delivery(session, case, agency, on, version):
-    proof = store_upload(session, case, request.files.get("proof"), kind="delivery_proof", actor=current_user)
     services.record_delivery(
         session, case.id, method=fv.choice("method", "送达方式", DELIVERY_METHODS),
         delivered_on=fv.required_date("delivered_on", "送达日期"), tracking_no=fv.text("tracking_no"),
-        letter_id=fv.optional_int("letter_id", "文书"), proof_upload_id=proof.id if proof else None,
+        letter_id=fv.optional_int("letter_id", "文书"), proof=fv.upload("proof"),
         returned=fv.flag("returned"), note=fv.text("note"), actor=current_user, today=on, version=version)
     return "已登记送达" + ("，答复已完成" if case.stage == "replied" else "")
 
 
 def _delivery_allowed(case: Case, user) -> bool:
-    return (case.stage != "archived" and not case.imported and user.agency_id == case.agency_id
-            and user.has_role("clerk") and case.stage != "received")
+    return services.may_record_delivery(case, user)
 
 
 def _delivery_context(session, case, agency):
@@ -269,12 +234,12 @@ def _challenge_context(session, case, agency):
 
 
 def notify_third_party(session, case, agency, on, version):
-    letter = services.notify_third_party_of_disclosure(
+    result = services.notify_third_party_of_disclosure(
         session, case.id, consultation_id=fv.optional_int("consultation_id", "征求意见记录") or 0,
         information=fv.text("information"), reason=fv.text("reason"),
         disclosure_on=fv.optional_date("disclosure_on", "拟公开日期"), renderer=renderer_for(agency),
         actor=current_user, today=on, version=version)
-    return f"已出具公开决定告知书 {letter.doc_number}（送第三方）"
+    return f"已出具公开决定告知书 {result.letter.doc_number}（送第三方）"
 
 
 def _notify_context(session, case, agency):
@@ -341,8 +306,7 @@ def act(case_id: int, name: str):
     try:
         message = action.perform(session, case, agency, on, fv.case_version())
     except GongkaiError as refusal:
-        session.rollback()
-        g.db_rollback = True
+        discard_work(session)
         fresh = services.load_case(session, case_id, current_user)
         text = refusal.message
         if isinstance(refusal, StaleCase):

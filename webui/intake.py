@@ -10,14 +10,13 @@ from engine.errors import GongkaiError
 from engine.persistence.models import Agency
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.vocabulary import CHANNELS
-from engine.services import ApplicantForm, RegistrationForm, letter_data
+from engine.services import ApplicantForm, RegistrationForm
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import status_for
-from webui.uploads import store_upload
+from webui.refusals import discard_work, status_for
 
 bp = Blueprint("intake", __name__)
 
@@ -70,18 +69,14 @@ def register():
             confirmed_on=fv.optional_date("confirmed_on", "确认日期"),
             requested_form=fv.text("requested_form"), requested_delivery=fv.text("requested_delivery"),
             purpose=fv.text("purpose"))
-        case, code = services.register_request(session_db, form, actor=current_user, today=on)
-        store_upload(session_db, case, request.files.get("application_file"), kind="application", actor=current_user)
-        if case.stage == "registered":
-            services.issue_letter(
-                session_db, case, "receipt",
-                lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=on),
-                renderer=renderer_for(agency), actor=current_user, today=on, numbered=False)
+        result = services.register_request(session_db, form, renderer=renderer_for(agency), actor=current_user,
+                                           today=on, application_file=fv.upload("application_file"))
     except GongkaiError as refusal:
-        session_db.rollback()
+        discard_work(session_db)
         flash(refusal.message, "error")
         return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
-    session["query_code"] = {"case_id": case.id, "code": code}
+    case = result.case
+    session["query_code"] = {"case_id": case.id, "code": result.query_code}
     flash(f"已登记：{case.reg_no}", "success")
     return redirect(url_for("intake.registered", case_id=case.id))
 

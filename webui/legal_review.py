@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import status_for
+from webui.refusals import discard_work, status_for
 
 bp = Blueprint("legal_review", __name__)
 
@@ -58,8 +58,7 @@ def _render(case: Case, values, status: int = 200):
 
 def _refused(case_id: int, refusal: GongkaiError):
     session = db.get_session()
-    session.rollback()
-    g.db_rollback = True
+    discard_work(session)
     flash(refusal.message, "error")
     fresh = services.load_case(session, case_id, current_user)
     return _render(fresh, request.form, status_for(refusal))
@@ -102,7 +101,7 @@ def sign(case_id: int):
     case = services.load_case(session, case_id, current_user)
     try:
         letter = services.sign_reply(session, case.id, renderer=renderer_for(case.agency), actor=current_user,
-                                     today=today(), version=fv.case_version())
+                                     today=today(), version=fv.case_version()).letter
     except GongkaiError as refusal:
         return _refused(case_id, refusal)
     flash(f"答复书已签发：{letter.doc_number}（SHA-256 {letter.sha256[:16]}…）", "success")
@@ -171,10 +170,9 @@ def correct_letter(case_id: int, letter_id: int):
     try:
         new = services.supersede_letter(session, case.id, letter_id=letter.id, reason=fv.text("reason"),
                                         corrections=corrections, renderer=renderer_for(case.agency),
-                                        actor=current_user, today=today(), version=fv.case_version())
+                                        actor=current_user, today=today(), version=fv.case_version()).letter
     except GongkaiError as refusal:
-        session.rollback()
-        g.db_rollback = True
+        discard_work(session)
         flash(refusal.message, "error")
         return render_template("legal_review/correct.html", case=case, letter=letter, fields=fields,
                                values=request.form), status_for(refusal)

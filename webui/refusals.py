@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+
 from engine.errors import (
     GongkaiError,
     InvalidInput,
@@ -29,3 +31,9 @@ def status_for(error: GongkaiError) -> int:
         if kind in ERROR_STATUS:
             return ERROR_STATUS[kind]
     return 400
+
+
+def discard_work(session) -> None:
+    """After a refusal: roll back what the request did so far; the request boundary then commits nothing."""
+    session.rollback()
+    g.db_rollback = True

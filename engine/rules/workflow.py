@@ -1,9 +1,11 @@
 """The workflow chart (条例45: 登记、审核、办理、答复、归档) as one table and one shared state machine.
 
-Every case is fired through the same `transitions.Machine(model=None)`; `advance()` checks the actor's
-agency and role, then the chart, and raises `WorkflowError` saying why an action is not possible.
-Rules that need data (7-working-day supplement window, extension limits, exemption validity) are
-checked by the services before they call `advance()`.
+Every case is fired through the same `transitions.Machine(model=None)`. A use case calls `authorize()` once
+(agency, role, read-only states, and whether the machine has the action from the case's stage — the table is
+the only source) and, after its own data rules, `advance()`, which fires the machine with the facts its
+conditions read. Data rules that need the database or the calendar (the 7-working-day supplement window,
+extension limits, exemption validity) stay in the services: they are refusals with their own reasons,
+checked before anything changes, not branches of the chart.
 """
 
 from __future__ import annotations
@@ -27,39 +29,44 @@ _WITHDRAWABLE = ("received", "registered", "awaiting_supplement", "in_handling",
 @dataclass(frozen=True)
 class Action:
     name: str
-    label: str
     roles: tuple[str, ...]
 
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self.name]
 
+
+# Who may take each action (DESIGN §2 "who acts"; 条例33② the office head approves an extension).
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        Action("confirm_receipt", ACTION_LABELS["confirm_receipt"], ("clerk",)),
-        Action("request_supplement", ACTION_LABELS["request_supplement"], ("clerk",)),
-        Action("receive_supplement", ACTION_LABELS["receive_supplement"], ("clerk",)),
-        Action("close_lapsed_supplement", ACTION_LABELS["close_lapsed_supplement"], ("clerk",)),
-        Action("accept", ACTION_LABELS["accept"], ("clerk", "office_head")),
-        Action("assign", ACTION_LABELS["assign"], ("clerk", "office_head")),
-        Action("open_consultation", ACTION_LABELS["open_consultation"], ("handler",)),
-        Action("record_consultation_answer", ACTION_LABELS["record_consultation_answer"], ("handler", "clerk")),
-        Action("issue_fee_notice", ACTION_LABELS["issue_fee_notice"], ("handler", "clerk")),
-        Action("record_payment", ACTION_LABELS["record_payment"], ("clerk",)),
-        Action("close_lapsed_fee", ACTION_LABELS["close_lapsed_fee"], ("clerk",)),
-        Action("extend", ACTION_LABELS["extend"], ("office_head",)),
-        Action("record_decision", ACTION_LABELS["record_decision"], ("handler",)),
-        Action("record_confidentiality_review", ACTION_LABELS["record_confidentiality_review"], ("handler", "legal_reviewer", "office_head")),
-        Action("notify_third_party", ACTION_LABELS["notify_third_party"], ("handler",)),
-        Action("submit_for_review", ACTION_LABELS["submit_for_review"], ("handler",)),
-        Action("review_exemption", ACTION_LABELS["review_exemption"], ("legal_reviewer",)),
-        Action("return_for_revision", ACTION_LABELS["return_for_revision"], ("legal_reviewer",)),
-        Action("sign", ACTION_LABELS["sign"], ("legal_reviewer",)),
-        Action("record_delivery", ACTION_LABELS["record_delivery"], ("clerk",)),
-        Action("withdraw", ACTION_LABELS["withdraw"], ("clerk",)),
-        Action("archive", ACTION_LABELS["archive"], ("archivist",)),
+        Action("confirm_receipt", ("clerk",)),
+        Action("request_supplement", ("clerk",)),
+        Action("receive_supplement", ("clerk",)),
+        Action("close_lapsed_supplement", ("clerk",)),
+        Action("accept", ("clerk", "office_head")),
+        Action("assign", ("clerk", "office_head")),
+        Action("open_consultation", ("handler",)),
+        Action("record_consultation_answer", ("handler", "clerk")),
+        Action("issue_fee_notice", ("handler", "clerk")),
+        Action("record_payment", ("clerk",)),
+        Action("close_lapsed_fee", ("clerk",)),
+        Action("extend", ("office_head",)),
+        Action("record_decision", ("handler",)),
+        Action("record_confidentiality_review", ("handler", "legal_reviewer", "office_head")),
+        Action("notify_third_party", ("handler",)),
+        Action("submit_for_review", ("handler",)),
+        Action("review_exemption", ("legal_reviewer",)),
+        Action("return_for_revision", ("legal_reviewer",)),
+        Action("sign", ("legal_reviewer",)),
+        Action("record_delivery", ("clerk",)),
+        Action("withdraw", ("clerk",)),
+        Action("archive", ("archivist",)),
     )
 }
 
 # The chart. `dest: None` is an internal transition: the stage stays, the action is still checked.
+# A row with a condition has its twin with `unless`, so every branch is reached and none is a fallback.
 TRANSITIONS: list[dict] = [
     {"trigger": "confirm_receipt", "source": "received", "dest": "registered"},
     {"trigger": "request_supplement", "source": "registered", "dest": "awaiting_supplement"},
@@ -67,10 +74,12 @@ TRANSITIONS: list[dict] = [
     {"trigger": "close_lapsed_supplement", "source": "awaiting_supplement", "dest": "closed"},
     {"trigger": "accept", "source": "registered", "dest": "in_handling"},
     {"trigger": "assign", "source": ["in_handling", "consulting", "awaiting_fee", "drafting"], "dest": None},
-    {"trigger": "open_consultation", "source": ["in_handling", "consulting"], "dest": "consulting"},
+    # A consultation found necessary while drafting (e.g. a third party's rights, 条例32) is still possible.
+    {"trigger": "open_consultation", "source": ["in_handling", "consulting", "drafting"], "dest": "consulting"},
     {"trigger": "record_consultation_answer", "source": "consulting", "dest": "in_handling",
      "conditions": "no_consultation_left_open"},
-    {"trigger": "record_consultation_answer", "source": "consulting", "dest": None},
+    {"trigger": "record_consultation_answer", "source": "consulting", "dest": None,
+     "unless": "no_consultation_left_open"},
     {"trigger": "issue_fee_notice", "source": "in_handling", "dest": "awaiting_fee"},
     {"trigger": "record_payment", "source": "awaiting_fee", "dest": "in_handling"},
     {"trigger": "close_lapsed_fee", "source": "awaiting_fee", "dest": "closed"},
@@ -87,12 +96,11 @@ TRANSITIONS: list[dict] = [
     {"trigger": "archive", "source": ["replied", "closed"], "dest": "archived"},
 ]
 
-
 def _condition(name: str):
-    """Conditions read flags the service passes in; transitions returns False when one fails."""
-
     def check(event) -> bool:
-        return bool(event.kwargs.get(name, False))
+        if name not in event.kwargs:
+            raise TypeError(f"the action {event.event.name} needs the fact {name!r}")
+        return bool(event.kwargs[name])
 
     check.__name__ = name
     return check
@@ -102,72 +110,67 @@ def _build_machine() -> Machine:
     table = []
     for row in TRANSITIONS:
         row = dict(row)
-        if "conditions" in row:
-            row["conditions"] = [_condition(row["conditions"])]
+        for key in ("conditions", "unless"):
+            if key in row:
+                row[key] = [_condition(row[key])]
         table.append(row)
     return Machine(model=None, states=list(STAGES), transitions=table, initial=None, auto_transitions=False,
                    model_attribute="stage", send_event=True)
 
 
 MACHINE = _build_machine()
-
-
-def _sources(action: str) -> set[str]:
-    sources: set[str] = set()
-    for row in TRANSITIONS:
-        if row["trigger"] == action:
-            src = row["source"]
-            sources.update([src] if isinstance(src, str) else src)
-    return sources
-
-
-_SOURCES = {name: _sources(name) for name in ACTIONS}
+# What the machine allows from each stage, asked once.
+_TRIGGERS = {stage: frozenset(MACHINE.get_triggers(stage)) for stage in STAGES}
 
 
 def stages_allowing(action: str) -> list[str]:
-    """The stages from which `action` may be taken, in chart order."""
-    return [stage for stage in STAGES if stage in _SOURCES.get(action, ())]
+    """The stages from which `action` may be taken, in chart order (read from the machine)."""
+    return [stage for stage in STAGES if action in _TRIGGERS[stage]]
 
 
-def allowed_in_stage(action: str, stage: str) -> bool:
-    return stage in _SOURCES.get(action, ())
-
-
-def check_actor(case, action: str, actor) -> None:
-    """Refuse another agency's case and an actor without the action's role (checked for every action)."""
+def authorize(case, action: str, actor) -> None:
+    """Refuse, saying why, unless this actor may take this action on this case now: the actor's agency and role,
+    then the case's state (archived and imported cases are read-only) and the chart. Every action calls it
+    once, before looking at its input."""
     if action not in ACTIONS:
         raise WorkflowError(f"未知的操作「{action}」")
-    if actor is None or getattr(actor, "agency_id", None) != case.agency_id:
-        raise PermissionDenied("您不属于办理此申请的机关，无权操作")
-    wanted = ACTIONS[action].roles
-    if not any(actor.has_role(role) for role in wanted):
-        names = "、".join(_role_label(r) for r in wanted)
-        raise PermissionDenied(f"「{ACTIONS[action].label}」只能由{names}执行")
-
-
-def _role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
-
-
-def check_stage(case, action: str) -> None:
-    if case.stage == "archived":
-        raise WorkflowError("案件已归档，只读，不能再修改（归档后收到的复议、诉讼结果请作为备考记录追加）")
-    if getattr(case, "imported", False):
-        raise WorkflowError("该案件由历史台账导入，只读，不能在系统中继续办理")
-    if not allowed_in_stage(action, case.stage):
+    authorize_role(case, actor, ACTIONS[action].roles, ACTIONS[action].label)
+    refuse_read_only(case)
+    if action not in _TRIGGERS[case.stage]:
         raise WorkflowError(
             f"案件当前处于「{STAGE_LABELS.get(case.stage, case.stage)}」阶段，不能执行「{ACTIONS[action].label}」"
         )
 
 
-def advance(case, action: str, *, actor, **flags) -> str:
-    """Fire `action` on `case` through the shared machine; return the new stage or raise why not."""
-    check_actor(case, action, actor)
-    check_stage(case, action)
-    fired = MACHINE.events[action].trigger(case, **flags)
-    if not fired:
-        raise WorkflowError(f"「{ACTIONS[action].label}」的条件不满足")
+def authorize_role(case, actor, roles: tuple[str, ...], label: str) -> None:
+    """Another agency's actor, or one without any of `roles`, may not do `label` on this case."""
+    if actor is None or getattr(actor, "agency_id", None) != case.agency_id:
+        raise PermissionDenied("您不属于办理此申请的机关，无权操作")
+    if not any(actor.has_role(role) for role in roles):
+        names = "、".join(ROLE_LABELS.get(r, r) for r in roles)
+        raise PermissionDenied(f"「{label}」只能由{names}执行")
+
+
+def refuse_read_only(case) -> None:
+    """Archived cases and cases imported from a ledger are read-only (DESIGN §2)."""
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读，不能再修改（归档后收到的复议、诉讼结果请作为备考记录追加）")
+    if getattr(case, "imported", False):
+        raise WorkflowError("该案件由历史台账导入，只读，不能在系统中继续办理")
+
+
+def advance(case, action: str, **facts) -> str:
+    """Fire an authorized `action` on `case` through the shared machine with the facts its conditions read;
+    return the new stage."""
+    if not MACHINE.events[action].trigger(case, **facts):
+        raise WorkflowError(f"「{ACTIONS[action].label}」的条件不满足")  # pragma: no cover - rows come in pairs
     return case.stage
+
+
+def take(case, action: str, *, actor, **facts) -> str:
+    """Authorize and fire in one step, for callers that have nothing to check in between."""
+    authorize(case, action, actor)
+    return advance(case, action, **facts)
 
 
 def available_actions(case, actor) -> list[Action]:
@@ -176,9 +179,10 @@ def available_actions(case, actor) -> list[Action]:
         return []
     if actor is None or actor.agency_id != case.agency_id:
         return []
+    triggers = _TRIGGERS[case.stage]
     return [
         a for a in ACTIONS.values()
-        if allowed_in_stage(a.name, case.stage) and any(actor.has_role(r) for r in a.roles) and _relevant(case, a.name)
+        if a.name in triggers and any(actor.has_role(r) for r in a.roles) and _relevant(case, a.name)
     ]
 
 

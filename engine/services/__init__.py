@@ -1,25 +1,8 @@
-"""Use cases, one function each: explicit session, actor and `today`; they flush and never commit."""
+"""Use cases, one function per action: explicit session, actor and `today`; each does all of its action — checks,
+state, clock, audit event and the letter(s) the law requires (renderer injected) — flushes and never commits."""
 
-from engine.services.cases import (
-    ApplicantForm,
-    RegistrationForm,
-    accept,
-    assign,
-    close_lapsed,
-    confirm_receipt,
-    extend,
-    find_possible_duplicates,
-    issue_fee_notice,
-    load_case,
-    open_consultation,
-    receive_supplement,
-    record_consultation_answer,
-    record_payment,
-    register_request,
-    renew_query_code,
-    request_supplement,
-    withdraw,
-)
+from engine.services.closing import close_lapsed, withdraw
+from engine.services.common import ActionResult, load_case
 from engine.services.decisions import (
     ExemptionForm,
     ItemDecision,
@@ -31,10 +14,29 @@ from engine.services.decisions import (
     signing_problems,
     submit_for_review,
 )
+from engine.services.handling import (
+    accept,
+    assign,
+    extend,
+    issue_fee_notice,
+    open_consultation,
+    receive_supplement,
+    record_consultation_answer,
+    record_payment,
+    request_supplement,
+)
+from engine.services.issuing import LetterRenderer
+from engine.services.registration import (
+    ApplicantForm,
+    RegistrationForm,
+    confirm_receipt,
+    find_possible_duplicates,
+    register_request,
+    renew_query_code,
+)
 from engine.services.reply import (
-    LetterRenderer,
     archive,
-    issue_letter,
+    may_record_delivery,
     notify_third_party_of_disclosure,
     preview_reply,
     record_delivery,
@@ -42,13 +44,16 @@ from engine.services.reply import (
     sign_reply,
     supersede_letter,
 )
+from engine.services.uploads import UploadedFile, upload_file
 
 __all__ = [
-    "ApplicantForm", "RegistrationForm", "ExemptionForm", "ItemDecision", "LetterRenderer",
+    "ActionResult", "ApplicantForm", "RegistrationForm", "ExemptionForm", "ItemDecision", "LetterRenderer",
+    "UploadedFile",
     "accept", "archive", "assign", "close_lapsed", "confirm_receipt", "extend", "find_possible_duplicates",
-    "issue_fee_notice", "issue_letter", "notify_third_party_of_disclosure", "load_case", "open_consultation", "preview_reply", "receive_supplement",
-    "record_confidentiality_review", "record_consultation_answer", "record_decision", "record_delivery",
-    "record_exemption", "record_payment", "record_review_or_litigation", "register_request", "renew_query_code",
-    "request_supplement", "return_for_revision", "review_exemption", "sign_reply", "signing_problems",
-    "submit_for_review", "supersede_letter", "withdraw",
+    "issue_fee_notice", "load_case", "may_record_delivery", "notify_third_party_of_disclosure",
+    "open_consultation", "preview_reply", "receive_supplement", "record_confidentiality_review",
+    "record_consultation_answer", "record_decision", "record_delivery", "record_exemption", "record_payment",
+    "record_review_or_litigation", "register_request", "renew_query_code", "request_supplement",
+    "return_for_revision", "review_exemption", "sign_reply", "signing_problems", "submit_for_review",
+    "supersede_letter", "upload_file", "withdraw",
 ]

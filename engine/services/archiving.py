@@ -11,6 +11,8 @@ from engine.persistence.models import Agency, ArchiveNote, User
 from engine.persistence.numbering import ARCHIVE, format_number, next_number
 from engine.rules.outcomes import OUTCOMES
 from engine.rules.vocabulary import RETENTION_LABELS, RETENTION_PERIODS
+from engine.rules.workflow import advance, authorize
+from engine.services.common import finish_action, load_case
 
 # Default retention by outcome family; an agency overrides it in settings["retention_by_family"].
 DEFAULT_RETENTION_BY_FAMILY = {
@@ -40,12 +42,8 @@ def retention_for(agency: Agency, report_outcome: str | None, *, challenged: boo
 def archive_case(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
                  retention: str | None = None, retention_reason: str = ""):
     """Archive a replied or closed case; a retention other than the rule's needs a reason."""
-    from engine.rules.workflow import advance, check_actor, check_stage
-    from engine.services.cases import _finish_action, load_case
-
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "archive", actor)
-    check_stage(case, "archive")
+    authorize(case, "archive", actor)
     agency = session.get(Agency, case.agency_id)
     ruled = retention_for(agency, case.report_outcome, challenged=_has_challenges(session, case.id))
     chosen = retention or ruled
@@ -61,8 +59,8 @@ def archive_case(session: Session, case_id: int, *, actor: User, today: date, ve
     case.retention_reason = retention_reason.strip()
     case.archived_on = today
     before = case.stage
-    advance(case, "archive", actor=actor)
-    _finish_action(session, case, "archive", actor, before,
+    advance(case, "archive")
+    finish_action(session, case, "archive", actor, before,
                    {"archive_no": case.archive_no, "retention": chosen, "ruled_retention": ruled},
                    retention_reason.strip())
     return case
@@ -79,7 +77,6 @@ def _has_challenges(session: Session, case_id: int) -> bool:
 def append_archive_note(session: Session, case_id: int, *, text: str, noted_on: date, actor: User, today: date):
     """卷内备考表 (条例45 归档): a dated note appended to an archived case file, never an edit of it."""
     from engine.persistence.audit import record_event, utcnow
-    from engine.services.cases import load_case
 
     case = load_case(session, case_id, actor)
     if not any(actor.has_role(role) for role in NOTE_ROLES):

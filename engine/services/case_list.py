@@ -22,6 +22,8 @@ DUE_STATUSES = ("overdue", "due_soon", "on_time")
 
 @dataclass(frozen=True)
 class CaseCriteria:
+    """Which cases a list shows, however it was asked for (the web list's query string, the API's); blank = any."""
+
     stage: str = ""
     due: str = ""                   # one of DUE_STATUSES, or ""
     department_id: int | None = None

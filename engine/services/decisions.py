@@ -28,8 +28,8 @@ from engine.rules.exemptions import (
 )
 from engine.rules.outcomes import OUTCOMES, REPLY_CODES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
-from engine.rules.workflow import advance, check_actor, check_stage, objecting_third_parties
-from engine.services.cases import _finish_action, _not_future, load_case, use_case
+from engine.rules.workflow import advance, authorize, objecting_third_parties
+from engine.services.common import finish_action, load_case, not_future, use_case
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
 DISCLOSING_OUTCOMES = frozenset({"DISCLOSED", "PARTIAL"})
@@ -68,8 +68,7 @@ def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecis
                     version: int | None = None):
     """拟定办理结果 item by item; a changed outcome retires exemption records that no longer fit."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "record_decision", actor)
-    check_stage(case, "record_decision")
+    authorize(case, "record_decision", actor)
     by_id = {item.id: item for item in case.items}
     if not decisions:
         raise InvalidInput("请至少为一个申请事项拟定办理结果")
@@ -101,8 +100,8 @@ def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecis
             _retire_unfitting_records(session, item)
         changes.append({"item": item.seq, "outcome": {"before": before, "after": d.outcome}})
     before_stage = case.stage
-    advance(case, "record_decision", actor=actor)
-    _finish_action(session, case, "record_decision", actor, before_stage, {"items": changes})
+    advance(case, "record_decision")
+    finish_action(session, case, "record_decision", actor, before_stage, {"items": changes})
     return case
 
 
@@ -128,8 +127,7 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
                      today: date, version: int | None = None) -> ExemptionRecord:
     """Add (or re-version) the exemption record of a withheld part; refused naming what is missing."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "record_decision", actor)
-    check_stage(case, "record_decision")
+    authorize(case, "record_decision", actor)
     item = next((i for i in case.items if i.id == item_id), None)
     if item is None:
         raise NotFound("申请事项不属于本申请")
@@ -163,8 +161,8 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
     session.add(record)
     session.flush()
     before_stage = case.stage
-    advance(case, "record_decision", actor=actor)
-    _finish_action(session, case, "record_exemption", actor, before_stage,
+    advance(case, "record_decision")
+    finish_action(session, case, "record_exemption", actor, before_stage,
                    {"item": item.seq, "record_id": record.id, "version": version_no, "ground": form.ground,
                     "replaces": form.replaces_id})
     return record
@@ -175,8 +173,7 @@ def record_confidentiality_review(session: Session, case_id: int, *, item_id: in
                                   reviewed_on: date, actor: User, today: date, version: int | None = None):
     """保密审查 of an item before it is disclosed: 不涉密 / 经区分处理后可公开 / 涉密 (with the basis)."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "record_confidentiality_review", actor)
-    check_stage(case, "record_confidentiality_review")
+    authorize(case, "record_confidentiality_review", actor)
     item = next((i for i in case.items if i.id == item_id), None)
     if item is None:
         raise NotFound("申请事项不属于本申请")
@@ -184,11 +181,11 @@ def record_confidentiality_review(session: Session, case_id: int, *, item_id: in
         raise InvalidInput("保密审查结论无效")
     if conclusion != "NOT_SECRET" and not basis.strip():
         raise InvalidInput("涉密或需区分处理的结论须写明依据")
-    _not_future(reviewed_on, today, "审查日期")
+    not_future(reviewed_on, today, "审查日期")
     session.add(ConfidentialityReview(item_id=item.id, reviewer_id=actor.id, reviewed_on=reviewed_on,
                                       conclusion=conclusion, basis=basis.strip(), created_at=utcnow()))
-    advance(case, "record_confidentiality_review", actor=actor)
-    _finish_action(session, case, "record_confidentiality_review", actor, case.stage,
+    advance(case, "record_confidentiality_review")
+    finish_action(session, case, "record_confidentiality_review", actor, case.stage,
                    {"item": item.seq, "conclusion": conclusion})
     return case
 
@@ -243,14 +240,13 @@ def decision_problems(session: Session, case, *, require_confirmed: bool) -> lis
 def submit_for_review(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None):
     """提交法制审核: every item decided and every record complete (confirmation comes in review)."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "submit_for_review", actor)
-    check_stage(case, "submit_for_review")
+    authorize(case, "submit_for_review", actor)
     problems = [p for p in decision_problems(session, case, require_confirmed=False) if "保密审查" not in p]
     if problems:
         raise RuleViolation("尚不能提交法制审核：" + "；".join(problems), details=problems)
     before = case.stage
-    advance(case, "submit_for_review", actor=actor)
-    _finish_action(session, case, "submit_for_review", actor, before, {})
+    advance(case, "submit_for_review")
+    finish_action(session, case, "submit_for_review", actor, before, {})
     return case
 
 
@@ -259,8 +255,7 @@ def review_exemption(session: Session, case_id: int, *, record_id: int, confirm:
                      actor: User, today: date, version: int | None = None):
     """The legal reviewer confirms or rejects one exemption record; a rejection returns the case to drafting."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "review_exemption", actor)
-    check_stage(case, "review_exemption")
+    authorize(case, "review_exemption", actor)
     record = session.get(ExemptionRecord, record_id)
     if record is None or record.case_id != case.id or not record.current:
         raise NotFound("没有找到该理由记录（或已被新版本替换）")
@@ -272,10 +267,10 @@ def review_exemption(session: Session, case_id: int, *, record_id: int, confirm:
     record.reviewed_at = utcnow()
     before = case.stage
     if confirm:
-        advance(case, "review_exemption", actor=actor)
+        advance(case, "review_exemption")
     else:
-        advance(case, "return_for_revision", actor=actor)
-    _finish_action(session, case, "review_exemption", actor, before,
+        advance(case, "return_for_revision")
+    finish_action(session, case, "review_exemption", actor, before,
                    {"record_id": record.id, "state": record.review_state}, comment)
     return case
 
@@ -284,13 +279,12 @@ def review_exemption(session: Session, case_id: int, *, record_id: int, confirm:
 def return_for_revision(session: Session, case_id: int, *, comment: str, actor: User, today: date,
                         version: int | None = None):
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "return_for_revision", actor)
-    check_stage(case, "return_for_revision")
+    authorize(case, "return_for_revision", actor)
     if not comment.strip():
         raise InvalidInput("退回修改须写明审核意见")
     before = case.stage
-    advance(case, "return_for_revision", actor=actor)
-    _finish_action(session, case, "return_for_revision", actor, before, {}, comment.strip())
+    advance(case, "return_for_revision")
+    finish_action(session, case, "return_for_revision", actor, before, {}, comment.strip())
     return case
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import services
 from engine.persistence.models import Agency, ExemptionRecord, User
 from engine.rules.calendar import default_calendar
-from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm, letter_data
+from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm
 from engine.services.accounts import add_agency, add_department, add_user
 
 DEMO_AGENCY = "DEMO"
@@ -138,12 +138,7 @@ class _Walker:
             channel=channel, submitted_on=start, items=reqs,
             confirmed_on=start if confirm and channel in ("plain_letter", "fax") else None,
             requested_form="纸质" if n % 2 else "电子数据", requested_delivery="邮寄" if n % 2 else "电子邮件")
-        case, code = services.register_request(self.s, form, actor=self.p["clerk"], today=start)
-        if case.stage == "registered":
-            services.issue_letter(self.s, case, "receipt",
-                                  lambda _n: letter_data.receipt_data(case, case.agency, query_code=code,
-                                                                      issued_on=start),
-                                  renderer=self.render, actor=self.p["clerk"], today=start, numbered=False)
+        case = services.register_request(self.s, form, renderer=self.render, actor=self.p["clerk"], today=start).case
         self.count += 1
         return case
 
@@ -230,16 +225,16 @@ class _Walker:
         n = len(reply_outcomes)
         # Closed without a reply letter: lapsed supplement, lapsed fee, withdrawn.
         case = self.register(self.wd(t, -90), n)
-        services.request_supplement(self.s, case.id, items=["请写明所需文件的名称或文号"], actor=self.p["clerk"],
+        services.request_supplement(self.s, case.id, renderer=self.render, items=["请写明所需文件的名称或文号"], actor=self.p["clerk"],
                                     today=self.wd(t, -88))
-        services.close_lapsed(self.s, case.id, actor=self.p["clerk"], today=self.wd(case.supplement_due_on, 1))
+        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"], today=self.wd(case.supplement_due_on, 1))
         case = self.register(self.wd(t, -80), n + 1)
         self.accept(case, self.wd(t, -79))
-        services.issue_fee_notice(self.s, case.id, mode="PER_PAGE", units=180, actor=self.p["handler"],
+        services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_PAGE", units=180, actor=self.p["handler"],
                                   today=self.wd(t, -75))
-        services.close_lapsed(self.s, case.id, actor=self.p["clerk"], today=self.wd(case.fees[-1].pay_by_on, 1))
+        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"], today=self.wd(case.fees[-1].pay_by_on, 1))
         case = self.register(self.wd(t, -60), n + 2)
-        services.withdraw(self.s, case.id, reason="申请人于当日书面申请撤回", actor=self.p["clerk"],
+        services.withdraw(self.s, case.id, renderer=self.render, reason="申请人于当日书面申请撤回", actor=self.p["clerk"],
                           today=self.wd(t, -58))
         self.archive(case, self.wd(t, -50))
         # Open cases, one or more per stage, with due dates around today.
@@ -247,20 +242,20 @@ class _Walker:
         self.register(t, base, channel="plain_letter", confirm=False)                 # received
         self.register(self.wd(t, -1), base + 1, channel="online")                       # registered
         case = self.register(self.wd(t, -3), base + 2)
-        services.request_supplement(self.s, case.id, items=["请补充申请人身份证明复印件", "请明确所需信息的文号"],
+        services.request_supplement(self.s, case.id, renderer=self.render, items=["请补充申请人身份证明复印件", "请明确所需信息的文号"],
                                     actor=self.p["clerk"], today=self.wd(t, -2))  # awaiting_supplement
         for k, back in enumerate((4, 12, 17, 19, 22)):                               # in_handling, some due soon
             case = self.register(self.wd(t, -back), base + 3 + k)
             self.accept(case, self.wd(t, -back + 1))
         case = self.register(self.wd(t, -10), base + 8)
         self.accept(case, self.wd(t, -9))
-        services.open_consultation(self.s, case.id, kind="THIRD_PARTY", party_name="示例市宏达建设有限公司",
+        services.open_consultation(self.s, case.id, renderer=self.render, kind="THIRD_PARTY", party_name="示例市宏达建设有限公司",
                                    party_contact="010-88886666", subject="投标文件中的技术方案",
                                    sent_on=self.wd(t, -5), received_by_party_on=self.wd(t, -4),
                                    actor=self.p["handler"], today=self.wd(t, -5))        # consulting
         case = self.register(self.wd(t, -8), base + 9)
         self.accept(case, self.wd(t, -7))
-        services.issue_fee_notice(self.s, case.id, mode="PER_APPLICATION", units=3, earlier_this_month=12,
+        services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_APPLICATION", units=3, earlier_this_month=12,
                                   actor=self.p["handler"], today=self.wd(t, -3))          # awaiting_fee
         case = self.register(self.wd(t, -9), base + 10)
         self.accept(case, self.wd(t, -8))
@@ -276,7 +271,7 @@ class _Walker:
         self.sign(case, self.wd(t, -1))                                                   # signed
         case = self.register(self.wd(t, -25), base + 13)
         self.accept(case, self.wd(t, -24))
-        services.extend(self.s, case.id, working_days=15, reason="所需信息涉及多个部门，需协调检索",
+        services.extend(self.s, case.id, renderer=self.render, working_days=15, reason="所需信息涉及多个部门，需协调检索",
                         actor=self.p["head"], today=self.wd(t, -6))                        # extended
         # Recently replied, not yet archived; the commonest outcomes appear more than once, as in real life.
         recent = ("DISCLOSED", "NOT_RESPONSIBLE", "ALREADY_PUBLIC", "DISCLOSED", "PARTIAL", "NOT_HELD",

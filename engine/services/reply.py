@@ -2,74 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation, WorkflowError
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, ArchiveNote, Case, Delivery, LegalChallenge, Letter, User
-from engine.persistence.numbering import LETTER, format_number, next_number
 from engine.rules.outcomes import case_report_outcome
-from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_LABELS, CHALLENGE_RESULTS, DELIVERY_METHODS
-from engine.rules.workflow import advance, check_actor, check_stage
-from engine.services import letter_data
-from engine.services.cases import _finish_action, _not_before, _not_future, load_case, use_case
+from engine.rules.vocabulary import (
+    ACTION_LABELS,
+    CHALLENGE_KINDS,
+    CHALLENGE_LABELS,
+    CHALLENGE_RESULTS,
+    DELIVERY_METHODS,
+)
+from engine.rules.workflow import ACTIONS, advance, authorize, authorize_role, refuse_read_only
+from engine.services import archiving, letter_data
+from engine.services.common import (
+    ActionResult,
+    finish_action,
+    load_case,
+    not_before,
+    not_future,
+    use_case,
+)
 from engine.services.decisions import signing_problems
+from engine.services.issuing import LetterRenderer, current_reply, issue_letter, render
 from engine.services.period_lock import ensure_period_open
-
-
-class RenderedLike(Protocol):
-    pdf: bytes
-    sha256: str
-    template_version: str
-    data_snapshot: dict
-
-
-class LetterRenderer(Protocol):
-    """Renders a letter type from plain data (the web layer passes `letters.render_letter`)."""
-
-    def __call__(self, letter_type: str, data: dict, *, draft: bool = False) -> RenderedLike: ...
-
-
-def _render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool) -> RenderedLike:
-    try:
-        return renderer(letter_type, data, draft=draft)
-    except GongkaiError:
-        raise
-    except Exception as exc:  # LetterDataError / LetterRenderError from the letters package
-        field = getattr(exc, "field", None)
-        raise RuleViolation(f"文书无法生成：{exc}", details={"field": field}) from exc
-
-
-def next_letter_number(session: Session, agency: Agency, year: int) -> str:
-    n = next_number(session, agency.id, LETTER, year)
-    return format_number(agency.letter_no_pattern, year=year, n=n, prefix=agency.letter_no_prefix or agency.name,
-                         code=agency.code)
-
-
-def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
-                 renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
-                 signed: bool = False) -> Letter:
-    """Number, render and freeze one letter in the caller's transaction (a failed render leaves nothing)."""
-    agency = session.get(Agency, case.agency_id)
-    doc_number = next_letter_number(session, agency, today.year) if numbered else None
-    data = build(doc_number)
-    rendered = _render(renderer, letter_type, data, draft=False)
-    letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
-                    pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
-                    template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
-                    signed_by_id=actor.id if signed else None, created_at=utcnow())
-    session.add(letter)
-    session.flush()
-    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
-                 stage_before=case.stage, stage_after=case.stage,
-                 changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
-                          "sha256": letter.sha256, "template_version": letter.template_version})
-    return letter
+from engine.services.uploads import UploadedFile, attach
 
 
 def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, actor: User, today: date):
@@ -80,17 +43,16 @@ def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, a
     agency = session.get(Agency, case.agency_id)
     placeholder = f"{agency.letter_no_prefix or agency.name}〔{today.year}〕1号"
     data = letter_data.reply_data(session, case, doc_number=placeholder, issued_on=today)
-    return _render(renderer, "reply", data, draft=True)
+    return render(renderer, "reply", data, draft=True)
 
 
 @use_case
 def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, actor: User, today: date,
-               version: int | None = None) -> Letter:
+               version: int | None = None) -> ActionResult:
     """签发: only a legal reviewer, only with every item decided, every exemption confirmed and a letter that
     renders; the PDF is frozen with its SHA-256, template version and data snapshot."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "sign", actor)
-    check_stage(case, "sign")
+    authorize(case, "sign", actor)
     problems = signing_problems(session, case)
     if problems:
         raise RuleViolation("尚不能签发：" + "；".join(problems), details=problems)
@@ -98,25 +60,48 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
                           lambda number: letter_data.reply_data(session, case, doc_number=number, issued_on=today),
                           renderer=renderer, actor=actor, today=today, signed=True)
     before = case.stage
-    advance(case, "sign", actor=actor)
-    _finish_action(session, case, "sign", actor, before, {"letter_id": letter.id, "doc_number": letter.doc_number,
+    advance(case, "sign")
+    finish_action(session, case, "sign", actor, before, {"letter_id": letter.id, "doc_number": letter.doc_number,
                                                           "sha256": letter.sha256})
-    return letter
+    return ActionResult(case, letters=[letter])
 
 
 NOT_CORRECTABLE = frozenset({"doc_number", "issued_on"})
 
 
+def authorize_signature(case: Case, actor) -> None:
+    """Correcting a signed letter is the legal reviewer's, in any stage but the read-only ones."""
+    authorize_role(case, actor, ACTIONS["sign"].roles, ACTION_LABELS["supersede_letter"])
+    refuse_read_only(case)
+
+
+def authorize_delivery(case: Case, actor) -> None:
+    """送达 of any letter is recorded by a clerk from registration until the case is archived (a return after that
+    is a 备考 note)."""
+    authorize_role(case, actor, ACTIONS["record_delivery"].roles, ACTION_LABELS["record_delivery"])
+    if case.stage == "archived":
+        raise RuleViolation("案件已归档：送达情况（如退件）请作为备考记录追加")
+    refuse_read_only(case)
+    if case.stage == "received":
+        raise WorkflowError("申请尚未确认收件，还没有可以送达的文书")
+
+
+def may_record_delivery(case: Case, actor) -> bool:
+    try:
+        authorize_delivery(case, actor)
+    except GongkaiError:
+        return False
+    return True
+
+
 @use_case
 def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: str, renderer: LetterRenderer,
                      actor: User, today: date, corrections: dict | None = None,
-                     version: int | None = None) -> Letter:
+                     version: int | None = None) -> ActionResult:
     """A correction: a new signed letter, rendered from the old letter's data with `corrections` applied, that
     supersedes it with the reason; the old letter is kept as signed and never re-rendered."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "sign", actor)
-    if case.stage == "archived":
-        check_stage(case, "sign")
+    authorize_signature(case, actor)
     old = session.get(Letter, letter_id)
     if old is None or old.case_id != case.id:
         raise NotFound("没有找到该文书")
@@ -136,20 +121,19 @@ def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: 
     new.supersedes_id = old.id
     new.supersede_reason = reason.strip()
     session.flush()
-    _finish_action(session, case, "supersede_letter", actor, case.stage,
+    finish_action(session, case, "supersede_letter", actor, case.stage,
                    {"old_letter_id": old.id, "new_letter_id": new.id, "corrections": corrections}, reason.strip())
-    return new
+    return ActionResult(case, letters=[new])
 
 
 @use_case
 def notify_third_party_of_disclosure(session: Session, case_id: int, *, consultation_id: int, information: str,
                                      reason: str, disclosure_on: date | None = None, renderer: LetterRenderer,
-                                     actor: User, today: date, version: int | None = None) -> Letter:
+                                     actor: User, today: date, version: int | None = None) -> ActionResult:
     """条例32末句: the agency decides to disclose despite a third party's objection (public interest) and tells
     the third party in writing what will be disclosed and why, before the reply is signed."""
     case = load_case(session, case_id, actor, version=version)
-    check_actor(case, "notify_third_party", actor)
-    check_stage(case, "notify_third_party")
+    authorize(case, "notify_third_party", actor)
     consultation = next((c for c in case.consultations if c.id == consultation_id), None)
     if consultation is None:
         raise NotFound("没有找到该征求意见记录")
@@ -166,56 +150,47 @@ def notify_third_party_of_disclosure(session: Session, case_id: int, *, consulta
                               case, case.agency, consultation, information=information, reason=reason,
                               disclosure_on=disclosure_on, doc_number=number, issued_on=today),
                           renderer=renderer, actor=actor, today=today)
-    advance(case, "notify_third_party", actor=actor)
-    _finish_action(session, case, "notify_third_party", actor, case.stage,
+    advance(case, "notify_third_party")
+    finish_action(session, case, "notify_third_party", actor, case.stage,
                    {"consultation_id": consultation.id, "party": consultation.party_name, "letter_id": letter.id},
                    reason)
-    return letter
-
-
-def current_reply(session: Session, case: Case) -> Letter | None:
-    letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
-                              .order_by(Letter.id)).all()
-    superseded = {letter.supersedes_id for letter in letters if letter.supersedes_id}
-    live = [letter for letter in letters if letter.id not in superseded]
-    return live[-1] if live else None
+    return ActionResult(case, letters=[letter])
 
 
 @use_case
 def record_delivery(session: Session, case_id: int, *, method: str, delivered_on: date, tracking_no: str = "",
-                    letter_id: int | None = None, proof_upload_id: int | None = None, returned: bool = False,
-                    note: str = "", actor: User, today: date, version: int | None = None) -> Delivery:
-    """送达. Delivering the signed reply fixes the reply date (年报: finished in that year) and stops the clock."""
+                    letter_id: int | None = None, proof: UploadedFile | None = None, returned: bool = False,
+                    note: str = "", actor: User, today: date, version: int | None = None) -> ActionResult:
+    """送达 of any letter, with its proof (送达回证). Delivering the signed reply fixes the reply date (年报: finished
+    in that year) and stops the clock."""
     case = load_case(session, case_id, actor, version=version)
+    authorize_delivery(case, actor)
     if method not in DELIVERY_METHODS:
         raise InvalidInput("送达方式无效")
-    _not_future(delivered_on, today, "送达日期")
+    not_future(delivered_on, today, "送达日期")
     letter = session.get(Letter, letter_id) if letter_id else (current_reply(session, case) if case.stage == "signed" else None)
     if letter_id and (letter is None or letter.case_id != case.id):
         raise NotFound("没有找到该文书")
     if letter is not None:
-        _not_before(delivered_on, letter.issued_on, "送达日期", "成文日期")
-    if case.stage == "archived":
-        raise RuleViolation("案件已归档：送达情况（如退件）请作为备考记录追加")
+        not_before(delivered_on, letter.issued_on, "送达日期", "成文日期")
+    upload = attach(session, case, proof, kind="delivery_proof", actor=actor)
     delivery = Delivery(case_id=case.id, letter_id=letter.id if letter else None, method=method,
-                        delivered_on=delivered_on, tracking_no=tracking_no.strip(), proof_upload_id=proof_upload_id,
-                        returned=returned, note=note.strip(), created_at=utcnow())
+                        delivered_on=delivered_on, tracking_no=tracking_no.strip(),
+                        proof_upload_id=upload.id if upload else None, returned=returned, note=note.strip(),
+                        created_at=utcnow())
     session.add(delivery)
     before = case.stage
     if case.stage == "signed" and letter is not None and letter.letter_type == "reply" and not returned:
-        check_actor(case, "record_delivery", actor)
         ensure_period_open(session, case.agency_id, delivered_on, actor=actor)
         primary = next((i for i, item in enumerate(case.items) if item.is_primary), 0)
         case.report_outcome = case_report_outcome([item.outcome for item in case.items], primary)
         case.finished_on = delivered_on
-        advance(case, "record_delivery", actor=actor)
-    else:
-        check_actor(case, "record_delivery", actor)
+        advance(case, "record_delivery")
     session.flush()
-    _finish_action(session, case, "record_delivery", actor, before,
+    finish_action(session, case, "record_delivery", actor, before,
                    {"method": method, "delivered_on": delivered_on, "tracking_no": tracking_no,
                     "letter_id": delivery.letter_id, "returned": returned})
-    return delivery
+    return ActionResult(case, record=delivery)
 
 
 @use_case
@@ -231,14 +206,14 @@ def record_review_or_litigation(session: Session, case_id: int, *, kind: str, fi
         raise RuleViolation("只有已答复或已办结的申请才能登记复议、诉讼情况")
     if kind not in CHALLENGE_KINDS or result not in CHALLENGE_RESULTS:
         raise InvalidInput("复议、诉讼类型或结果无效")
-    _not_future(filed_on, today, "立案（申请）日期")
+    not_future(filed_on, today, "立案（申请）日期")
     if case.finished_on:
-        _not_before(filed_on, case.finished_on, "立案（申请）日期", "答复日期")
+        not_before(filed_on, case.finished_on, "立案（申请）日期", "答复日期")
     if result != "PENDING" and decided_on is None:
         raise InvalidInput("已审结的须填写审结日期")
     if decided_on is not None:
-        _not_before(decided_on, filed_on, "审结日期", "立案日期")
-        _not_future(decided_on, today, "审结日期")
+        not_before(decided_on, filed_on, "审结日期", "立案日期")
+        not_future(decided_on, today, "审结日期")
     if challenge_id is not None:
         challenge = session.get(LegalChallenge, challenge_id)
         if challenge is None or challenge.case_id != case.id:
@@ -269,6 +244,5 @@ def record_review_or_litigation(session: Session, case_id: int, *, kind: str, fi
 def archive(session: Session, case_id: int, *, actor: User, today: date, version: int | None = None,
             **kwargs: Any) -> Case:
     """归档 (条例45). The archive module adds retention and the archive number when it is present."""
-    from engine.services import archiving as archive_module
-
-    return archive_module.archive_case(session, case_id, actor=actor, today=today, version=version, **kwargs)
+    return ActionResult(archiving.archive_case(session, case_id, actor=actor, today=today, version=version,
+                                                **kwargs))

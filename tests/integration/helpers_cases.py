@@ -24,8 +24,9 @@ def registration(*, submitted_on: date, channel: str = "in_person", items=None, 
 
 
 def register(session, users, today, **kw):
-    case, code = services.register_request(session, registration(submitted_on=kw.pop("submitted_on", today), **kw),
-                                           actor=users["clerk"], today=today)
+    registered = services.register_request(session, registration(submitted_on=kw.pop("submitted_on", today), **kw),
+                                           renderer=render, actor=users["clerk"], today=today)
+    case, code = registered.case, registered.query_code
     session.commit()
     return case, code
 
@@ -84,6 +85,6 @@ def review_and_sign(session, users, case, today):
                                                                 ExemptionRecord.current.is_(True))):
         services.review_exemption(session, case.id, record_id=record.id, confirm=True,
                                   actor=users["legal_reviewer"], today=today)
-    letter = services.sign_reply(session, case.id, renderer=render, actor=users["legal_reviewer"], today=today)
+    letter = services.sign_reply(session, case.id, renderer=render, actor=users["legal_reviewer"], today=today).letter
     session.commit()
     return letter

@@ -44,7 +44,7 @@ def test_a_partial_disclosure_goes_from_registration_to_archive(session, agency,
     assert verify_chain(session, agency) is None
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case.id)
                               .order_by(AuditEvent.seq)).all()
-    assert actions[:3] == ["register_request", "confirm_receipt", "accept"]
+    assert actions[:4] == ["register_request", "confirm_receipt", "issue_letter", "accept"]  # the receipt
     assert "sign" in actions and actions[-1] == "archive"
 
 
@@ -83,7 +83,7 @@ def test_a_correction_is_a_new_letter_that_supersedes_the_frozen_one(session, ag
                                   corrections={"doc_number": "x"}, actor=users["legal_reviewer"], today=TODAY)
     new = services.supersede_letter(session, case.id, letter_id=signed.id, reason="原答复书申请人姓名有误",
                                     corrections={"recipient": "张叁"}, renderer=render,
-                                    actor=users["legal_reviewer"], today=TODAY)
+                                    actor=users["legal_reviewer"], today=TODAY).letter
     session.commit()
     assert new.data_snapshot["recipient"] == "张叁" and new.signed_by_id == users["legal_reviewer"].id
     with pytest.raises(Exception, match="已被更正过"):

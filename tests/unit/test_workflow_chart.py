@@ -11,9 +11,9 @@ from engine.rules.vocabulary import ROLES, STAGES
 from engine.rules.workflow import (
     ACTIONS,
     STAGE_LABELS,
-    advance,
     available_actions,
     mermaid_diagram,
+    take,
 )
 
 
@@ -37,20 +37,20 @@ def test_an_archived_case_refuses_every_action_even_for_the_right_role():
     for action in ACTIONS.values():
         case = FakeCase("archived")
         with pytest.raises(WorkflowError, match="已归档"):
-            advance(case, action.name, actor=FakeUser(list(action.roles)))
+            take(case, action.name, actor=FakeUser(list(action.roles)))
 
 
 def test_another_agencys_user_is_refused_before_anything_else():
     case = FakeCase("registered", agency_id=2)
     with pytest.raises(PermissionDenied, match="不属于"):
-        advance(case, "accept", actor=FakeUser(["clerk"], agency_id=1))
+        take(case, "accept", actor=FakeUser(["clerk"], agency_id=1))
 
 
 def test_the_last_consultation_answer_returns_the_case_to_handling_and_an_earlier_one_does_not():
     case = FakeCase("consulting")
-    advance(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=False)
+    take(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=False)
     assert case.stage == "consulting"
-    advance(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=True)
+    take(case, "record_consultation_answer", actor=FakeUser(["handler"]), no_consultation_left_open=True)
     assert case.stage == "in_handling"
 
 
@@ -64,7 +64,7 @@ def test_available_actions_lists_only_what_this_user_may_do_in_this_stage():
 
 def test_an_imported_case_is_read_only():
     with pytest.raises(WorkflowError, match="台账导入"):
-        advance(FakeCase("registered", imported=True), "accept", actor=FakeUser(["clerk"]))
+        take(FakeCase("registered", imported=True), "accept", actor=FakeUser(["clerk"]))
 
 
 def test_every_stage_has_a_chinese_label_and_appears_in_the_diagram():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from engine import services
 from engine.errors import NotFound
 from engine.persistence.models import Agency
-from engine.rules.workflow import ACTIONS, check_actor, check_stage
+from engine.rules.workflow import ACTIONS, authorize_role
 from webui.api import bp, context, present
 from webui.api import schemas as s
 from webui.api.cases import load, respond
@@ -29,28 +29,20 @@ def _kw(body: s.ActionIn, *names: str) -> dict:
     return {name: getattr(body, name) for name in names}
 
 
-def _renderer(user):
-    return context.renderer(context.session().get(Agency, user.agency_id))
+def _created(result, name: str | None) -> dict:
+    """Ids of what the action created: its record under `name`, and the last letter it issued."""
+    created = {name: result.record.id} if name and result.record is not None else {}
+    if result.letters:
+        created["letter_id"] = result.letters[-1].id
+    return created
 
 
-def _close_lapsed(action: str):
+def _call(service, *names: str, created: str | None = None, renderer: bool = False, **fixed):
     def perform(case_id, body, actor, today):
-        # One service closes both lapses; the action named must be the one the stage allows.
-        case = load(case_id, body.version)
-        check_actor(case, action, actor)
-        check_stage(case, action)
-        services.close_lapsed(context.session(), case_id, actor=actor, today=today, version=body.version)
-        return {}
-
-    return perform
-
-
-def _call(service, *names: str, created: str | None = None, renderer: bool = False):
-    def perform(case_id, body, actor, today):
-        extra = {"renderer": _renderer(actor)} if renderer else {}
-        result = service(context.session(), case_id, **_kw(body, *names), **extra, actor=actor, today=today,
-                         version=body.version)
-        return {created: result.id} if created else {}
+        extra = {"renderer": context.renderer(context.session().get(Agency, actor.agency_id))} if renderer else {}
+        result = service(context.session(), case_id, **_kw(body, *names), **extra, **fixed, actor=actor,
+                         today=today, version=body.version)
+        return _created(result, created) if isinstance(result, services.ActionResult) else {}
 
     return perform
 
@@ -71,7 +63,7 @@ def _record_exemption(case_id, body: s.ExemptionIn, actor, today):
 
 
 def _record_challenge(case_id, body: s.ChallengeIn, actor, today):
-    load(case_id, body.version)  # the service takes no version; check the lock here
+    load(case_id, body.version)  # the service takes no version (it also serves archived cases); check it here
     challenge = services.record_review_or_litigation(
         context.session(), case_id, **_kw(body, "kind", "filed_on", "result", "decided_on", "note", "challenge_id"),
         actor=actor, today=today)
@@ -79,27 +71,32 @@ def _record_challenge(case_id, body: s.ChallengeIn, actor, today):
 
 
 ACTION_SPECS: dict[str, ActionSpec] = {
-    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on"), "条例第三十一条"),
+    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on", renderer=True),
+                                  "条例第三十一条"),
     "request_supplement": ActionSpec(s.RequestSupplementIn,
-                                     _call(services.request_supplement, "items", "period_working_days"), "条例第三十条"),
+                                     _call(services.request_supplement, "items", "period_working_days", renderer=True),
+                                     "条例第三十条"),
     "receive_supplement": ActionSpec(s.ReceiveSupplementIn, _call(services.receive_supplement, "received_on"),
                                      "条例第三十条"),
-    "close_lapsed_supplement": ActionSpec(s.ActionIn, _close_lapsed("close_lapsed_supplement"), "条例第三十条"),
+    "close_lapsed_supplement": ActionSpec(
+        s.ActionIn, _call(services.close_lapsed, renderer=True, action="close_lapsed_supplement"), "条例第三十条"),
     "accept": ActionSpec(s.AssignIn, _call(services.accept, "department_id", "handler_id")),
     "assign": ActionSpec(s.AssignIn, _call(services.assign, "department_id", "handler_id")),
     "open_consultation": ActionSpec(
         s.OpenConsultationIn, _call(services.open_consultation, "kind", "party_name", "party_contact", "subject",
-                                    "sent_on", "received_by_party_on", created="consultation_id"),
+                                    "sent_on", "received_by_party_on", created="consultation_id", renderer=True),
         "条例第三十二条、第三十四条"),
     "record_consultation_answer": ActionSpec(
         s.ConsultationAnswerIn, _call(services.record_consultation_answer, "consultation_id", "answer", "answered_on",
                                       "summary", "received_by_party_on"), "条例第三十二条、第三十四条"),
     "issue_fee_notice": ActionSpec(
         s.FeeNoticeIn, _call(services.issue_fee_notice, "mode", "units", "earlier_this_month", "notice_received_on",
-                             created="fee_id"), "条例第四十二条、国办函〔2020〕109号"),
+                             created="fee_id", renderer=True), "条例第四十二条、国办函〔2020〕109号"),
     "record_payment": ActionSpec(s.PaymentIn, _call(services.record_payment, "paid_on"), "国办函〔2020〕109号"),
-    "close_lapsed_fee": ActionSpec(s.ActionIn, _close_lapsed("close_lapsed_fee"), "国办函〔2020〕109号"),
-    "extend": ActionSpec(s.ExtendIn, _call(services.extend, "working_days", "reason"), "条例第三十三条第二款"),
+    "close_lapsed_fee": ActionSpec(
+        s.ActionIn, _call(services.close_lapsed, renderer=True, action="close_lapsed_fee"), "国办函〔2020〕109号"),
+    "extend": ActionSpec(s.ExtendIn, _call(services.extend, "working_days", "reason", renderer=True),
+                         "条例第三十三条第二款"),
     "record_decision": ActionSpec(s.DecisionIn, _record_decision, "条例第三十六条至第三十九条"),
     "record_exemption": ActionSpec(s.ExemptionIn, _record_exemption, "条例第十四条至第十六条、第三十七条"),
     "record_confidentiality_review": ActionSpec(
@@ -109,14 +106,14 @@ ACTION_SPECS: dict[str, ActionSpec] = {
     "review_exemption": ActionSpec(s.ReviewExemptionIn,
                                    _call(services.review_exemption, "record_id", "confirm", "comment")),
     "return_for_revision": ActionSpec(s.CommentIn, _call(services.return_for_revision, "comment")),
-    "sign": ActionSpec(s.ActionIn, _call(services.sign_reply, created="letter_id", renderer=True)),
+    "sign": ActionSpec(s.ActionIn, _call(services.sign_reply, renderer=True)),
     "record_delivery": ActionSpec(
         s.DeliveryIn, _call(services.record_delivery, "method", "delivered_on", "tracking_no", "letter_id",
                             "returned", "note", created="delivery_id")),
-    "withdraw": ActionSpec(s.WithdrawIn, _call(services.withdraw, "reason")),
+    "withdraw": ActionSpec(s.WithdrawIn, _call(services.withdraw, "reason", "issue_notice", renderer=True)),
     "notify_third_party": ActionSpec(
         s.NotifyThirdPartyIn, _call(services.notify_third_party_of_disclosure, "consultation_id", "information",
-                                    "reason", "disclosure_on", created="letter_id", renderer=True),
+                                    "reason", "disclosure_on", renderer=True),
         "条例第三十二条"),
     "archive": ActionSpec(s.ArchiveIn, _call(services.archive, "retention", "retention_reason"), "条例第四十五条"),
     "record_review_or_litigation": ActionSpec(s.ChallengeIn, _record_challenge),
@@ -160,15 +157,15 @@ def perform_action(case_id: int, action: str):
     session, user, today = context.session(), context.actor(), context.today()
     # Another agency's case is 404 and a role that may not act is 403 before anything is said about the body.
     case = load(case_id)
+    # (the service checks everything again as part of the action; this only decides which error comes first)
     role_check = {"record_exemption": "record_decision"}.get(action, action)
     if role_check in ACTIONS:
-        check_actor(case, role_check, user)
+        authorize_role(case, user, ACTIONS[role_check].roles, ACTIONS[role_check].label)
     body = context.json_body(spec.body)
     created = spec.perform(case_id, body, user, today)
     case = load(case_id)
     out = s.ActionResultOut(action=action, case=present.case_out(session, case, user, today), created=created)
-    session.commit()
-    return respond(out)
+    return respond(out)  # the request boundary commits (webui.db), as for the pages
 
 
 # One rule serves every action; the document lists each action as its own path (above) with its own body.

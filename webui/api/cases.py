@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine import services
 from engine.errors import NotFound
-from engine.persistence.models import Case, Letter
+from engine.persistence.models import Agency, Case, Letter
 from engine.services import ApplicantForm, RegistrationForm
 from engine.services.case_list import CaseCriteria, cases_matching
 from webui.api import context, endpoint, present
@@ -53,10 +53,11 @@ def register_request():
         items=[(item.description, item.topic) for item in body.items], signed_for_on=body.signed_for_on,
         confirmed_on=body.confirmed_on, requested_form=body.requested_form,
         requested_delivery=body.requested_delivery, purpose=body.purpose)
-    case, query_code = services.register_request(session, form, actor=user, today=today)
-    out = s.RegisteredOut(case=present.case_out(session, case, user, today), query_code=query_code,
+    result = services.register_request(session, form, renderer=context.renderer(session.get(Agency, user.agency_id)),
+                                       actor=user, today=today)
+    case = result.case
+    out = s.RegisteredOut(case=present.case_out(session, case, user, today), query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
-    session.commit()
     return respond(out, 201, {"Location": url_for("api.get_case", case_id=case.id)})
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.persistence.models import Agency, Case
 from engine.rules.workflow import STAGE_LABELS
-from engine.services.cases import query_code_digest
+from engine.services.registration import query_code_digest
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.cases import respond

@@ -535,6 +535,7 @@ class DeliveryIn(ActionIn):
 
 class WithdrawIn(ActionIn):
     reason: text(MAX_TEXT, min_length=1)
+    issue_notice: bool = Field(True, description="向申请人出具终止办理告知书（默认出具）")
 
 
 class NotifyThirdPartyIn(ActionIn):

@@ -1,20 +1,33 @@
-"""Uploaded files (application scans, supplements, delivery proofs): type-checked by magic bytes, kept in the DB."""
+"""Uploaded files (application scans, supplements, delivery proofs): type-checked by their bytes, kept in the DB,
+audited. Actions that come with a file attach it here in their own transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import FileStorage
 
-from engine.errors import InvalidInput, WorkflowError
+from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.models import Case, Upload
+from engine.persistence.models import Case, Upload, User
+from engine.rules.vocabulary import UPLOAD_KIND_LABELS, UPLOAD_KINDS_CHOOSABLE
+from engine.services.common import load_case, use_case
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOAD_ROLES = ("clerk", "handler")
 CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "ofd": "application/ofd"}
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file as it arrived: its name and (at most MAX_UPLOAD_BYTES + 1 of) its bytes."""
+
+    filename: str
+    content: bytes
 
 
 def sniff(content: bytes) -> str | None:
@@ -35,13 +48,15 @@ def sniff(content: bytes) -> str | None:
     return None
 
 
-def store_upload(session: Session, case: Case, file: FileStorage | None, *, kind: str, actor) -> Upload | None:
-    """Keep an uploaded file with the case (None when no file was chosen); refuses other types and big files."""
+def attach(session: Session, case: Case, file: UploadedFile | None, *, kind: str, actor: User) -> Upload | None:
+    """Keep a file with the case (None when none was given); refuses other types and big files."""
     if file is None or not file.filename:
         return None
+    if kind not in UPLOAD_KIND_LABELS:
+        raise InvalidInput("材料类型无效")
     if case.stage == "archived":
         raise WorkflowError("案件已归档，只读，不能再上传材料")
-    content = file.read(MAX_UPLOAD_BYTES + 1)
+    content = file.content
     if len(content) > MAX_UPLOAD_BYTES:
         raise InvalidInput("上传的文件过大（不超过 20 MB）")
     if not content:
@@ -60,4 +75,17 @@ def store_upload(session: Session, case: Case, file: FileStorage | None, *, kind
                  changes={"upload_id": upload.id, "kind": kind, "filename": filename, "sha256": upload.sha256})
     return upload
 
-UPLOAD_KINDS_ALLOWED = ("application", "supplement", "delivery_proof", "consultation", "attachment")
+
+@use_case
+def upload_file(session: Session, case_id: int, *, file: UploadedFile | None, kind: str, actor: User,
+                today: date) -> Upload:
+    """上传材料 on the case page: any staff member of the agency, any open case."""
+    case = load_case(session, case_id, actor)
+    if not any(actor.has_role(role) for role in UPLOAD_ROLES):
+        raise PermissionDenied("只有登记员或承办人可以上传材料")
+    if kind not in UPLOAD_KINDS_CHOOSABLE:
+        raise InvalidInput("材料类型无效")
+    upload = attach(session, case, file, kind=kind, actor=actor)
+    if upload is None:
+        raise InvalidInput("请选择要上传的文件")
+    return upload

@@ -1,0 +1,97 @@
+"""What every use case shares: loading the actor's case, finishing an action (clock, audit, flush), input checks."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import InvalidInput, NotFound, StaleCase
+from engine.persistence.audit import jsonable, record_event, utcnow
+from engine.persistence.models import Agency, Case, Letter
+from engine.rules.case_clock import refresh_due
+
+MAX_TEXT = 5000
+
+
+@dataclass
+class ActionResult:
+    """What one action produced: the case, the letters it issued (in order) and the record it created, if any."""
+
+    case: Case
+    letters: list[Letter] = field(default_factory=list)
+    record: object | None = None
+    query_code: str | None = None
+
+    @property
+    def letter(self) -> Letter | None:
+        """The last letter the action issued (most actions issue one)."""
+        return self.letters[-1] if self.letters else None
+
+
+def use_case(func):
+    """Mark a service; a concurrent edit caught at any flush (also autoflush) surfaces as StaleCase."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError as exc:
+            raise StaleCase("该申请已被他人同时修改，本次操作未保存，请刷新后重试") from exc
+
+    return wrapper
+
+
+def load_case(session: Session, case_id: int, actor, *, version: int | None = None, for_update: bool = False) -> Case:
+    """The case if it belongs to the actor's agency (another agency's case is simply not found)."""
+    stmt = select(Case).where(Case.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    if case is None or actor is None or case.agency_id != actor.agency_id:
+        raise NotFound("没有找到该申请")
+    if version is not None and case.version != version:
+        raise StaleCase("该申请已被他人修改，请刷新页面后重新操作（您的输入未保存）",
+                        details={"current_version": case.version, "your_version": version})
+    return case
+
+
+def agency_of(session: Session, case: Case) -> Agency:
+    return session.get(Agency, case.agency_id)
+
+
+def finish_action(session: Session, case: Case, action: str, actor, before_stage: str | None, changes: dict,
+                  reason: str = "") -> None:
+    """Refresh the clock, write the audit event and flush; a concurrent edit surfaces as StaleCase."""
+    agency = agency_of(session, case)
+    due_before = case.due_on
+    refresh_due(case, fee_pauses_clock=agency.fee_pauses_clock)
+    if case.due_on != due_before:
+        changes = {**changes, "due_on": {"before": due_before, "after": case.due_on}}
+    case.updated_at = utcnow()
+    session.flush()
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action=action,
+                 stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
+
+
+def require_text(value: str, label: str, *, max_len: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"请填写{label}")
+    if len(value) > max_len:
+        raise InvalidInput(f"{label}过长（最多 {max_len} 字）")
+    return value
+
+
+def not_before(day: date, earliest: date | None, what: str, earliest_label: str) -> None:
+    if earliest is not None and day < earliest:
+        raise InvalidInput(f"{what}（{day.isoformat()}）不能早于{earliest_label}（{earliest.isoformat()}）")
+
+
+def not_future(day: date, today: date, what: str) -> None:
+    if day > today:
+        raise InvalidInput(f"{what}（{day.isoformat()}）不能晚于今天（{today.isoformat()}）")

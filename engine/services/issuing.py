@@ -1,0 +1,84 @@
+"""Issuing letters inside an action's transaction: number, render with the injected renderer, freeze, audit.
+
+Only use cases call these; no view or job issues a letter by itself (DESIGN §1: an action is one call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import GongkaiError, RuleViolation
+from engine.persistence.audit import record_event, utcnow
+from engine.persistence.models import Agency, Case, Letter, User
+from engine.persistence.numbering import LETTER, format_number, next_number
+
+
+class RenderedLike(Protocol):
+    pdf: bytes
+    sha256: str
+    template_version: str
+    data_snapshot: dict
+
+
+class LetterRenderer(Protocol):
+    """Renders a letter type from plain data (the web, API and CLI pass `letters.render_letter` with the
+    agency's fonts and seal)."""
+
+    def __call__(self, letter_type: str, data: dict, *, draft: bool = False) -> RenderedLike: ...
+
+
+def render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool) -> RenderedLike:
+    """Render or refuse: a letter that cannot render (missing remedies, recipient, basis…) stops the action."""
+    try:
+        return renderer(letter_type, data, draft=draft)
+    except GongkaiError:
+        raise
+    except Exception as exc:  # LetterDataError / LetterRenderError from the letters package
+        field = getattr(exc, "field", None)
+        raise RuleViolation(f"文书无法生成：{exc}", details={"field": field}) from exc
+
+
+def next_letter_number(session: Session, agency: Agency, year: int) -> str:
+    n = next_number(session, agency.id, LETTER, year)
+    return format_number(agency.letter_no_pattern, year=year, n=n, prefix=agency.letter_no_prefix or agency.name,
+                         code=agency.code)
+
+
+def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
+                 renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
+                 signed: bool = False) -> Letter:
+    """Number, render and freeze one letter in the caller's transaction (a failed render leaves nothing)."""
+    agency = session.get(Agency, case.agency_id)
+    doc_number = next_letter_number(session, agency, today.year) if numbered else None
+    data = build(doc_number)
+    rendered = render(renderer, letter_type, data, draft=False)
+    letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
+                    pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
+                    template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
+                    signed_by_id=actor.id if signed else None, created_at=utcnow())
+    session.add(letter)
+    session.flush()
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
+                 stage_before=case.stage, stage_after=case.stage,
+                 changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
+                          "sha256": letter.sha256, "template_version": letter.template_version})
+    return letter
+
+
+def latest_letter_number(session: Session, case: Case, letter_type: str) -> str | None:
+    return session.scalar(select(Letter.doc_number).where(Letter.case_id == case.id, Letter.letter_type == letter_type)
+                          .order_by(Letter.id.desc()).limit(1))
+
+
+def current_reply(session: Session, case: Case) -> Letter | None:
+    """The reply in force: the latest reply letter that no correction has superseded."""
+    letters = session.scalars(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply")
+                              .order_by(Letter.id)).all()
+    superseded = {letter.supersedes_id for letter in letters if letter.supersedes_id}
+    live = [letter for letter in letters if letter.id not in superseded]
+    return live[-1] if live else None

@@ -1,0 +1,288 @@
+"""登记 (条例29、31): registration, confirmation of receipt, the query code and the receipt (登记回执)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, PermissionDenied, WorkflowError
+from engine.persistence.audit import utcnow
+from engine.persistence.models import Agency, Applicant, Case, CaseItem, Letter, User
+from engine.persistence.numbering import REGISTRATION, format_number, next_number
+from engine.rules import clocks
+from engine.rules.outcomes import APPLICANT_TYPES
+from engine.rules.similarity import normalize_id_number, similarity
+from engine.rules.vocabulary import CHANNELS
+from engine.rules.workflow import advance, authorize
+from engine.services import letter_data
+from engine.services.common import (
+    ActionResult,
+    finish_action,
+    load_case,
+    not_before,
+    not_future,
+    require_text,
+    use_case,
+)
+from engine.services.issuing import LetterRenderer, issue_letter
+from engine.services.period_lock import ensure_period_open
+from engine.services.uploads import UploadedFile, attach
+
+DUPLICATE_THRESHOLD = 0.5
+
+
+_ID_CARD = re.compile(r"^\d{17}[\dX]$")
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+@dataclass
+class ApplicantForm:
+    kind: str
+    name: str
+    id_type: str = ""
+    id_number: str = ""
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    postal_code: str = ""
+    contact_person: str = ""
+
+
+@dataclass
+class RegistrationForm:
+    """条例29: who asks (name, ID, contact), what (one or more items), in what form and by what way."""
+
+    applicant: ApplicantForm
+    channel: str
+    submitted_on: date
+    items: list[tuple[str, str]] = field(default_factory=list)   # (description, topic)
+    signed_for_on: date | None = None
+    confirmed_on: date | None = None
+    requested_form: str = ""
+    requested_delivery: str = ""
+    purpose: str = ""
+
+
+def validate_id_number(id_type: str, id_number: str) -> None:
+    """居民身份证 18 digits with a valid check digit; 统一社会信用代码 18 characters."""
+    number = normalize_id_number(id_number)
+    if not number:
+        return
+    if id_type in ("身份证", "居民身份证"):
+        if not _ID_CARD.match(number):
+            raise InvalidInput("居民身份证号码应为 18 位（最后一位可为 X）")
+        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights, strict=True)) % 11]
+        if number[17] != check:
+            raise InvalidInput("居民身份证号码校验位不正确")
+    elif id_type == "统一社会信用代码" and not _CREDIT_CODE.match(number):
+        raise InvalidInput("统一社会信用代码应为 18 位数字或大写字母")
+
+
+def _validate_registration(form: RegistrationForm, today: date) -> None:
+    a = form.applicant
+    if a.kind not in APPLICANT_TYPES:
+        raise InvalidInput(f"申请人类型无效：{a.kind}")
+    require_text(a.name, "申请人姓名或名称", max_len=200)
+    if not (a.phone.strip() or a.email.strip() or a.address.strip()):
+        raise InvalidInput("请至少填写一种联系方式（电话、电子邮箱或通信地址，条例第二十九条）")
+    validate_id_number(a.id_type, a.id_number)
+    if form.channel not in CHANNELS:
+        raise InvalidInput(f"申请渠道无效：{form.channel}")
+    if not form.items:
+        raise InvalidInput("请至少填写一项申请公开的政府信息")
+    for n, (desc, _topic) in enumerate(form.items, start=1):
+        require_text(desc, f"第 {n} 项申请内容")
+    not_future(form.submitted_on, today, "提交日期")
+    for label, day in (("签收日期", form.signed_for_on), ("确认日期", form.confirmed_on)):
+        if day is not None:
+            not_future(day, today, label)
+            not_before(day, form.submitted_on, label, "提交日期")
+
+
+def _receipt_date(form: RegistrationForm, agency: Agency) -> date | None:
+    """条例31; online with no manual-confirmation notice: the system's confirmation day (指导案例26号)."""
+    confirmed = form.confirmed_on
+    if form.channel == "online" and confirmed is None and not agency.online_manual_confirmation:
+        confirmed = form.submitted_on
+    try:
+        return clocks.receipt_date(form.channel, submitted_on=form.submitted_on,
+                                   signed_for_on=form.signed_for_on or (
+                                       form.submitted_on if form.channel == "mail" else None),
+                                   confirmed_on=confirmed)
+    except clocks.ClockError:
+        return None
+
+
+def _find_or_create_applicant(session: Session, agency: Agency, a: ApplicantForm) -> Applicant:
+    normalized = normalize_id_number(a.id_number)
+    if normalized:
+        existing = session.scalar(select(Applicant).where(
+            Applicant.agency_id == agency.id, Applicant.id_number_normalized == normalized,
+            Applicant.kind == a.kind))
+        if existing is not None:
+            # Keep the latest contact details; the case snapshot lives in the audit trail.
+            for attr in ("name", "phone", "email", "address", "postal_code", "contact_person"):
+                new = getattr(a, attr).strip()
+                if new:
+                    setattr(existing, attr, new)
+            return existing
+    applicant = Applicant(agency_id=agency.id, kind=a.kind, name=a.name.strip(), id_type=a.id_type.strip(),
+                          id_number=a.id_number.strip(), id_number_normalized=normalized,
+                          phone=a.phone.strip(), email=a.email.strip(), address=a.address.strip(),
+                          postal_code=a.postal_code.strip(), contact_person=a.contact_person.strip())
+    session.add(applicant)
+    session.flush()
+    return applicant
+
+
+def new_query_code() -> str:
+    """查询码 printed on the receipt; only its hash is stored."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def query_code_digest(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+@use_case
+def register_request(session: Session, form: RegistrationForm, *, renderer: LetterRenderer, actor: User,
+                     today: date, application_file: UploadedFile | None = None) -> ActionResult:
+    """登记 (条例29、31): a numbered case, its application file, and — once there is a receipt date — the
+    登记回执 with the applicant's query code (shown once; only its hash is kept)."""
+    if actor is None or not actor.has_role("clerk"):
+        raise PermissionDenied("「登记」只能由登记员执行")
+    _validate_registration(form, today)
+    agency = session.get(Agency, actor.agency_id)
+    topics = agency.topics or []
+    unknown = [t for _d, t in form.items if t and topics and t not in topics]
+    if unknown:
+        raise InvalidInput(f"申请内容分类「{'、'.join(unknown)}」不在本机关的分类目录中：{'、'.join(topics)}")
+    received_on = _receipt_date(form, agency)
+    ensure_period_open(session, agency.id, received_on or form.submitted_on, actor=actor)
+    year = (received_on or form.submitted_on).year
+    seq = next_number(session, agency.id, REGISTRATION, year)
+    applicant = _find_or_create_applicant(session, agency, form.applicant)
+    code = new_query_code()
+    now = utcnow()
+    case = Case(
+        agency_id=agency.id, reg_no=format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code,
+                                                  prefix=agency.letter_no_prefix),
+        reg_year=year, reg_seq=seq, applicant_id=applicant.id, applicant=applicant, stage="received",
+        channel=form.channel, submitted_on=form.submitted_on, received_on=None,
+        requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
+        purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
+        search_text=" ".join([applicant.name, *(d for d, _ in form.items)]),
+        created_at=now, updated_at=now, supplement_items=[],
+    )
+    for n, (desc, topic) in enumerate(form.items, start=1):
+        case.items.append(CaseItem(seq=n, description=desc.strip(), topic=(topic or "").strip(), is_primary=n == 1))
+    session.add(case)
+    session.flush()
+    changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
+               "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
+    finish_action(session, case, "register_request", actor, None, changes)
+    attach(session, case, application_file, kind="application", actor=actor)
+    result = ActionResult(case, query_code=code)
+    if received_on is not None:
+        result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
+                                       today=today))
+    return result
+
+
+def _confirm(session: Session, case: Case, received_on: date, code: str, *, renderer: LetterRenderer, actor,
+             today: date) -> Letter:
+    """The receipt date is fixed, the reply clock starts, and the 登记回执 carrying `code` is issued."""
+    before = case.stage
+    case.received_on = received_on
+    case.clock_start_on = received_on
+    advance(case, "confirm_receipt")
+    finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on})
+    agency = case.agency
+    return issue_letter(session, case, "receipt",
+                        lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=today),
+                        renderer=renderer, actor=actor, today=today, numbered=False)
+
+
+@use_case
+def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, renderer: LetterRenderer, actor: User,
+                    today: date, version: int | None = None) -> ActionResult:
+    """条例31(二)(三): plain letter, online or fax — the day both sides confirm is the receipt date; the receipt
+    is issued then, with a fresh query code (the applicant has none yet)."""
+    case = load_case(session, case_id, actor, version=version)
+    authorize(case, "confirm_receipt", actor)
+    not_future(confirmed_on, today, "确认日期")
+    not_before(confirmed_on, case.submitted_on, "确认日期", "提交日期")
+    ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
+    code = _new_code_for(session, case, actor)
+    receipt = _confirm(session, case, confirmed_on, code, renderer=renderer, actor=actor, today=today)
+    return ActionResult(case, letters=[receipt], query_code=code)
+
+
+def _new_code_for(session: Session, case: Case, actor) -> str:
+    code = new_query_code()
+    case.query_code_hash = query_code_digest(code)
+    finish_action(session, case, "renew_query_code", actor, case.stage, {})
+    return code
+
+
+@use_case
+def renew_query_code(session: Session, case_id: int, *, actor: User, today: date) -> str:
+    """A new 查询码 for the receipt (e.g. issued when a plain letter is confirmed); the old one stops working."""
+    case = load_case(session, case_id, actor)
+    if actor is None or not actor.has_role("clerk"):
+        raise PermissionDenied("只有登记员可以重新生成查询码")
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读")
+    return _new_code_for(session, case, actor)
+
+
+def find_possible_duplicates(session: Session, agency_id: int, applicant: ApplicantForm, texts: list[str],
+                             *, exclude_case_id: int | None = None, limit: int = 10) -> list[dict]:
+    """Earlier requests of the same applicant with similar content (条例36(六) 重复申请), best first."""
+    normalized = normalize_id_number(applicant.id_number)
+    conds = []
+    if normalized:
+        conds.append(Applicant.id_number_normalized == normalized)
+    if applicant.name.strip() and (applicant.phone.strip() or applicant.email.strip()):
+        same_contact = Applicant.name == applicant.name.strip()
+        if applicant.phone.strip():
+            conds.append(same_contact & (Applicant.phone == applicant.phone.strip()))
+        if applicant.email.strip():
+            conds.append(same_contact & (Applicant.email == applicant.email.strip()))
+    if not conds or not any(t.strip() for t in texts):
+        return []
+    rows = session.execute(
+        select(Case, CaseItem)
+        .join(Applicant, Case.applicant_id == Applicant.id)
+        .join(CaseItem, CaseItem.case_id == Case.id)
+        .where(Case.agency_id == agency_id, or_(*conds))
+        .order_by(Case.id.desc())
+        .limit(500)
+    ).all()
+    found: dict[int, dict] = {}
+    for case, item in rows:
+        if case.id == exclude_case_id:
+            continue
+        score = max(similarity(t, item.description) for t in texts if t.strip())
+        if score >= DUPLICATE_THRESHOLD and score > found.get(case.id, {}).get("similarity", 0):
+            found[case.id] = {"case_id": case.id, "reg_no": case.reg_no, "received_on": case.received_on,
+                              "item": item.description, "similarity": round(score, 2), "stage": case.stage,
+                              "reply_number": None}
+    if found:
+        letters = session.execute(
+            select(Letter.case_id, Letter.doc_number)
+            .where(Letter.case_id.in_(found), Letter.letter_type == "reply", Letter.supersedes_id.is_(None))
+        ).all()
+        for case_id, number in letters:
+            found[case_id]["reply_number"] = number
+    return sorted(found.values(), key=lambda d: -d["similarity"])[:limit]
+
+
