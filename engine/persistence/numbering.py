@@ -14,28 +14,18 @@ ARCHIVE = "ARCHIVE"
 
 
 def next_number(session: Session, agency_id: int, kind: str, year: int) -> int:
-    """Take the next number in the caller's transaction; a rollback gives it back, so there are no gaps.
-
-    The counter row is created if missing (insert … on conflict do nothing) and then incremented with
-    UPDATE … RETURNING, which takes the row lock first: concurrent registrations queue on it.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(NumberSequence)
-        .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
-        .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
-    )
-    return session.execute(
-        update(NumberSequence)
-        .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
-        .values(last_value=NumberSequence.last_value + 1)
-        .returning(NumberSequence.last_value)
-    ).scalar_one()
+    """Take the next number (a registration, a letter, an archive file): `reserve_numbers` for one."""
+    return reserve_numbers(session, agency_id, kind, year, 1)
 
 
 def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, count: int) -> int:
-    """Take `count` consecutive numbers at once (bulk import); returns the first."""
+    """Take `count` consecutive numbers in the caller's transaction and return the first; a rollback gives
+    them back, so there are no gaps. `count` 0 takes none: it returns the next free number and holds the
+    counter's lock until the transaction ends (the ledger import moves the counter past historical numbers).
+
+    The counter row is created if missing (insert … on conflict do nothing) and then advanced with
+    UPDATE … RETURNING, which takes the row lock first: concurrent registrations queue on it.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
