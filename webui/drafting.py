@@ -34,7 +34,7 @@ from webui import db
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import status_for
+from webui.refusals import discard_work, status_for
 
 bp = Blueprint("drafting", __name__)
 
@@ -90,11 +90,16 @@ def _render_decide(case: Case, values, status: int = 200):
 
 
 def _refused(case_id: int, refusal: GongkaiError, render):
+    """Undo the request's work, say why, and show the page again (`render`) with the case as it now is."""
     session = db.get_session()
-    session.rollback()
-    g.db_rollback = True
+    discard_work(session)
     flash(refusal.message, "error")
     return render(services.load_case(session, case_id, current_user), status_for(refusal))
+
+
+def _decide_again(fresh: Case, status: int):
+    """The decide page after a refusal, with what was posted still in the form."""
+    return _render_decide(fresh, request.form, status)
 
 
 @bp.post("/cases/<int:case_id>/decide")
@@ -117,7 +122,7 @@ def save_decisions(case_id: int):
         services.record_decision(session, case.id, decisions=decisions, actor=current_user, today=today(),
                                  version=fv.case_version())
     except GongkaiError as refusal:
-        return _refused(case_id, refusal, lambda fresh, status: _render_decide(fresh, request.form, status))
+        return _refused(case_id, refusal, _decide_again)
     flash("办理结果已保存", "success")
     return redirect(url_for("drafting.decide", case_id=case.id), 303)
 
@@ -206,7 +211,7 @@ def confidentiality(case_id: int, item_id: int):
             reviewed_on=fv.required_date("reviewed_on", "审查日期"), actor=current_user, today=today(),
             version=fv.case_version())
     except GongkaiError as refusal:
-        return _refused(case_id, refusal, lambda fresh, status: _render_decide(fresh, request.form, status))
+        return _refused(case_id, refusal, _decide_again)
     flash("保密审查结论已记录", "success")
     return redirect(request.form.get("back") == "review" and url_for("legal_review.review", case_id=case.id)
                     or url_for("drafting.decide", case_id=case.id), 303)
@@ -219,7 +224,7 @@ def submit(case_id: int):
     try:
         services.submit_for_review(session, case.id, actor=current_user, today=today(), version=fv.case_version())
     except GongkaiError as refusal:
-        return _refused(case_id, refusal, lambda fresh, status: _render_decide(fresh, request.form, status))
+        return _refused(case_id, refusal, _decide_again)
     flash("已提交法制审核", "success")
     return redirect(url_for("cases.show", case_id=case.id), 303)
 
