@@ -6,30 +6,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from engine.errors import GongkaiError, InvalidInput, NotFound
-from engine.persistence.audit import record_event
 from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
 from engine.rules.vocabulary import ROLES
-from engine.services import accounts
+from engine.services import accounts, agency_admin
+from engine.services.agency_admin import AGENCY_TEXT_FIELDS
 from engine.services.uploads import sniff
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
 from webui.localtime import today
+from webui.refusals import discard_work, status_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(requires_role("admin")(lambda: None))
 
-AGENCY_TEXT_FIELDS = {
-    "name": "机关名称", "reg_no_pattern": "登记编号格式", "letter_no_prefix": "发文机关代字",
-    "letter_no_pattern": "文号格式", "archive_no_pattern": "档号格式", "review_body": "行政复议机关",
-    "court": "管辖法院", "contact": "联系方式", "address": "通信地址", "online_review_channel": "网上复议渠道",
-}
 MAX_SEAL_BYTES = 2 * 1024 * 1024
 
 
@@ -45,15 +41,9 @@ def _user_of_agency(user_id: int) -> User:
 
 
 def _refused(refusal: GongkaiError, endpoint: str, **kwargs):
-    db.get_session().rollback()
-    g.db_rollback = True
+    discard_work(db.get_session())
     flash(refusal.message, "error")
     return redirect(url_for(endpoint, **kwargs), 303)
-
-
-def _audit(action: str, changes: dict) -> None:
-    record_event(db.get_session(), agency_id=current_user.agency_id, action=action, actor=current_user,
-                 changes=changes)
 
 
 @bp.get("/")
@@ -118,13 +108,10 @@ def departments():
     session = db.get_session()
     if request.method == "POST":
         name = fv.text("name")
-        exists = session.scalar(select(Department).where(Department.agency_id == current_user.agency_id,
-                                                         Department.name == name))
-        if not name or len(name) > 100 or exists:
-            flash("部门名称不能为空、过长或重复", "error")
-            return redirect(url_for("admin.departments"), 303)
-        accounts.add_department(session, _agency(), name)
-        _audit("add_department", {"name": name})
+        try:
+            agency_admin.create_department(session, name, actor=current_user.row)
+        except GongkaiError as refusal:
+            return _refused(refusal, "admin.departments")
         flash(f"已添加部门 {name}", "success")
         return redirect(url_for("admin.departments"), 303)
     rows = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
@@ -137,33 +124,19 @@ def agency():
     record = _agency()
     if request.method == "GET":
         return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS)
-    changes = {}
-    for name, label in AGENCY_TEXT_FIELDS.items():
-        value = fv.text(name)
-        if name == "name" and not value:
-            flash("机关名称不能为空", "error")
-            return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
-                                   values=request.form), 400
-        if len(value) > 300:
-            flash(f"{label}过长", "error")
-            return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
-                                   values=request.form), 400
-        if getattr(record, name) != value:
-            changes[name] = {"before": getattr(record, name), "after": value}
-            setattr(record, name, value)
     period = fv.text("supplement_period_working_days")
-    if not period.isdigit() or not 1 <= int(period) <= 60:
-        flash("补正期限应为 1 至 60 个工作日", "error")
+    form = agency_admin.AgencySettingsForm(
+        texts={name: fv.text(name) for name in AGENCY_TEXT_FIELDS},
+        supplement_period_working_days=int(period) if period.isdigit() else None,
+        fee_pauses_clock=fv.flag("fee_pauses_clock"), online_manual_confirmation=fv.flag("online_manual_confirmation"),
+        topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"))
+    try:
+        agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
+    except GongkaiError as refusal:
+        discard_work(db.get_session())
+        flash(refusal.message, "error")
         return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
-                               values=request.form), 400
-    record.supplement_period_working_days = int(period)
-    record.fee_pauses_clock = fv.flag("fee_pauses_clock")
-    record.online_manual_confirmation = fv.flag("online_manual_confirmation")
-    record.topics = [t.strip() for t in fv.text("topics").splitlines() if t.strip()][:100]
-    settings = dict(record.settings or {})
-    settings["fee_payment_method"] = fv.text("fee_payment_method")
-    record.settings = settings
-    _audit("update_agency_settings", changes)
+                               values=request.form), status_for(refusal)
     flash("机关设置已保存", "success")
     return redirect(url_for("admin.agency"), 303)
 
@@ -182,8 +155,7 @@ def seal():
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"agency-{record.id}.{'png' if kind == 'png' else 'jpg'}"
     path.write_bytes(content)
-    record.seal_image = str(path)
-    _audit("upload_seal", {"path": str(path), "bytes": len(content)})
+    agency_admin.set_seal_image(db.get_session(), str(path), len(content), actor=current_user.row)
     flash("印章图片已更新", "success")
     return redirect(url_for("admin.agency"), 303)
 

@@ -1,0 +1,85 @@
+"""An agency's own settings, departments and seal, changed by its administrators and audited (DESIGN §1: no view
+writes rows or audit events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, PermissionDenied
+from engine.persistence.audit import record_event
+from engine.persistence.models import Agency, Department, User
+from engine.services.accounts import add_department
+
+# The agency's text settings an administrator may change, with their labels (for the form and the messages).
+AGENCY_TEXT_FIELDS = {
+    "name": "机关名称", "reg_no_pattern": "登记编号格式", "letter_no_prefix": "发文机关代字",
+    "letter_no_pattern": "文号格式", "archive_no_pattern": "档号格式", "review_body": "行政复议机关",
+    "court": "管辖法院", "contact": "联系方式", "address": "通信地址", "online_review_channel": "网上复议渠道",
+}
+MAX_SETTING_LENGTH = 300
+MAX_TOPICS = 100
+
+
+@dataclass
+class AgencySettingsForm:
+    texts: dict[str, str]
+    supplement_period_working_days: int | None
+    fee_pauses_clock: bool
+    online_manual_confirmation: bool
+    topics: list[str] = field(default_factory=list)
+    fee_payment_method: str = ""
+
+
+def _admin_agency(session: Session, actor: User) -> Agency:
+    if actor is None or not actor.has_role("admin"):
+        raise PermissionDenied("只有本机关的系统管理员可以修改机关设置")
+    return session.get(Agency, actor.agency_id)
+
+
+def create_department(session: Session, name: str, *, actor: User) -> Department:
+    """A new department of the actor's agency (unique name)."""
+    agency = _admin_agency(session, actor)
+    name = (name or "").strip()
+    exists = session.scalar(select(Department.id).where(Department.agency_id == agency.id, Department.name == name))
+    if not name or len(name) > 100 or exists:
+        raise InvalidInput("部门名称不能为空、过长或重复")
+    department = add_department(session, agency, name)
+    record_event(session, agency_id=agency.id, action="add_department", actor=actor, changes={"name": name})
+    return department
+
+
+def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor: User) -> dict:
+    """Change the agency's settings; returns what changed (also recorded in the audit trail)."""
+    agency = _admin_agency(session, actor)
+    changes = {}
+    for name, label in AGENCY_TEXT_FIELDS.items():
+        value = (form.texts.get(name) or "").strip()
+        if name == "name" and not value:
+            raise InvalidInput("机关名称不能为空")
+        if len(value) > MAX_SETTING_LENGTH:
+            raise InvalidInput(f"{label}过长")
+        if getattr(agency, name) != value:
+            changes[name] = {"before": getattr(agency, name), "after": value}
+    period = form.supplement_period_working_days
+    if period is None or not 1 <= period <= 60:
+        raise InvalidInput("补正期限应为 1 至 60 个工作日")
+    for name, change in changes.items():
+        setattr(agency, name, change["after"])
+    agency.supplement_period_working_days = period
+    agency.fee_pauses_clock = form.fee_pauses_clock
+    agency.online_manual_confirmation = form.online_manual_confirmation
+    agency.topics = [t.strip() for t in form.topics if t.strip()][:MAX_TOPICS]
+    agency.settings = {**(agency.settings or {}), "fee_payment_method": form.fee_payment_method.strip()}
+    record_event(session, agency_id=agency.id, action="update_agency_settings", actor=actor, changes=changes)
+    return changes
+
+
+def set_seal_image(session: Session, path: str, size_bytes: int, *, actor: User) -> None:
+    """Point the agency's letters at a seal image the caller has stored (the web keeps it under var/)."""
+    agency = _admin_agency(session, actor)
+    agency.seal_image = path
+    record_event(session, agency_id=agency.id, action="upload_seal", actor=actor,
+                 changes={"path": path, "bytes": size_bytes})
