@@ -49,6 +49,7 @@ LETTER_TYPES: dict[str, LetterSpec] = dict([
     _spec("third_party_consultation", "政府信息公开征求第三方意见书", data.ThirdPartyConsultationData),
     _spec("third_party_disclosure_notice", "政府信息公开决定告知书", data.ThirdPartyDisclosureNoticeData),
     _spec("agency_consultation", "政府信息公开征求意见书", data.AgencyConsultationData),
+    _spec("consultation_notice", "政府信息公开申请征求意见告知书", data.ConsultationNoticeData),
     _spec("fee_notice", "政府信息公开信息处理费收费通知书", data.FeeNoticeData),
     _spec("reply", "政府信息公开申请答复书", data.ReplyData),
     _spec("termination_notice", "政府信息公开申请终止办理告知书", data.TerminationNoticeData),

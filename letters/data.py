@@ -22,6 +22,13 @@ Delivery = Literal["online", "email", "post", "in_person", "fax"]
 _ONLINE_DELIVERIES = ("online", "email")
 
 
+def _positive_period(days: int, path: str) -> None:
+    """A period the addressee is given runs from its receipt of the letter; zero days is no period at all."""
+    if not isinstance(days, int) or days < 1:
+        field = join_path(path, "period_working_days")
+        raise LetterDataError(field, f"字段 {field} 应为至少1个工作日的期限（自收到本告知书之日起计算）")
+
+
 def full_width_citation(basis: str) -> str:
     """A statute citation with full-width item brackets: 第三十六条第(二)项 → 第三十六条第（二）项."""
     return _HALF_WIDTH_ITEM.sub(r"（\1）", basis)
@@ -32,18 +39,18 @@ class LetterData:
     """Fields every letter has: 发文机关署名, 文号, 主送, 成文日期 and an optional 附注 (GB/T 9704 §7.3)."""
 
     agency_name: str
-    doc_number: str
+    doc_number: str | None = None  # none on a 样稿 (no number is made up before signing); required when issued
     recipient: str
     issued_on: date
     contact: str | None = None
 
     def validate(self, path: str) -> None:
         """Cross-field checks; `path` is where this object sits in the data (for the error message)."""
-        if self.doc_number is not None and not _DOC_NUMBER.match(self.doc_number):
+        if self.doc_number and not _DOC_NUMBER.match(self.doc_number):
             field = join_path(path, "doc_number")
             raise LetterDataError(
                 field, f"字段 {field} 格式不符合 GB/T 9704（应如 某公开〔2026〕12号：全角六角括号，序号无虚位、不加“第”）")
-        if self.doc_number is not None and re.search(r"〕第", self.doc_number):
+        if self.doc_number and re.search(r"〕第", self.doc_number):
             raise LetterDataError(join_path(path, "doc_number"), f"字段 {join_path(path, 'doc_number')} 序号前不加“第”")
 
 
@@ -54,6 +61,8 @@ class Remedies:
     review_body: str
     court: str
     online_review_channel: str | None = None
+    # Outcomes the agency treats as 不予公开 for review-first too (未核验 scope of 复议法23①(四); setting).
+    review_first_also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +90,12 @@ class SupplementNoticeData(LetterData, RequestFacts):
     """补正告知书 (条例第30条): every item to supplement at once, a reasonable period, and the consequence."""
 
     items: tuple[str, ...]
-    supplement_due_on: date
-    period_working_days: int | None = None
+    period_working_days: int
     submit_to: str | None = None
+
+    def validate(self, path: str) -> None:
+        super().validate(path)
+        _positive_period(self.period_working_days, path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +103,11 @@ class ReasonRequestData(LetterData, RequestFacts):
     """说明理由告知书 (条例第35条): the volume or frequency that exceeds a reasonable range, and a reply date."""
 
     volume_description: str
-    reason_due_on: date
+    period_working_days: int
+
+    def validate(self, path: str) -> None:
+        super().validate(path)
+        _positive_period(self.period_working_days, path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,12 +139,23 @@ class DelayNoticeData(LetterData, RequestFacts):
 
 @dataclass(frozen=True, kw_only=True)
 class ThirdPartyConsultationData(LetterData, RequestFacts):
-    """征求第三方意见书 (条例第32条): the information concerned, 15 working days to answer, silence's effect."""
+    """征求第三方意见书 (条例第32条): only the information concerning this party, 15 working days from its receipt
+    of the letter to answer, silence's effect. An organisation is addressed 贵单位, a person 你."""
 
     information: str
     concern: str
-    answer_due_on: date | None = None
+    addressee_kind: Literal["organisation", "person"] = "organisation"
     answer_to: str | None = None
+
+    @property
+    def you(self) -> str:
+        return "贵单位" if self.addressee_kind == "organisation" else "你"
+
+    def validate(self, path: str) -> None:
+        super().validate(path)
+        if not self.contact:
+            field = join_path(path, "contact")
+            raise LetterDataError(field, f"字段 {field} 缺失（第三方须知道向谁、如何提出意见）")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,10 +180,18 @@ class ThirdPartyDisclosureNoticeData(LetterData, RequestFacts):
 
 @dataclass(frozen=True, kw_only=True)
 class AgencyConsultationData(LetterData, RequestFacts):
-    """征求共同制作机关意见书 (条例第34条): 15 working days to answer; silence counts as consent."""
+    """征求共同制作机关意见书 (条例第34条): 15 working days from its receipt to answer; silence counts as consent."""
 
     information: str
-    answer_due_on: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsultationNoticeData(LetterData, RequestFacts):
+    """征求意见告知书 to the applicant (条例第32、34条; 第33条第3款): the request is being consulted on and that
+    time is not counted in the reply period, as the receipt promised (届时另行告知)."""
+
+    consultation_kind: Literal["third_party", "agency"]
+    sent_on: date
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +219,6 @@ class FeeNoticeData(LetterData, RequestFacts):
     tiers: tuple[FeeTier, ...]
     amount_yuan: Decimal
     payment_method: str
-    pay_by_on: date
 
     def validate(self, path: str) -> None:
         super().validate(path)
@@ -205,10 +239,11 @@ class ReplyItem:
     outcome: ReplyOutcome
     outcome_label: str
     basis: str
-    reason: str
+    reason: str | None = None
     how_to_obtain: str | None = None
     referral_agency: str | None = None
     referral_contact: str | None = None
+    referral_unknown_reason: str | None = None
     withheld_scope: str | None = None
     search_record: str | None = None
     earlier_reply_number: str | None = None
@@ -228,6 +263,10 @@ class ReplyItem:
             required.append("earlier_reply_number")
         if self.referral_agency:
             required.append("referral_contact")  # 条例第36条(五): the agency's name and contact
+        elif self.outcome == "NOT_RESPONSIBLE" and not self.referral_unknown_reason:
+            field = join_path(path, "referral_agency")
+            raise LetterDataError(field, f"字段 {field} 缺失（不属于本机关负责公开的，应告知负责公开的机关名称和联系方式，"
+                                         "确定不了的说明理由：referral_unknown_reason）")
         for name in required:
             if not getattr(self, name):
                 field = join_path(path, name)
@@ -249,7 +288,7 @@ class ReplyData(LetterData, RequestFacts):
         _remedies(self, [item.outcome for item in self.items], "本答复", path=path)
 
     def remedy_sentences(self) -> tuple[str, ...]:
-        """The remedies of this reply: review first as soon as one item withholds information."""
+        """The remedies of this reply: review first for the items that withhold information, per item."""
         return _remedies(self, [item.outcome for item in self.items], "本答复", path="")
 
 
@@ -288,6 +327,7 @@ def _remedies(letter: ReplyData | TerminationNoticeData | ThirdPartyDisclosureNo
     if online and not letter.remedies.online_review_channel:
         field = join_path(path, "remedies.online_review_channel")
         raise LetterDataError(field, f"字段 {field} 缺失（网络送达须同时告知网上申请行政复议的渠道，行政复议法第二十二条）")
-    return build_remedies(outcomes=outcomes, review_body=letter.remedies.review_body, court=letter.remedies.court,
-                          online_delivery=online, online_review_channel=letter.remedies.online_review_channel,
-                          document_noun=document_noun)
+    return build_remedies(outcomes=list(outcomes), review_body=letter.remedies.review_body,
+                          court=letter.remedies.court, online_delivery=online,
+                          online_review_channel=letter.remedies.online_review_channel, document_noun=document_noun,
+                          review_first_also=letter.remedies.review_first_also)

@@ -28,7 +28,9 @@ OUTCOME_FAMILIES: dict[str, tuple[str, ...]] = {
 
 
 def is_withholding(outcome: str) -> bool:
-    """Whether an item withholds information (条例第14–16、37条), which makes review mandatory first."""
+    """Whether an item withholds information (条例第14–16、37条), which makes review mandatory first (行政复议法第23条
+    第1款第(四)项). SPECIAL_REGIME (条例第36条第(七)项) withholds nothing: it points to another law's procedure, so
+    its remedies are ordinary. The engine states the same rule (`engine.rules.outcomes.WITHHELD_CODES`)."""
     return outcome == "PARTIAL" or outcome.startswith("WITHHELD_")
 
 

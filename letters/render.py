@@ -57,9 +57,21 @@ def yuan(amount: Decimal) -> str:
 
 
 def sentence(text: str) -> str:
-    """`text` ending in exactly one full stop, however the engine punctuated it."""
-    text = text.rstrip()
-    return text if text.endswith(("。", "！", "？", "；", "”")) else text.rstrip("，,;；.") + "。"
+    """`text` ending in exactly one full stop, however the engine or a person punctuated it (no "。。", "；。")."""
+    core = text.rstrip().rstrip("，,;；.。:：、 \u3000")
+    return core if core.endswith(("！", "？")) else core + "。"
+
+
+_OPENING, _CLOSING = "“\"「‘'", "”\"」’'"
+
+
+def quoted(text: str) -> str:
+    """`text` in Chinese quotation marks, once: a subject typed with its own quotes is not quoted twice."""
+    core = text.strip()
+    inner = core[1:-1]
+    if len(core) >= 2 and core[0] in _OPENING and core[-1] in _CLOSING and not any(q in inner for q in "“”\""):
+        core = inner.strip()
+    return f"“{core}”"
 
 
 @functools.cache
@@ -67,7 +79,7 @@ def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, yuan=yuan, sentence=sentence)
+    environment.filters.update(cn_date=cn_date, cn_ordinal=cn_ordinal, yuan=yuan, sentence=sentence, quoted=quoted)
     return environment
 
 
@@ -112,6 +124,9 @@ def render_letter(letter_type: str, data: Mapping | Any, *, draft: bool = False,
     """The letter as a PDF/A-3b with fonts embedded; `draft` marks it 样稿 for preview before signing."""
     spec = _spec(letter_type)
     letter = fields.build(spec.data_class, data)
+    if not draft and letter_type != "receipt" and not letter.doc_number:
+        # A 样稿 carries no made-up number (it is taken at signing); an issued letter always has its 文号.
+        raise LetterDataError("doc_number", "字段 doc_number 缺失（正式文书须有文号）")
     assets = assets or default_assets()
     html = render_html(letter_type, letter, draft=draft, assets=assets)
     pdf, page_count = render_pdf(html, assets=assets, draft=draft)

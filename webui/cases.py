@@ -26,7 +26,7 @@ from engine.persistence.models import (
     User,
 )
 from engine.rules import clocks
-from engine.rules.case_clock import compute_due
+from engine.rules.case_clock import clock_settings, compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.vocabulary import UPLOAD_KINDS_CHOOSABLE
 from engine.rules.workflow import STAGE_LABELS, available_actions
@@ -59,6 +59,9 @@ ACTION_TARGETS = {
     "record_delivery": ("handling.act", {"name": "record_delivery"}),
     "archive": ("handling.act", {"name": "archive"}),
     "notify_third_party": ("handling.act", {"name": "notify_third_party"}),
+    "request_reasons": ("handling.act", {"name": "request_reasons"}),
+    "record_reasons": ("handling.act", {"name": "record_reasons"}),
+    "set_delayed_reply": ("handling.act", {"name": "set_delayed_reply"}),
     "record_decision": ("drafting.decide", {}),
     "record_confidentiality_review": ("drafting.decide", {}),
     "submit_for_review": ("drafting.decide", {}),
@@ -158,7 +161,7 @@ def show(case_id: int):
     case = services.load_case(session, case_id, current_user)
     on = today()
     agency = case.agency
-    due = compute_due(case, fee_pauses_clock=agency.fee_pauses_clock) if case.stage not in (
+    due = compute_due(case, **clock_settings(agency)) if case.stage not in (
         "replied", "closed", "archived") else None
     explanation = clocks.explain(due) if due else []
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()

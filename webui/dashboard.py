@@ -59,6 +59,11 @@ def index():
                                     func.count().filter(and_(*due_soon_where))).where(mine)).one()
     task_total = session.scalar(select(func.count()).where(Case.agency_id == agency_id, condition)) \
         if condition is not None else 0
-    return render_template("dashboard/index.html", tasks=tasks, task_total=task_total, due_soon=due_soon,
+    # 条例31(二)(三): plain letters, faxes and manually confirmed online requests wait for the clerk's confirmation.
+    unconfirmed = session.scalars(select(Case).where(mine, Case.stage == "received")
+                                  .order_by(Case.submitted_on, Case.id).limit(LIST_LIMIT)).all() \
+        if current_user.has_role("clerk") else []
+    return render_template("dashboard/index.html", tasks=tasks, task_total=task_total, unconfirmed=unconfirmed,
+                           due_soon=due_soon,
                            overdue=overdue, overdue_total=totals[0], due_soon_total=totals[1], counts=counts,
                            stage_order=list(STAGE_LABELS), today=on, soon=soon)

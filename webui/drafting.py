@@ -116,6 +116,7 @@ def save_decisions(case_id: int):
             item_id=item.id, outcome=outcome, reason=fv.text(f"reason_{item.id}"),
             how_to_obtain=fv.text(f"how_to_obtain_{item.id}"), referral_agency=fv.text(f"referral_agency_{item.id}"),
             referral_contact=fv.text(f"referral_contact_{item.id}"),
+            referral_unknown_reason=fv.text(f"referral_unknown_reason_{item.id}"),
             earlier_reply_number=fv.text(f"earlier_reply_number_{item.id}"),
             is_primary=primary == item.id if primary else False))
     try:

@@ -52,6 +52,14 @@ def required_int(name: str, label: str) -> int:
     return value
 
 
+def int_list(name: str, label: str) -> list[int]:
+    """Every value posted under `name` (checkboxes) as integers."""
+    try:
+        return [int(v) for v in texts(name) if v]
+    except ValueError:
+        raise InvalidInput(f"{label}应为整数") from None
+
+
 def choice(name: str, label: str, allowed) -> str:
     value = text(name)
     if value not in allowed:

@@ -23,6 +23,7 @@ from engine.rules.vocabulary import (
     CONSULTATION_ANSWERS,
     CONSULTATION_KINDS,
     DELIVERY_METHODS,
+    REASON_ANSWERS,
     RETENTION_PERIODS,
 )
 from engine.rules.workflow import available_actions, objecting_third_parties
@@ -54,6 +55,7 @@ def _workflow(*names: str) -> Callable[[Case, object], bool]:
 
 def confirm_receipt(session, case, agency, on, version):
     result = services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
+                                      late_reason=fv.text("late_reason"),
                                       renderer=renderer_for(agency), actor=current_user, today=on, version=version)
     return (f"已确认收件并出具登记回执，查询码 {result.query_code}（请告知申请人，只显示这一次），"
             f"答复期限 {case.due_on.isoformat()}")
@@ -64,7 +66,8 @@ def request_supplement(session, case, agency, on, version):
     result = services.request_supplement(
         session, case.id, items=items, period_working_days=fv.optional_int("period_working_days", "补正期限"),
         renderer=renderer_for(agency), actor=current_user, today=on, version=version)
-    return f"已出具补正告知书 {result.letter.doc_number}，补正期限至 {case.supplement_due_on.isoformat()}"
+    return (f"已出具补正告知书 {result.letter.doc_number}：申请人自收到之日起 {case.supplement_period_working_days} "
+            "个工作日内补正，期限届满日在登记送达后确定，请登记送达")
 
 
 def receive_supplement(session, case, agency, on, version):
@@ -121,11 +124,12 @@ def open_consultation(session, case, agency, on, version):
     result = services.open_consultation(
         session, case.id, kind=fv.choice("kind", "征求意见对象", CONSULTATION_KINDS),
         party_name=fv.text("party_name"), party_contact=fv.text("party_contact"), subject=fv.text("subject"),
-        sent_on=fv.required_date("sent_on", "发出日期"),
-        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"), file=fv.upload("file"),
+        sent_on=fv.required_date("sent_on", "发出日期"), item_seqs=fv.int_list("item_seqs", "涉及的申请事项"),
+        party_is_person=fv.flag("party_is_person"), file=fv.upload("file"),
         renderer=renderer_for(agency), actor=current_user, today=on, version=version)
-    return (f"已出具征求意见书 {result.letter.doc_number}，对方应于 {result.record.answer_due_on.isoformat()} 前提出"
-            "意见；期间答复期限暂停计算")
+    consultation_letter, notice = result.letters
+    return (f"已出具征求意见书 {consultation_letter.doc_number}（对方自收到之日起 15 个工作日内提出意见，请登记送达）"
+            f"和给申请人的征求意见告知书 {notice.doc_number}；期间答复期限暂停计算")
 
 
 def record_consultation_answer(session, case, agency, on, version):
@@ -136,8 +140,7 @@ def record_consultation_answer(session, case, agency, on, version):
         session, case.id, consultation_id=consultation_id,
         answer=fv.choice("answer", "意见", CONSULTATION_ANSWERS),
         answered_on=fv.required_date("answered_on", "收到意见日期"), summary=fv.text("summary"),
-        received_by_party_on=fv.optional_date("received_by_party_on", "对方收到日期"), file=fv.upload("file"),
-        actor=current_user, today=on, version=version)
+        file=fv.upload("file"), actor=current_user, today=on, version=version)
     return "已登记意见"
 
 
@@ -145,11 +148,10 @@ def _consultation_context(session, case, agency):
     return {"open_consultations": [c for c in case.consultations if c.is_open]}
 
 
-def _fee_quote():
+def _fee_quote(earlier: int):
     mode = request.form.get("mode") or request.args.get("mode")
     try:
         units = int(request.form.get("units") or request.args.get("units") or 0)
-        earlier = int(request.form.get("earlier_this_month") or request.args.get("earlier_this_month") or 0)
     except ValueError:
         return None, "件数或页数应为整数"
     if not units:
@@ -168,17 +170,17 @@ def issue_fee_notice(session, case, agency, on, version):
     result = services.issue_fee_notice(
         session, case.id, mode=fv.choice("mode", "计费方式", (fees.PER_APPLICATION, fees.PER_PAGE)),
         units=fv.required_int("units", "件数或页数"),
-        earlier_this_month=fv.optional_int("earlier_this_month", "本月此前已申请件数") or 0,
-        notice_received_on=fv.optional_date("notice_received_on", "申请人收到通知日期"),
         renderer=renderer_for(agency), actor=current_user, today=on, version=version)
     fee = result.record
-    return f"已出具收费通知书 {result.letter.doc_number}：{fee.amount_yuan} 元，缴费期限 {fee.pay_by_on.isoformat()}"
+    return (f"已出具收费通知书 {result.letter.doc_number}：{fee.amount_yuan} 元；申请人自收到通知书之日起 20 个工作日内"
+            "缴纳，请登记送达")
 
 
 def _fee_context(session, case, agency):
-    quote, problem = _fee_quote()
+    earlier = services.earlier_applications_this_month(session, case)
+    quote, problem = _fee_quote(earlier)
     unit = "页" if (request.values.get("mode") == fees.PER_PAGE) else "件"
-    return {"quote": quote, "quote_problem": problem, "unit": unit}
+    return {"quote": quote, "quote_problem": problem, "unit": unit, "earlier_this_month": earlier}
 
 
 def record_payment(session, case, agency, on, version):
@@ -192,6 +194,29 @@ def extend(session, case, agency, on, version):
                              reason=fv.text("reason"), renderer=renderer_for(agency), actor=current_user, today=on,
                              version=version)
     return f"已批准延期至 {case.due_on.isoformat()}，出具延期答复告知书 {result.letter.doc_number}"
+
+
+def request_reasons(session, case, agency, on, version):
+    result = services.request_reasons(
+        session, case.id, volume_description=fv.text("volume_description"),
+        period_working_days=fv.optional_int("period_working_days", "说明理由的期限") or 10,
+        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    return (f"已出具说明理由告知书 {result.letter.doc_number}：申请人自收到之日起 {case.reason_period_working_days} "
+            "个工作日内说明理由，请登记送达")
+
+
+def record_reasons(session, case, agency, on, version):
+    services.record_reasons(session, case.id, answer=fv.choice("answer", "说明理由情况", REASON_ANSWERS),
+                            answered_on=fv.required_date("answered_on", "日期"), summary=fv.text("summary"),
+                            actor=current_user, today=on, version=version)
+    return "已登记说明理由情况"
+
+
+def set_delayed_reply(session, case, agency, on, version):
+    result = services.set_delayed_reply(
+        session, case.id, new_due_on=fv.required_date("new_due_on", "延迟答复的期限"), reason=fv.text("reason"),
+        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    return f"已确定延迟答复期限至 {case.delay_due_on.isoformat()}，出具延迟答复告知书 {result.letter.doc_number}"
 
 
 def record_delivery(session, case, agency, on, version):
@@ -273,6 +298,9 @@ ACTIONS: dict[str, CaseAction] = {
     "issue_fee_notice": CaseAction("收费通知", _workflow("issue_fee_notice"), issue_fee_notice, _fee_context),
     "record_payment": CaseAction("登记缴费", _workflow("record_payment"), record_payment),
     "extend": CaseAction("批准延期答复", _workflow("extend"), extend),
+    "request_reasons": CaseAction("要求说明理由", _workflow("request_reasons"), request_reasons),
+    "record_reasons": CaseAction("登记说明理由情况", _workflow("record_reasons"), record_reasons),
+    "set_delayed_reply": CaseAction("确定延迟答复期限", _workflow("set_delayed_reply"), set_delayed_reply),
     "record_delivery": CaseAction("登记送达", _delivery_allowed, record_delivery, _delivery_context),
     "record_challenge": CaseAction("登记复议、诉讼", _challenge_allowed, record_challenge, _challenge_context),
     "archive": CaseAction("归档", _workflow("archive"), archive, _archive_context),
@@ -300,7 +328,7 @@ def act(case_id: int, name: str):
     if not action.allowed(case, current_user):
         abort(403)
     if request.method == "GET" or "quote" in request.form:
-        values = request.form if request.method == "POST" else {}
+        values = request.form  # empty on GET; a MultiDict either way (checkbox lists read it with getlist)
         return _render(case, agency, name, values)
     on = today()
     try:
@@ -312,7 +340,7 @@ def act(case_id: int, name: str):
         if isinstance(refusal, StaleCase):
             text += "。下方保留了您填写的内容，已更新为最新版本，请核对案件最新情况后再提交。"
         flash(text, "error")
-        values = request.form.to_dict()
+        values = request.form.copy()  # a MultiDict: checkbox lists keep every ticked value
         if isinstance(refusal, StaleCase):
             values["version"] = str(fresh.version)
         return _render(fresh, fresh.agency, name, values, status_for(refusal))

@@ -15,6 +15,8 @@ from engine.rules.vocabulary import (
     CHANNEL_LABELS,
     CONFIDENTIALITY_LABELS,
     DELIVERY_LABELS,
+    LETTER_LABELS,
+    REASON_ANSWER_LABELS,
     RETENTION_LABELS,
     ROLE_LABELS,
 )
@@ -30,12 +32,6 @@ EVENT_LABELS = {
     "record_review_or_litigation": "登记复议、诉讼",
     "add_upload": "上传附件",
     "close_lapsed_fee": "逾期未缴费，不再处理",
-}
-LETTER_LABELS = {
-    "receipt": "登记回执", "supplement_notice": "补正告知书", "reason_request": "说明理由告知书",
-    "extension_notice": "延期答复告知书", "delay_notice": "延迟答复告知书", "third_party_consultation": "征求第三方意见书",
-    "third_party_disclosure_notice": "公开决定告知书", "agency_consultation": "征求意见书", "fee_notice": "收费通知书",
-    "reply": "答复书", "termination_notice": "终止办理告知书",
 }
 UPLOAD_KINDS = {"application": "申请材料", "supplement": "补正材料", "delivery_proof": "送达回证", "attachment": "其他附件",
                 "consultation": "征求意见材料"}
@@ -59,6 +55,16 @@ def days_left(due_on: date | None, stage: str, on: date | None = None) -> dict |
     else:
         text = f"剩 {left} 个工作日"
     return {"kind": status.kind, "left": left, "text": text, "css": f"due-{status.kind.replace('_', '-')}"}
+
+
+def awaiting_confirmation(case, on: date | None = None) -> dict:
+    """A request not yet confirmed (条例31(二)(三)) has no reply clock yet, but it is at risk: the days it has waited
+    since it arrived, and the due date it would have if confirmed on arrival."""
+    on = on or today()
+    waited = max((on - case.submitted_on).days, 0)
+    due_if_arrival = default_calendar().add_working_days(case.submitted_on, 20)
+    kind = "on_time" if waited == 0 else "overdue" if on > due_if_arrival else "due_soon"
+    return {"days": waited, "due_if_arrival": due_if_arrival, "css": f"due-{kind.replace('_', '-')}"}
 
 
 def cn_date(value: date | None) -> str:
@@ -113,7 +119,8 @@ def register_filters(app: Flask) -> None:
         RETENTION_LABELS=RETENTION_LABELS, EVENT_LABELS=EVENT_LABELS, LETTER_LABELS=LETTER_LABELS,
         UPLOAD_KINDS=UPLOAD_KINDS, CONSULTATION_KIND_LABELS=CONSULTATION_KIND_LABELS,
         CONSULTATION_ANSWER_LABELS=CONSULTATION_ANSWER_LABELS, REVIEW_STATE_LABELS=REVIEW_STATE_LABELS,
-        DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, navigation=navigation,
+        REASON_ANSWER_LABELS=REASON_ANSWER_LABELS,
+        DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, awaiting_confirmation=awaiting_confirmation, navigation=navigation,
         has_endpoint=has_endpoint,
         business_today=today,
     )

@@ -179,6 +179,16 @@ class Case(Base):
     supplement_period_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     supplement_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     supplement_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # 条例35: the request for reasons (its period runs from its delivery), the answer or lapse, and the reasonable
+    # later deadline fixed when the reasons are accepted but the statutory period cannot be kept.
+    reason_requested_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason_period_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason_answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason_answer: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason_answer_summary: Mapped[str] = mapped_column(Text, default="")
+    delay_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    delay_reason: Mapped[str] = mapped_column(Text, default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True, index=True)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     requested_form: Mapped[str] = mapped_column(String(100), default="")
@@ -240,6 +250,8 @@ class CaseItem(Base):
     how_to_obtain: Mapped[str] = mapped_column(Text, default="")
     referral_agency: Mapped[str] = mapped_column(String(200), default="")
     referral_contact: Mapped[str] = mapped_column(String(200), default="")
+    # 条例36(五): when the responsible agency cannot be determined, why (instead of its name and contact).
+    referral_unknown_reason: Mapped[str] = mapped_column(Text, default="")
     earlier_reply_number: Mapped[str] = mapped_column(String(100), default="")
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -323,6 +335,11 @@ class Consultation(Base):
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     answer: Mapped[str | None] = mapped_column(String(20), nullable=True)
     answer_summary: Mapped[str] = mapped_column(Text, default="")
+    # The 征求意见书 sent (its delivery starts the party's 15 working days) and the items it concerns.
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
+    item_seqs: Mapped[list] = mapped_column(default=list)
+    # A person is addressed 你, an organisation 贵单位 (the 第三方征求意见书).
+    party_is_person: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case: Mapped[Case] = relationship(back_populates="consultations")
 
@@ -348,8 +365,9 @@ class Fee(Base):
     amount_yuan: Mapped[int] = mapped_column(Integer)
     breakdown: Mapped[list] = mapped_column(default=list)
     notice_issued_on: Mapped[date] = mapped_column(Date)
-    notice_received_on: Mapped[date] = mapped_column(Date)
-    pay_by_on: Mapped[date] = mapped_column(Date)
+    # Known once the notice's delivery is recorded: the 20 working days run from the applicant's receipt.
+    notice_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    pay_by_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="fees")

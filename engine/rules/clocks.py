@@ -55,6 +55,7 @@ class DueDate:
     calendar_version: str
     not_counted: tuple[NotCountedDay, ...] = field(default=())
     pauses: tuple[Pause, ...] = field(default=())
+    delayed_to: date | None = None  # 条例35: a later, reasonable deadline fixed by a 延迟答复告知书
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +73,7 @@ class DueDate:
                 {"start": p.start.isoformat(), "end": p.end.isoformat(), "reason": p.reason}
                 for p in self.pauses
             ],
+            **({"delayed_to": self.delayed_to.isoformat()} if self.delayed_to else {}),
         }
 
 
@@ -250,6 +252,9 @@ def explain(due: DueDate) -> list[str]:
     kinds = {"weekend": "周末", "holiday": "节假日", "pause": "暂停"}
     for item in due.not_counted:
         lines.append(f"不计入：{_cn_date(item.day)} {kinds.get(item.kind, item.kind)}（{item.reason}）")
+    if due.delayed_to is not None:
+        lines.append(f"延迟答复：申请人说明的理由合理但无法按期答复，确定延迟答复的期限至{_cn_date(due.delayed_to)}"
+                     "（条例第三十五条）")
     lines.append(f"届满日：{_cn_date(due.due)}")
     lines.append(f"日历版本：{due.calendar_version}")
     if due.provisional:

@@ -15,11 +15,12 @@ class Outcome:
     article: str        # the citation a letter prints (full-width brackets)
     report_row: str     # row ID of table 3 (DESIGN §6)
     family: str         # "disclose" | "partial" | "withhold" | "cannot_provide" | "not_processed" | "terminated"
-    letter_wording: str  # the reply's conclusion for the item
+    letter_wording: str  # the reply's conclusion for the item, after "根据……的规定，"
 
     @property
     def withholds(self) -> bool:
-        return self.family in ("withhold", "partial")
+        """Whether the item is refused in whole or in part (条例14–16、37) — see `WITHHELD_CODES`."""
+        return self.code in WITHHELD_CODES
 
     @property
     def gives_information(self) -> bool:
@@ -28,51 +29,51 @@ class Outcome:
 
 _TABLE: list[tuple[str, str, str, str, str, str]] = [
     ("ALREADY_PUBLIC", "已主动公开，告知获取方式", f"{OGI}第三十六条第（一）项", "R1", "disclose",
-     "您申请的信息已经主动公开，现告知获取该政府信息的方式和途径。"),
+     "该信息已经主动公开，现告知你（单位）获取该政府信息的方式和途径。"),
     ("DISCLOSED", "予以公开", f"{OGI}第三十六条第（二）项", "R1", "disclose",
-     "您申请的信息属于可以公开的政府信息，予以公开。"),
+     "予以公开。"),
     ("PARTIAL", "部分公开（区分处理）", f"{OGI}第三十七条", "R2", "partial",
-     "您申请的信息中含有不应当公开的内容，经区分处理，向您提供可以公开的内容，对不予公开的部分说明理由如下。"),
+     "对可以公开的部分予以公开，对其余内容不予公开。"),
     ("WITHHELD_STATE_SECRET", "属于国家秘密", f"{OGI}第十四条、第三十六条第（三）项", "R3_1", "withhold",
-     "您申请的信息属于依法确定为国家秘密的政府信息，不予公开。"),
+     "不予公开。"),
     ("WITHHELD_LAW_PROHIBITED", "法律、行政法规禁止公开", f"{OGI}第十四条、第三十六条第（三）项", "R3_2", "withhold",
-     "您申请的信息属于法律、行政法规禁止公开的政府信息，不予公开。"),
-    ("WITHHELD_SECURITY", '危及"三安全一稳定"', f"{OGI}第十四条、第三十六条第（三）项", "R3_3", "withhold",
-     "您申请的信息公开后可能危及国家安全、公共安全、经济安全或者社会稳定，不予公开。"),
+     "不予公开。"),
+    ("WITHHELD_SECURITY", "危及“三安全一稳定”", f"{OGI}第十四条、第三十六条第（三）项", "R3_3", "withhold",
+     "不予公开。"),
     ("WITHHELD_THIRD_PARTY", "保护第三方合法权益", f"{OGI}第十五条、第三十六条第（三）项", "R3_4", "withhold",
-     "您申请的信息涉及商业秘密、个人隐私等，公开会对第三方合法权益造成损害，不予公开。"),
+     "不予公开。"),
     ("WITHHELD_INTERNAL", "三类内部事务信息", f"{OGI}第十六条第一款、第三十六条第（三）项", "R3_5", "withhold",
-     "您申请的信息属于行政机关的内部事务信息，不予公开。"),
+     "不予公开。"),
     ("WITHHELD_PROCESS", "四类过程性信息", f"{OGI}第十六条第二款、第三十六条第（三）项", "R3_6", "withhold",
-     "您申请的信息属于行政机关在履行行政管理职能过程中形成的过程性信息，不予公开。"),
+     "不予公开。"),
     ("WITHHELD_ENFORCEMENT_FILE", "行政执法案卷", f"{OGI}第十六条第二款、第三十六条第（三）项", "R3_7", "withhold",
-     "您申请的信息属于行政执法案卷信息，不予公开。"),
+     "不予公开。"),
     ("SPECIAL_REGIME", "属于行政查询事项（工商、不动产登记等特别规定）", f"{OGI}第三十六条第（七）项", "R3_8", "withhold",
-     "您申请的信息属于有关法律、行政法规对信息的获取有特别规定的信息，请依照有关法律、行政法规的规定办理。"),
+     "请你（单位）依照有关法律、行政法规的规定办理。"),
     ("NOT_HELD", "经检索没有所申请信息", f"{OGI}第三十六条第（四）项", "R4_1", "cannot_provide",
-     "经检索，本机关没有您申请公开的政府信息，该政府信息不存在。"),
+     "告知你（单位）该政府信息不存在。"),
     ("NOT_RESPONSIBLE", "不属于本机关负责公开", f"{OGI}第三十六条第（五）项", "R4_1", "cannot_provide",
-     "您申请的信息不属于本机关负责公开。"),
+     "告知你（单位）该信息不属于本机关负责公开。"),
     ("NEEDS_CREATION", "没有现成信息需要另行制作", f"{OGI}第三十八条", "R4_2", "cannot_provide",
-     "您申请的信息需要本机关对现有政府信息进行加工、分析，本机关不予提供。"),
+     "本机关不予提供。"),
     ("UNCLEAR_AFTER_SUPPLEMENT", "补正后申请内容仍不明确", f"{OGI}第三十条", "R4_3", "cannot_provide",
-     "经补正，您的申请内容仍不明确，本机关无法提供。"),
+     "本机关无法按政府信息公开申请处理。"),
     ("PETITION", "信访举报投诉类申请", f"{OGI}第三十九条第一款", "R5_1", "not_processed",
-     "您以政府信息公开申请的形式提出信访、投诉、举报等诉求，本机关不作为政府信息公开申请处理，您可以通过相应渠道提出。"),
+     "该申请不作为政府信息公开申请处理。"),
     ("REPEAT", "重复申请", f"{OGI}第三十六条第（六）项", "R5_2", "not_processed",
-     "本机关已就您提出的政府信息公开申请作出答复，您重复申请公开相同政府信息，本机关不予重复处理。"),
+     "本机关不予重复处理。"),
     ("PUBLICATION", "要求提供公开出版物", f"{OGI}第三十九条第二款", "R5_3", "not_processed",
-     "您申请的内容为要求提供公开出版物，现告知获取的途径。"),
+     "现告知你（单位）获取该出版物的途径。"),
     ("EXCESSIVE", "无正当理由大量反复申请", f"{OGI}第三十五条", "R5_4", "not_processed",
-     "您申请公开政府信息的数量、频次明显超过合理范围，且说明的理由不合理，本机关不予处理。"),
+     "本机关不予处理。"),
     # 条例 has no article for this outcome (legal reference §5: 未核验, for legal review); 第二条 defines
     # 政府信息, which a request to confirm or re-issue information already obtained does not seek.
     ("CONFIRM_REISSUE", "要求确认或重新出具已获取信息", f"{OGI}第二条", "R5_5", "not_processed",
-     "您要求本机关确认或者重新出具已获取的信息，本机关不作为政府信息公开申请处理。"),
+     "该申请不作为政府信息公开申请处理。"),
     ("LAPSED_SUPPLEMENT", "逾期不补正，不再处理", f"{OGI}第三十条", "R6_1", "terminated",
-     "您无正当理由逾期未补正，视为放弃申请，本机关不再处理该政府信息公开申请。"),
+     "你（单位）无正当理由逾期未补正，视为放弃申请，本机关不再处理该政府信息公开申请。"),
     ("LAPSED_FEE", "逾期未缴费，不再处理", "《政府信息公开信息处理费管理办法》（国办函〔2020〕109号）", "R6_2", "terminated",
-     "您逾期未按收费通知要求缴纳信息处理费，视为放弃申请，本机关不再处理该政府信息公开申请。"),
+     "你（单位）逾期未按收费通知要求缴纳信息处理费，视为放弃申请，本机关不再处理该政府信息公开申请。"),
     ("OTHER", "其他（申请人撤回等）", "", "R6_3", "terminated",
      "本机关终止办理该政府信息公开申请。"),
 ]
@@ -80,6 +81,12 @@ _TABLE: list[tuple[str, str, str, str, str, str]] = [
 OUTCOMES: dict[str, Outcome] = {row[0]: Outcome(*row) for row in _TABLE}
 OUTCOME_CODES: tuple[str, ...] = tuple(OUTCOMES)
 WITHHOLDING_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "withhold")
+# The one rule of what withholds information, for the report's 部分公开 rule and the remedies: 不予公开 under
+# 条例14–16 and 区分处理 under 条例37, which 行政复议法第23条第1款第(四)项 sends to review first. SPECIAL_REGIME
+# (条例36(七)) refuses nothing: it points to the procedure another law prescribes (legal reference §4 "非豁免",
+# §6 remedies "普通"), although table 3 counts it under 不予公开 as 行政查询事项 (row R3_8). `letters.outcomes`
+# states the same rule for the letters (they import nothing of ours); a test holds the two equal.
+WITHHELD_CODES = frozenset({"PARTIAL", *(c for c in WITHHOLDING_CODES if c != "SPECIAL_REGIME")})
 TERMINAL_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "terminated")
 # Outcomes that a reply letter can give an item (the terminated ones are closed by a termination notice).
 REPLY_CODES = tuple(c for c in OUTCOME_CODES if c not in TERMINAL_CODES)
@@ -110,7 +117,7 @@ def case_report_outcome(item_outcomes: Sequence[str], primary_index: int = 0) ->
     if "PARTIAL" in codes:
         return "PARTIAL"
     gives = any(OUTCOMES[c].gives_information for c in codes)
-    withholds = any(c in WITHHOLDING_CODES for c in codes)
+    withholds = any(c in WITHHELD_CODES for c in codes)
     if gives and withholds:
         return "PARTIAL"
     if len(set(codes)) == 1:

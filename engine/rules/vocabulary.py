@@ -1,8 +1,8 @@
 """The codes of the domain and their Chinese labels, defined once for pages, API, audit views and the case file.
 
 Codes are what the database stores (CHECK constraints are built from these tuples); labels are what people
-read. Letter titles are not here: they belong to the letter catalogue (`letters.catalogue`), which the engine
-does not import.
+read. The full titles printed on letters belong to the letter catalogue (`letters.catalogue`), which the engine
+does not import; `LETTER_LABELS` are the short names pages, messages and the case file use.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ CONSULTATION_KINDS = tuple(CONSULTATION_KIND_LABELS)
 CONSULTATION_ANSWER_LABELS = {"CONSENT": "同意公开", "OBJECTION": "不同意公开", "NO_ANSWER": "逾期未提出意见"}
 CONSULTATION_ANSWERS = tuple(CONSULTATION_ANSWER_LABELS)
 
-FEE_MODES = ("PER_APPLICATION", "PER_PAGE")
+FEE_MODE_LABELS = {"PER_APPLICATION": "按件计收", "PER_PAGE": "按量计收"}
+FEE_MODES = tuple(FEE_MODE_LABELS)
 
 CONFIDENTIALITY_LABELS = {"NOT_SECRET": "不涉密", "CLEARED_AFTER_REDACTION": "经区分处理后可公开", "SECRET": "涉密"}
 CONFIDENTIALITY_CONCLUSIONS = tuple(CONFIDENTIALITY_LABELS)
@@ -96,6 +97,9 @@ ACTION_LABELS = {
     "record_payment": "登记缴费",
     "close_lapsed_fee": "逾期未缴费，不再处理",
     "extend": "批准延期答复",
+    "request_reasons": "要求说明理由",
+    "record_reasons": "登记说明理由情况",
+    "set_delayed_reply": "确定延迟答复期限",
     "record_decision": "拟定办理结果",
     "record_exemption": "记录不予公开理由",
     "record_confidentiality_review": "保密审查",
@@ -130,4 +134,26 @@ CHANGE_LABELS = {
     "mode": "计费方式", "units": "数量", "noted_on": "记录日期", "text": "内容", "filed_on": "提起日期",
     "result": "结果", "decided_on": "审结日期", "period_working_days": "补正期限（工作日）",
     "supplement_due_on": "补正截止日期", "supplement_received_on": "收到补正日期",
+    "item": "申请事项序号", "record_id": "理由记录序号", "version": "版本", "replaces": "替换的理由记录",
+    "state": "审核状态", "note_id": "备考记录序号", "challenge_id": "复议诉讼记录序号", "upload_id": "材料序号",
+    "filename": "文件名", "consultation_id": "征求意见记录序号", "earlier_this_month": "本月此前申请件数",
+    "reason_due_on": "说明理由期限", "delay_due_on": "延迟答复期限", "username": "用户名", "roles": "角色",
+    "code": "代码", "name": "名称", "old_letter_id": "原文书编号", "new_letter_id": "新文书编号",
+    "corrections": "更正内容", "size_bytes": "大小（字节）", "content_type": "文件类型", "confirm": "确认",
+    "comment": "意见", "basis": "依据", "reviewed_on": "审查日期", "information": "公开的信息",
+    "disclosure_on": "拟公开日期", "summary": "摘要", "paid": "已缴费", "primary": "主要事项",
 }
+# Keys of audit data that are for machines (integrity checks), never shown in the case file's process record.
+CHANGE_KEYS_HIDDEN = frozenset({"template_version"})
+
+# Short names of the letter types (the catalogue's titles without "政府信息公开申请").
+LETTER_LABELS = {
+    "receipt": "登记回执", "supplement_notice": "补正告知书", "reason_request": "说明理由告知书",
+    "extension_notice": "延期答复告知书", "delay_notice": "延迟答复告知书", "third_party_consultation": "征求第三方意见书",
+    "third_party_disclosure_notice": "公开决定告知书", "agency_consultation": "征求意见书",
+    "consultation_notice": "征求意见告知书", "fee_notice": "收费通知书", "reply": "答复书",
+    "termination_notice": "终止办理告知书",
+}
+# 条例35: how the applicant answered the request for reasons.
+REASON_ANSWER_LABELS = {"ANSWERED": "已说明理由", "LAPSED": "逾期未说明理由"}
+REASON_ANSWERS = tuple(REASON_ANSWER_LABELS)

@@ -52,6 +52,10 @@ ACTIONS: dict[str, Action] = {
         Action("record_payment", ("clerk",)),
         Action("close_lapsed_fee", ("clerk",)),
         Action("extend", ("office_head",)),
+        # 条例35: the office asks for reasons and, once they are found reasonable, fixes a later deadline.
+        Action("request_reasons", ("handler", "office_head")),
+        Action("record_reasons", ("handler", "clerk")),
+        Action("set_delayed_reply", ("office_head",)),
         Action("record_decision", ("handler",)),
         Action("record_confidentiality_review", ("handler", "legal_reviewer", "office_head")),
         Action("notify_third_party", ("handler",)),
@@ -84,6 +88,12 @@ TRANSITIONS: list[dict] = [
     {"trigger": "record_payment", "source": "awaiting_fee", "dest": "in_handling"},
     {"trigger": "close_lapsed_fee", "source": "awaiting_fee", "dest": "closed"},
     {"trigger": "extend", "source": list(_WORKING), "dest": None},
+    # 条例35 pauses nothing by itself (the setting `reason_request_pauses_clock` may say otherwise): the stage stays.
+    {"trigger": "request_reasons", "source": ["in_handling", "consulting", "awaiting_fee", "drafting"], "dest": None},
+    {"trigger": "record_reasons", "source": ["in_handling", "consulting", "awaiting_fee", "drafting", "in_review"],
+     "dest": None},
+    {"trigger": "set_delayed_reply", "source": ["in_handling", "consulting", "awaiting_fee", "drafting"],
+     "dest": None},
     {"trigger": "record_decision", "source": ["in_handling", "drafting"], "dest": "drafting"},
     {"trigger": "record_confidentiality_review", "source": ["drafting", "in_review"], "dest": None},
     {"trigger": "notify_third_party", "source": ["in_handling", "drafting", "in_review"], "dest": None},
@@ -188,9 +198,16 @@ def available_actions(case, actor) -> list[Action]:
 
 def _relevant(case, action: str) -> bool:
     """Actions that only make sense with certain data: a decision to disclose is notified only to a third
-    party that objected (条例32)."""
+    party that objected (条例32); the 条例35 steps follow each other."""
     if action == "notify_third_party":
         return bool(objecting_third_parties(case))
+    # 条例35 runs in order: ask once, log the answer (or its lapse), then fix a later deadline once.
+    if action == "request_reasons":
+        return getattr(case, "reason_requested_on", None) is None
+    if action == "record_reasons":
+        return getattr(case, "reason_requested_on", None) is not None and not getattr(case, "reason_answer", None)
+    if action == "set_delayed_reply":
+        return getattr(case, "reason_answer", None) == "ANSWERED" and getattr(case, "delay_due_on", None) is None
     return True
 
 

@@ -17,6 +17,7 @@ from engine.services.decisions import (
 from engine.services.handling import (
     accept,
     assign,
+    earlier_applications_this_month,
     extend,
     issue_fee_notice,
     open_consultation,
@@ -26,6 +27,7 @@ from engine.services.handling import (
     request_supplement,
 )
 from engine.services.issuing import LetterRenderer
+from engine.services.reasons import record_reasons, request_reasons, set_delayed_reply
 from engine.services.registration import (
     ApplicantForm,
     RegistrationForm,
@@ -49,11 +51,12 @@ from engine.services.uploads import UploadedFile, upload_file
 __all__ = [
     "ActionResult", "ApplicantForm", "RegistrationForm", "ExemptionForm", "ItemDecision", "LetterRenderer",
     "UploadedFile",
-    "accept", "archive", "assign", "close_lapsed", "confirm_receipt", "extend", "find_possible_duplicates",
+    "accept", "archive", "assign", "earlier_applications_this_month", "close_lapsed", "confirm_receipt", "extend", "find_possible_duplicates",
     "issue_fee_notice", "load_case", "may_record_delivery", "notify_third_party_of_disclosure",
     "open_consultation", "preview_reply", "receive_supplement", "record_confidentiality_review",
     "record_consultation_answer", "record_decision", "record_delivery", "record_exemption", "record_payment",
-    "record_review_or_litigation", "register_request", "renew_query_code", "request_supplement",
+    "record_reasons", "record_review_or_litigation", "register_request", "renew_query_code", "request_reasons",
+    "request_supplement", "set_delayed_reply",
     "return_for_revision", "review_exemption", "sign_reply", "signing_problems", "submit_for_review",
     "supersede_letter", "upload_file", "withdraw",
 ]

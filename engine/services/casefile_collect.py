@@ -32,14 +32,19 @@ from engine.rules.vocabulary import (
     ACTION_LABELS,
     CHALLENGE_KIND_LABELS,
     CHALLENGE_RESULT_LABELS,
+    CHANGE_KEYS_HIDDEN,
     CHANGE_LABELS,
     CHANNEL_LABELS,
     CONFIDENTIALITY_LABELS,
     CONSULTATION_ANSWER_LABELS,
     CONSULTATION_KIND_LABELS,
     DELIVERY_LABELS,
+    FEE_MODE_LABELS,
+    LETTER_LABELS,
+    REASON_ANSWER_LABELS,
     RETENTION_LABELS,
     REVIEW_STATE_LABELS,
+    ROLE_LABELS,
     STAGE_LABELS,
     UPLOAD_KIND_LABELS,
 )
@@ -61,9 +66,10 @@ APPLICATION_UPLOADS = ("application", "attachment", "supplement", "application_s
 # How a recorded code reads in the process record, by the name it is recorded under.
 VALUE_LABELS = {
     "channel": CHANNEL_LABELS, "method": DELIVERY_LABELS, "conclusion": CONFIDENTIALITY_LABELS,
-    "retention": RETENTION_LABELS, "ruled_retention": RETENTION_LABELS, "answer": CONSULTATION_ANSWER_LABELS,
+    "retention": RETENTION_LABELS, "ruled_retention": RETENTION_LABELS, "answer": {**CONSULTATION_ANSWER_LABELS, **REASON_ANSWER_LABELS},
     "result": CHALLENGE_RESULT_LABELS, "state": REVIEW_STATE_LABELS,
     "kind": {**UPLOAD_KIND_LABELS, **CONSULTATION_KIND_LABELS, **CHALLENGE_KIND_LABELS},
+    "type": LETTER_LABELS, "roles": ROLE_LABELS, "mode": FEE_MODE_LABELS,
 }
 
 
@@ -293,6 +299,8 @@ def describe_changes(changes: dict) -> str:
     """An audit event's data in one readable line: 标签：值；…"""
     parts = []
     for key, value in changes.items():
+        if key in CHANGE_KEYS_HIDDEN:
+            continue
         label = CHANGE_LABELS.get(key, key)
         parts.append(f"{label}：{_value_text(key, value)}")
     text = "；".join(parts)

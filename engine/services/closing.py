@@ -13,6 +13,7 @@ from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
 from engine.services.common import ActionResult, agency_of, finish_action, load_case, require_text, use_case
 from engine.services.issuing import LetterRenderer, issue_letter, latest_letter_number
+from engine.services.notice_periods import lapse_problem, latest_letter
 from engine.services.period_lock import ensure_period_open
 from engine.services.uploads import UploadedFile, attach
 
@@ -55,14 +56,17 @@ def close_lapsed(session: Session, case_id: int, *, action: str | None = None, r
     action = action or ("close_lapsed_fee" if case.stage == "awaiting_fee" else "close_lapsed_supplement")
     authorize(case, action, actor)
     if action == "close_lapsed_supplement":
-        if case.supplement_due_on is None or today <= case.supplement_due_on:
-            raise RuleViolation(f"补正期限尚未届满（{case.supplement_due_on}），不能按逾期不补正结案")
+        problem = lapse_problem(session, latest_letter(session, case, "supplement_notice"), case.supplement_due_on,
+                                today, "补正")
+        if problem:
+            raise RuleViolation(problem)
         _close(session, case, action, "LAPSED_SUPPLEMENT", actor, today,
                "申请人无正当理由逾期不补正，视为放弃申请（条例第三十条）")
     else:
-        fee = case.fees[-1]
-        if today <= fee.pay_by_on:
-            raise RuleViolation(f"缴费期限尚未届满（{fee.pay_by_on}），不能按逾期未缴费结案")
+        problem = lapse_problem(session, latest_letter(session, case, "fee_notice"), case.fees[-1].pay_by_on, today,
+                                "缴费")
+        if problem:
+            raise RuleViolation(problem)
         _close(session, case, action, "LAPSED_FEE", actor, today,
                "申请人逾期未缴纳信息处理费，视为放弃申请（国办函〔2020〕109号）")
     return ActionResult(case, letters=[_termination_notice(session, case, renderer=renderer, actor=actor,

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.errors import InvalidInput, NotFound, StaleCase
 from engine.persistence.audit import jsonable, record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter
-from engine.rules.case_clock import refresh_due
+from engine.rules.case_clock import clock_settings, refresh_due
 
 MAX_TEXT = 5000
 
@@ -69,7 +69,7 @@ def finish_action(session: Session, case: Case, action: str, actor, before_stage
     """Refresh the clock, write the audit event and flush; a concurrent edit surfaces as StaleCase."""
     agency = agency_of(session, case)
     due_before = case.due_on
-    refresh_due(case, fee_pauses_clock=agency.fee_pauses_clock)
+    refresh_due(case, **clock_settings(agency))
     if case.due_on != due_before:
         changes = {**changes, "due_on": {"before": due_before, "after": case.due_on}}
     case.updated_at = utcnow()

@@ -30,6 +30,8 @@ from engine.rules.outcomes import OUTCOMES, REPLY_CODES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
 from engine.rules.workflow import advance, authorize, objecting_third_parties
 from engine.services.common import finish_action, load_case, not_future, use_case
+from engine.services.handling import same_person
+from engine.services.reasons import excessive_problem
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
 DISCLOSING_OUTCOMES = frozenset({"DISCLOSED", "PARTIAL"})
@@ -43,6 +45,7 @@ class ItemDecision:
     how_to_obtain: str = ""
     referral_agency: str = ""
     referral_contact: str = ""
+    referral_unknown_reason: str = ""
     earlier_reply_number: str = ""
     is_primary: bool = False
 
@@ -56,8 +59,12 @@ def _decision_problems(d: ItemDecision) -> list[str]:
         problems.append("获取信息的方式、途径（和时间）")
     if d.outcome not in ("DISCLOSED",) and not d.reason.strip():
         problems.append("答复理由")
-    if d.outcome == "NOT_RESPONSIBLE" and d.referral_agency.strip() and not d.referral_contact.strip():
-        problems.append("负责公开机关的联系方式（条例第三十六条第（五）项）")
+    if d.outcome == "NOT_RESPONSIBLE":
+        # 条例36(五): name the responsible agency and its contact, or say why it cannot be determined.
+        if d.referral_agency.strip() and not d.referral_contact.strip():
+            problems.append("负责公开机关的联系方式（条例第三十六条第（五）项）")
+        elif not d.referral_agency.strip() and not d.referral_unknown_reason.strip():
+            problems.append("负责公开该信息的机关名称和联系方式，或者无法确定负责机关的理由（条例第三十六条第（五）项）")
     if d.outcome == "REPEAT" and not d.earlier_reply_number.strip():
         problems.append("此前答复的文号")
     return problems
@@ -80,6 +87,8 @@ def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecis
         missing = _decision_problems(d)
         if missing:
             errors.append(f"第 {item.seq} 项缺少：{'、'.join(missing)}")
+        if d.outcome == "EXCESSIVE" and excessive_problem(case):
+            errors.append(f"第 {item.seq} 项：{excessive_problem(case)}")
     if errors:
         raise InvalidInput("；".join(errors), details=errors)
     changes = []
@@ -92,6 +101,7 @@ def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecis
         item.how_to_obtain = d.how_to_obtain.strip()
         item.referral_agency = d.referral_agency.strip()
         item.referral_contact = d.referral_contact.strip()
+        item.referral_unknown_reason = d.referral_unknown_reason.strip() if d.outcome == "NOT_RESPONSIBLE" else ""
         item.earlier_reply_number = d.earlier_reply_number.strip()
         item.decided_by_id = actor.id
         if primary_given:
@@ -139,6 +149,9 @@ def record_exemption(session: Session, case_id: int, *, item_id: int, form: Exem
         if consultation is None:
             raise NotFound("所选征求意见记录不属于本申请")
         consultation_answered = consultation.answered_on is not None
+        if form.ground == "WITHHELD_THIRD_PARTY" and same_person(consultation.party_name, case.applicant.name):
+            raise RuleViolation("申请人不是其自身信息的第三方：不能以申请人本人的意见为由，对其申请公开的自身信息"
+                                "不予公开（条例第十五条、第三十二条）")
     draft = replace(form, article=form.article.strip() or GROUND_ARTICLES.get(form.ground, ""),
                     whole_item=form.whole_item if item.outcome != "PARTIAL" else False,
                     consultation_answered=consultation_answered)

@@ -195,12 +195,31 @@ class _Walker:
         services.record_delivery(self.s, case.id, method="POST", delivered_on=day, tracking_no=f"EMS{case.id:09d}",
                                  actor=self.p["clerk"], today=day)
 
+    def deliver_notice(self, case, letter, day, method="POST"):
+        """The notice reached its addressee: its period runs from `day` (条例30、32、34、35; 109号)."""
+        services.record_delivery(self.s, case.id, method=method, delivered_on=day, letter_id=letter.id,
+                                 tracking_no=f"EMS{letter.id:09d}" if method == "POST" else "",
+                                 actor=self.p["clerk"], today=day)
+
+    def ask_reasons(self, case, day, *, answered: bool = True):
+        """条例35: ask for reasons, deliver the request, log the answer."""
+        letter = services.request_reasons(
+            self.s, case.id, volume_description="自本月1日起，你（单位）共向本机关提出政府信息公开申请120件，"
+            "内容均为各街道历年拆迁补偿明细", renderer=self.render, actor=self.p["handler"], today=day).letter
+        self.deliver_notice(case, letter, self.wd(day, 1))
+        services.record_reasons(self.s, case.id, answer="ANSWERED", answered_on=self.wd(day, 3),
+                                summary="申请人称用于撰写学位论文，但未说明为何需要全部街道历年的明细" if not answered
+                                else "申请人说明系受所在小区业主委托，用于核对拆迁补偿标准的执行情况",
+                                actor=self.p["handler"], today=self.wd(day, 3))
+
     def archive(self, case, day):
         services.archive(self.s, case.id, actor=self.p["archivist"], today=day)
 
     def finished(self, start: date, n: int, outcome: str, *, archive: bool = False, challenged: bool = False):
         case = self.register(start, n)
         self.accept(case, self.wd(start, 1))
+        if outcome == "EXCESSIVE":
+            self.ask_reasons(case, self.wd(start, 2), answered=False)
         self.decide(case, self.wd(start, 6), outcome)
         self.review(case, self.wd(start, 8))
         self.sign(case, self.wd(start, 10))
@@ -225,14 +244,18 @@ class _Walker:
         n = len(reply_outcomes)
         # Closed without a reply letter: lapsed supplement, lapsed fee, withdrawn.
         case = self.register(self.wd(t, -90), n)
-        services.request_supplement(self.s, case.id, renderer=self.render, items=["请写明所需文件的名称或文号"], actor=self.p["clerk"],
-                                    today=self.wd(t, -88))
-        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"], today=self.wd(case.supplement_due_on, 1))
+        notice = services.request_supplement(self.s, case.id, renderer=self.render, items=["请写明所需文件的名称或文号"],
+                                             actor=self.p["clerk"], today=self.wd(t, -88)).letter
+        self.deliver_notice(case, notice, self.wd(t, -86))
+        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"],
+                              today=self.wd(case.supplement_due_on, 1))
         case = self.register(self.wd(t, -80), n + 1)
         self.accept(case, self.wd(t, -79))
-        services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_PAGE", units=180, actor=self.p["handler"],
-                                  today=self.wd(t, -75))
-        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"], today=self.wd(case.fees[-1].pay_by_on, 1))
+        notice = services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_PAGE", units=180,
+                                           actor=self.p["handler"], today=self.wd(t, -75)).letter
+        self.deliver_notice(case, notice, self.wd(t, -73))
+        services.close_lapsed(self.s, case.id, renderer=self.render, actor=self.p["clerk"],
+                              today=self.wd(case.fees[-1].pay_by_on, 1))
         case = self.register(self.wd(t, -60), n + 2)
         services.withdraw(self.s, case.id, renderer=self.render, reason="申请人于当日书面申请撤回", actor=self.p["clerk"],
                           today=self.wd(t, -58))
@@ -242,21 +265,26 @@ class _Walker:
         self.register(t, base, channel="plain_letter", confirm=False)                 # received
         self.register(self.wd(t, -1), base + 1, channel="online")                       # registered
         case = self.register(self.wd(t, -3), base + 2)
-        services.request_supplement(self.s, case.id, renderer=self.render, items=["请补充申请人身份证明复印件", "请明确所需信息的文号"],
-                                    actor=self.p["clerk"], today=self.wd(t, -2))  # awaiting_supplement
+        notice = services.request_supplement(self.s, case.id, renderer=self.render,
+                                             items=["请补充申请人身份证明复印件", "请明确所需信息的文号"],
+                                             actor=self.p["clerk"], today=self.wd(t, -2)).letter  # awaiting_supplement
+        self.deliver_notice(case, notice, self.wd(t, -1), method="IN_PERSON")
         for k, back in enumerate((4, 12, 17, 19, 22)):                               # in_handling, some due soon
             case = self.register(self.wd(t, -back), base + 3 + k)
             self.accept(case, self.wd(t, -back + 1))
         case = self.register(self.wd(t, -10), base + 8)
         self.accept(case, self.wd(t, -9))
-        services.open_consultation(self.s, case.id, renderer=self.render, kind="THIRD_PARTY", party_name="示例市宏达建设有限公司",
-                                   party_contact="010-88886666", subject="投标文件中的技术方案",
-                                   sent_on=self.wd(t, -5), received_by_party_on=self.wd(t, -4),
-                                   actor=self.p["handler"], today=self.wd(t, -5))        # consulting
+        sent = services.open_consultation(self.s, case.id, renderer=self.render, kind="THIRD_PARTY",
+                                          party_name="示例市恒远建筑工程有限公司", party_contact="010-88886666",
+                                          subject="投标文件中的技术方案", sent_on=self.wd(t, -5),
+                                          actor=self.p["handler"], today=self.wd(t, -5))  # consulting
+        self.deliver_notice(case, sent.letters[0], self.wd(t, -4))
+        self.deliver_notice(case, sent.letters[1], self.wd(t, -4))
         case = self.register(self.wd(t, -8), base + 9)
         self.accept(case, self.wd(t, -7))
-        services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_APPLICATION", units=3, earlier_this_month=12,
-                                  actor=self.p["handler"], today=self.wd(t, -3))          # awaiting_fee
+        notice = services.issue_fee_notice(self.s, case.id, renderer=self.render, mode="PER_PAGE", units=120,
+                                           actor=self.p["handler"], today=self.wd(t, -3)).letter  # awaiting_fee
+        self.deliver_notice(case, notice, self.wd(t, -2), method="IN_PERSON")
         case = self.register(self.wd(t, -9), base + 10)
         self.accept(case, self.wd(t, -8))
         self.decide(case, self.wd(t, -2), "DISCLOSED")                                    # drafting
@@ -273,6 +301,12 @@ class _Walker:
         self.accept(case, self.wd(t, -24))
         services.extend(self.s, case.id, renderer=self.render, working_days=15, reason="所需信息涉及多个部门，需协调检索",
                         actor=self.p["head"], today=self.wd(t, -6))                        # extended
+        case = self.register(self.wd(t, -12), base + 26)
+        self.accept(case, self.wd(t, -11))
+        self.ask_reasons(case, self.wd(t, -10))                                           # 条例35, delayed
+        services.set_delayed_reply(self.s, case.id, new_due_on=self.wd(t, 40),
+                                   reason="申请人说明的理由合理，但所申请的120件拆迁补偿明细需逐件调档并作个人信息遮盖处理",
+                                   renderer=self.render, actor=self.p["head"], today=self.wd(t, -6))
         # Recently replied, not yet archived; the commonest outcomes appear more than once, as in real life.
         recent = ("DISCLOSED", "NOT_RESPONSIBLE", "ALREADY_PUBLIC", "DISCLOSED", "PARTIAL", "NOT_HELD",
                   "DISCLOSED", "ALREADY_PUBLIC", "WITHHELD_THIRD_PARTY", "DISCLOSED", "NEEDS_CREATION", "DISCLOSED")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from engine.persistence.audit import record_event
 from engine.persistence.models import Agency, Case
 from engine.rules.calendar import default_calendar
-from engine.rules.case_clock import refresh_due
+from engine.rules.case_clock import clock_settings, refresh_due
 from engine.rules.workflow import OPEN_STAGES
 
 
@@ -38,7 +38,7 @@ def recompute_open_due_dates(session: Session, *, cal=None, batch_size: int = 50
         for case in cases:
             last_id = case.id
             before, was_provisional = case.due_on, case.due_provisional
-            refresh_due(case, fee_pauses_clock=agencies[case.agency_id].fee_pauses_clock, cal=cal)
+            refresh_due(case, **clock_settings(agencies[case.agency_id]), cal=cal)
             if (case.due_on, case.due_provisional) != (before, was_provisional):
                 changes.append(DueChange(case.id, case.reg_no, before, case.due_on, was_provisional,
                                          case.due_provisional))

@@ -198,13 +198,13 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
 
 
 def _confirm(session: Session, case: Case, received_on: date, code: str, *, renderer: LetterRenderer, actor,
-             today: date) -> Letter:
+             today: date, reason: str = "") -> Letter:
     """The receipt date is fixed, the reply clock starts, and the 登记回执 carrying `code` is issued."""
     before = case.stage
     case.received_on = received_on
     case.clock_start_on = received_on
     advance(case, "confirm_receipt")
-    finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on})
+    finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on}, reason)
     agency = case.agency
     return issue_letter(session, case, "receipt",
                         lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=today),
@@ -213,16 +213,23 @@ def _confirm(session: Session, case: Case, received_on: date, code: str, *, rend
 
 @use_case
 def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, renderer: LetterRenderer, actor: User,
-                    today: date, version: int | None = None) -> ActionResult:
+                    today: date, late_reason: str = "", version: int | None = None) -> ActionResult:
     """条例31(二)(三): plain letter, online or fax — the day both sides confirm is the receipt date; the receipt
-    is issued then, with a fresh query code (the applicant has none yet)."""
+    is issued then, with a fresh query code (the applicant has none yet). A confirmation later than the day the
+    request arrived moves the applicant's receipt date back by that much, so it needs a recorded reason."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "confirm_receipt", actor)
     not_future(confirmed_on, today, "确认日期")
     not_before(confirmed_on, case.submitted_on, "确认日期", "提交日期")
+    late_reason = (late_reason or "").strip()
+    if confirmed_on > case.submitted_on and not late_reason:
+        waited = (confirmed_on - case.submitted_on).days
+        raise InvalidInput(f"确认日期晚于申请到达日期（{case.submitted_on.isoformat()}）{waited} 日，请写明未能当日确认的原因"
+                           "（如：节假日到达、需与申请人核实身份），原因将记入办理记录")
     ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
     code = _new_code_for(session, case, actor)
-    receipt = _confirm(session, case, confirmed_on, code, renderer=renderer, actor=actor, today=today)
+    receipt = _confirm(session, case, confirmed_on, code, renderer=renderer, actor=actor, today=today,
+                       reason=late_reason)
     return ActionResult(case, letters=[receipt], query_code=code)
 
 

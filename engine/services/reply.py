@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation, WorkflowError
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.models import Agency, ArchiveNote, Case, Delivery, LegalChallenge, Letter, User
+from engine.persistence.models import ArchiveNote, Case, Delivery, LegalChallenge, Letter, User
 from engine.rules.outcomes import case_report_outcome
 from engine.rules.vocabulary import (
     ACTION_LABELS,
@@ -31,6 +31,7 @@ from engine.services.common import (
 )
 from engine.services.decisions import signing_problems
 from engine.services.issuing import LetterRenderer, current_reply, issue_letter, render
+from engine.services.notice_periods import start_period
 from engine.services.period_lock import ensure_period_open
 from engine.services.uploads import UploadedFile, attach
 
@@ -40,9 +41,8 @@ def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, a
     case = load_case(session, case_id, actor)
     if any(item.outcome is None for item in case.items):
         raise RuleViolation("尚有申请事项未拟定办理结果，无法预览答复书")
-    agency = session.get(Agency, case.agency_id)
-    placeholder = f"{agency.letter_no_prefix or agency.name}〔{today.year}〕1号"
-    data = letter_data.reply_data(session, case, doc_number=placeholder, issued_on=today)
+    # No number is made up for a draft: the 文号 is taken only when the reply is signed.
+    data = letter_data.reply_data(session, case, doc_number=None, issued_on=today)
     return render(renderer, "reply", data, draft=True)
 
 
@@ -178,6 +178,8 @@ def record_delivery(session: Session, case_id: int, *, method: str, delivered_on
                         delivered_on=delivered_on, tracking_no=tracking_no.strip(),
                         proof_upload_id=upload.id if upload else None, returned=returned, note=note.strip(),
                         created_at=utcnow())
+    # A notice's delivery starts the period it gives its addressee (条例30、32、34、35; 109号).
+    started = start_period(session, case, letter, delivered_on) if letter is not None and not returned else {}
     session.add(delivery)
     before = case.stage
     if case.stage == "signed" and letter is not None and letter.letter_type == "reply" and not returned:
@@ -189,7 +191,7 @@ def record_delivery(session: Session, case_id: int, *, method: str, delivered_on
     session.flush()
     finish_action(session, case, "record_delivery", actor, before,
                    {"method": method, "delivered_on": delivered_on, "tracking_no": tracking_no,
-                    "letter_id": delivery.letter_id, "returned": returned})
+                    "letter_id": delivery.letter_id, "returned": returned, **started})
     return ActionResult(case, record=delivery)
 
 

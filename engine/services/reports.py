@@ -36,7 +36,7 @@ ROW_LABELS: dict[str, str] = {
     "R2": "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
     "R3_1": "1.属于国家秘密",
     "R3_2": "2.其他法律行政法规禁止公开",
-    "R3_3": '3.危及"三安全一稳定"',  # verbatim from the legal reference §9.2 (straight quotes)
+    "R3_3": "3.危及“三安全一稳定”",  # the legal reference §9.2's label, with Chinese quotation marks
     "R3_4": "4.保护第三方合法权益",
     "R3_5": "5.属于三类内部事务信息",
     "R3_6": "6.属于四类过程性信息",

@@ -88,3 +88,9 @@ def review_and_sign(session, users, case, today):
     letter = services.sign_reply(session, case.id, renderer=render, actor=users["legal_reviewer"], today=today).letter
     session.commit()
     return letter
+
+
+def deliver(session, users, case, letter, day, *, method: str = "POST"):
+    """Record that `letter` reached its addressee on `day` (a notice's period runs from then)."""
+    return services.record_delivery(session, case.id, method=method, delivered_on=day, letter_id=letter.id,
+                                    actor=users["clerk"], today=day).record

@@ -35,6 +35,9 @@ BODIES = {
     "withdraw": {"reason": "申请人书面撤回"},
     "notify_third_party": {"consultation_id": 1, "information": "成交价款", "reason": "涉及公共利益"},
     "archive": {},
+    "request_reasons": {"volume_description": "本月申请120件"},
+    "record_reasons": {"answer": "ANSWERED", "answered_on": DAY, "summary": "用于研究"},
+    "set_delayed_reply": {"new_due_on": DAY, "reason": "理由合理但需逐件调档"},
     "record_review_or_litigation": {"kind": "REVIEW", "filed_on": DAY},
 }
 EXTRA_ROLES = {"record_exemption": ACTIONS["record_decision"].roles,

@@ -82,7 +82,8 @@ def test_a_plain_letter_waits_for_its_confirmation_date_and_can_be_withdrawn(api
     assert status == 201
     case = registered["case"]
     assert case["stage"] == "received" and case["received_on"] is None and case["due_status"] is None
-    case, _ = _act(api, "clerk", case, "confirm_receipt", confirmed_on="2026-02-27")
+    case, _ = _act(api, "clerk", case, "confirm_receipt", confirmed_on="2026-02-27",
+                   late_reason="信件于2月25日到达，经电话核实申请人身份后确认")
     assert case["stage"] == "registered" and case["received_on"] == "2026-02-27"
     case, _ = _act(api, "clerk", case, "withdraw", reason="申请人于2026年3月2日书面撤回申请")
     assert case["stage"] == "closed" and case["report_outcome"] == "OTHER"

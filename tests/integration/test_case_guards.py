@@ -14,7 +14,7 @@ from engine.rules.calendar import default_calendar
 from engine.services import ExemptionForm, ItemDecision
 from letters import render_letter
 
-from .helpers_cases import accept, decide_disclosed, register, registration, render, review_and_sign
+from .helpers_cases import accept, decide_disclosed, deliver, register, registration, render, review_and_sign
 
 MON = date(2026, 3, 2)
 
@@ -40,7 +40,9 @@ def test_a_supplement_on_the_seventh_working_day_is_allowed_and_only_once(sessio
 
 def test_a_lapsed_supplement_closes_the_case_as_r6_1_only_after_the_period(session, agency, users):
     case, _ = register(session, users, MON)
-    services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter, actor=users["clerk"], today=MON)
+    notice = services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter,
+                                         actor=users["clerk"], today=MON).letter
+    deliver(session, users, case, notice, MON)
     with pytest.raises(RuleViolation, match="尚未届满"):
         services.close_lapsed(session, case.id, renderer=render_letter, actor=users["clerk"], today=case.supplement_due_on)
     after = default_calendar().add_working_days(case.supplement_due_on, 1)
@@ -205,7 +207,14 @@ def test_plain_letters_wait_for_confirmation_before_the_clock_starts(session, ag
     case = registered.case
     assert (case.stage, case.received_on, case.due_on) == ("received", None, None)
     confirmed = date(2026, 3, 4)
-    services.confirm_receipt(session, case.id, confirmed_on=confirmed, renderer=render_letter, actor=users["clerk"], today=confirmed)
+    with pytest.raises(InvalidInput, match="晚于申请到达日期.*2 日"):
+        services.confirm_receipt(session, case.id, confirmed_on=confirmed, renderer=render_letter,
+                                 actor=users["clerk"], today=confirmed)
+    services.confirm_receipt(session, case.id, confirmed_on=confirmed, late_reason="需电话核实申请人身份",
+                             renderer=render_letter, actor=users["clerk"], today=confirmed)
+    event = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                    AuditEvent.action == "confirm_receipt"))
+    assert event.reason == "需电话核实申请人身份"
     assert case.received_on == confirmed
     assert case.due_on == default_calendar().add_working_days(confirmed, 20)
 
@@ -239,9 +248,12 @@ def test_an_earlier_similar_request_from_the_same_applicant_is_offered_as_a_poss
 def test_fee_time_pauses_the_clock_and_a_lapsed_fee_closes_the_case(session, agency, users):
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
-    fee = services.issue_fee_notice(session, case.id, mode="PER_PAGE", units=120, renderer=render_letter, actor=users["handler"], today=MON).record
+    issued = services.issue_fee_notice(session, case.id, mode="PER_PAGE", units=120, renderer=render_letter,
+                                       actor=users["handler"], today=MON)
+    fee = issued.record
     assert fee.amount_yuan == 700 + 400
     assert case.stage == "awaiting_fee" and case.clock_paused
+    deliver(session, users, case, issued.letter, MON)
     after = default_calendar().add_working_days(fee.pay_by_on, 1)
     services.close_lapsed(session, case.id, renderer=render_letter, actor=users["clerk"], today=after)
     assert case.report_outcome == "LAPSED_FEE"

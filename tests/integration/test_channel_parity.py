@@ -78,8 +78,7 @@ class Web:
 
     def open_consultation(self, on: date):
         self.do("handler", "open_consultation", kind="THIRD_PARTY", party_name="某建设有限公司",
-                party_contact="0571-88886666", subject="投标文件中的技术方案", sent_on=on.isoformat(),
-                received_by_party_on=on.isoformat())
+                party_contact="0571-88886666", subject="投标文件中的技术方案", sent_on=on.isoformat())
 
     def answer_consultation(self, on: date):
         consultation = self.case().consultations[-1]
@@ -132,6 +131,23 @@ class Web:
     def archive(self):
         self.do("archivist", "archive")
 
+    def latest(self, letter_type: str) -> Letter:
+        return self.session.scalar(select(Letter).where(Letter.case_id == self.case_id, Letter.letter_type == letter_type)
+                                   .order_by(Letter.id.desc()).limit(1))
+
+    def deliver_notice(self, letter_type: str, on: date):
+        self.do("clerk", "record_delivery", letter_id=self.latest(letter_type).id, method="IN_PERSON",
+                delivered_on=on.isoformat())
+
+    def request_reasons(self):
+        self.do("handler", "request_reasons", volume_description="本月已申请同类信息86件", period_working_days="10")
+
+    def record_reasons(self, on: date):
+        self.do("handler", "record_reasons", answer="ANSWERED", answered_on=on.isoformat(), summary="用于课题研究")
+
+    def set_delayed_reply(self, until: date):
+        self.do("office_head", "set_delayed_reply", new_due_on=until.isoformat(), reason="理由合理，但需逐件调档审查")
+
 
 class Api(Web):
     """Drives the same case through the JSON API of a twin agency, one request per action."""
@@ -173,8 +189,7 @@ class Api(Web):
 
     def open_consultation(self, on: date):
         self.act("handler", "open_consultation", kind="THIRD_PARTY", party_name="某建设有限公司",
-                 party_contact="0571-88886666", subject="投标文件中的技术方案", sent_on=on.isoformat(),
-                 received_by_party_on=on.isoformat())
+                 party_contact="0571-88886666", subject="投标文件中的技术方案", sent_on=on.isoformat())
 
     def answer_consultation(self, on: date):
         consultation = self.case().consultations[-1]
@@ -226,6 +241,19 @@ class Api(Web):
     def archive(self):
         self.act("archivist", "archive")
 
+    def deliver_notice(self, letter_type: str, on: date):
+        self.act("clerk", "record_delivery", letter_id=self.latest(letter_type).id, method="IN_PERSON",
+                 delivered_on=on.isoformat())
+
+    def request_reasons(self):
+        self.act("handler", "request_reasons", volume_description="本月已申请同类信息86件", period_working_days=10)
+
+    def record_reasons(self, on: date):
+        self.act("handler", "record_reasons", answer="ANSWERED", answered_on=on.isoformat(), summary="用于课题研究")
+
+    def set_delayed_reply(self, until: date):
+        self.act("office_head", "set_delayed_reply", new_due_on=until.isoformat(), reason="理由合理，但需逐件调档审查")
+
 
 def _replied(outcome: str):
     def run(driver, app, handler_id):
@@ -240,16 +268,24 @@ def _replied(outcome: str):
 
 
 def _with_every_notice(driver, app, handler_id):
-    """Supplement, consultation, fee, extension: every notice of the handling stages, then a disclosure."""
+    """Supplement, consultation, fee, extension, 条例35: every notice of the handling stages with its delivery,
+    then a disclosure."""
     driver.register()
     driver.request_supplement()
+    driver.deliver_notice("supplement_notice", TODAY)
     driver.receive_supplement(TODAY)
     driver.accept(handler_id)
     driver.open_consultation(TODAY)
+    driver.deliver_notice("third_party_consultation", TODAY)
     driver.answer_consultation(TODAY)
     driver.issue_fee_notice()
+    driver.deliver_notice("fee_notice", TODAY)
     driver.record_payment(TODAY)
     driver.extend()
+    driver.request_reasons()
+    driver.deliver_notice("reason_request", TODAY)
+    driver.record_reasons(TODAY)
+    driver.set_delayed_reply(default_calendar().add_working_days(TODAY, 60))
     driver.decide("DISCLOSED", TODAY)
     driver.sign()
     driver.deliver(TODAY)
@@ -258,6 +294,7 @@ def _with_every_notice(driver, app, handler_id):
 def _lapsed_supplement(driver, app, handler_id):
     driver.register()
     driver.request_supplement()
+    driver.deliver_notice("supplement_notice", TODAY)
     app.config["GONGKAI_TODAY"] = default_calendar().add_working_days(TODAY, 11)
     driver.close_lapsed()
 
@@ -266,6 +303,7 @@ def _lapsed_fee(driver, app, handler_id):
     driver.register()
     driver.accept(handler_id)
     driver.issue_fee_notice()
+    driver.deliver_notice("fee_notice", TODAY)
     app.config["GONGKAI_TODAY"] = default_calendar().add_working_days(TODAY, 22)
     driver.close_lapsed()
 
@@ -337,8 +375,8 @@ def test_the_pages_and_the_api_make_identical_cases(family, web_app, session, us
     # The law's letters are all there, whichever channel was used.
     types = [letter[0] for letter in on_api["letters"]]
     assert types[0] == "receipt"
-    expected = {"every_notice": {"supplement_notice", "third_party_consultation", "fee_notice", "extension_notice",
-                                 "reply"},
+    expected = {"every_notice": {"supplement_notice", "third_party_consultation", "consultation_notice", "fee_notice",
+                                 "extension_notice", "reason_request", "delay_notice", "reply"},
                 "lapsed_supplement": {"supplement_notice", "termination_notice"},
                 "lapsed_fee": {"fee_notice", "termination_notice"}, "withdrawn": {"termination_notice"}}
     assert expected.get(family, {"reply"}) <= set(types)

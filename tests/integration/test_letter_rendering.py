@@ -87,8 +87,10 @@ def test_every_sample_carries_agency_title_recipient_number_and_date(rendered, t
 def test_each_letter_type_states_what_the_regulation_requires(texts):
     assert "查询码：7KQ3-M2XD" in texts["receipt"] and "于2026年11月30日前作出答复" in texts["receipt"]
     assert "一次性告知" in texts["supplement_notice"] and "视为放弃申请" in texts["supplement_notice"]
-    assert "2026年11月27日前" in texts["supplement_notice"]
-    assert "第三十五条" in texts["reason_request"] and "2026年11月19日前" in texts["reason_request"]
+    # Periods the addressee is given run from its receipt of the letter: no date computed from sending.
+    assert "自收到本告知书之日起15个工作日内" in texts["supplement_notice"]
+    assert "第三十五条" in texts["reason_request"] and "自收到本告知书之日起10个工作日内" in texts["reason_request"]
+    assert "不计算在答复期限内" in texts["consultation_notice"]
     assert "2026年11月30日" in texts["extension_notice"] and "2026年12月28日前作出答复" in texts["extension_notice"]
     assert "政府信息公开工作机构负责人同意" in texts["extension_notice"]
     assert "2027年1月29日" in texts["delay_notice"]
@@ -98,15 +100,20 @@ def test_each_letter_type_states_what_the_regulation_requires(texts):
     assert "也可以自收到本决定之日起6个月内" in texts["third_party_disclosure_notice"]
     assert "视为同意公开" in texts["agency_consultation"]
     fee = texts["fee_notice"]
-    assert "国办函〔2020〕109号" in fee and "按件计收" in fee and "3,000.00元" in fee and "2026年12月11日前" in fee
-    assert "第11—30件" in fee and "逾期未缴纳的，视为放弃申请" in fee
+    assert "国办函〔2020〕109号" in fee and "按件计收" in fee and "200.00元" in fee
+    assert "自收到本通知书之日起20个工作日内" in fee and "3,000.00元" not in fee
+    assert "第31—40件" in fee and "逾期未缴纳的，视为放弃申请" in fee
     assert "江自然资补〔2026〕12号" in texts["termination_notice"] and "不再处理" in texts["termination_notice"]
 
 
 def test_a_refusal_reply_names_the_review_body_and_says_review_comes_first(texts):
-    for name in ("reply_withheld", "reply_partial", "reply_mixed"):
-        assert REVIEW_FIRST in texts[name], name
-        assert REVIEW_OR_SUIT not in texts[name], name
+    assert REVIEW_FIRST in texts["reply_partial"] and REVIEW_OR_SUIT not in texts["reply_partial"]
+    # Mixed replies word the remedies per item: review first only for what is withheld (复议法23①(四)).
+    assert "对本答复第二项、第三项不服的，应当自收到本答复之日起60日内先向江南市人民政府申请行政复议" in texts["reply_mixed"]
+    assert "对本答复第一项、第四项、第五项不服的，可以自收到本答复之日起60日内" in texts["reply_mixed"]
+    # The withheld family ends with a SPECIAL_REGIME item (条例36(七)), which withholds nothing.
+    assert "对本答复第一项、第二项、第三项、第四项、第五项、第六项、第七项不服的，应当" in texts["reply_withheld"]
+    assert "对本答复第八项不服的，可以" in texts["reply_withheld"]
 
 
 def test_a_disclosure_reply_offers_review_or_suit(texts):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine import services
 from engine.persistence.models import Letter
 
-from .helpers_cases import accept, register, render
+from .helpers_cases import accept, deliver, register, render
 
 MON = date(2026, 3, 2)
 
@@ -39,6 +39,7 @@ def test_supplement_and_lapse_issue_their_notices_and_the_termination_names_the_
     assert notice.letter_type == "supplement_notice" and notice.doc_number
     assert "请写明所需文件的文号" in _text(notice)
     assert notice.data_snapshot["period_working_days"] == 10
+    deliver(session, users, case, notice, MON)
     ended = services.close_lapsed(session, case.id, renderer=render, actor=users["clerk"],
                                   today=date(2026, 4, 30)).letter
     assert ended.letter_type == "termination_notice"
@@ -54,11 +55,16 @@ def test_consultations_issue_letters_to_the_consulted_party(session, agency, use
                                      ("AGENCY", "agency_consultation", "某市自然资源和规划局")):
         result = services.open_consultation(session, case.id, kind=kind, party_name=party, subject="投标文件技术标",
                                             sent_on=MON, renderer=render, actor=users["handler"], today=MON)
-        letter = result.letter
+        letter, notice = result.letters
         assert letter.letter_type == letter_type
         text = _text(letter)
         assert party in text and "投标文件技术标" in text
-        assert letter.data_snapshot["answer_due_on"] == result.record.answer_due_on.isoformat()
+        # The party's 15 working days run from its receipt: no date computed from sending (条例32、34).
+        assert "自收到本意见书之日起15个工作日内" in text and "answer_due_on" not in letter.data_snapshot
+        assert result.record.answer_due_on is None
+        # The applicant is told of the pause (征求意见告知书), without the party's name.
+        assert notice.letter_type == "consultation_notice"
+        assert "不计算在答复期限内" in _text(notice) and party not in _text(notice)
 
 
 def test_extension_and_fee_notices_carry_the_new_dates_and_amounts(session, agency, users):

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.persistence.models import Case, Letter, Upload, User
+from engine.rules.calendar import default_calendar
 from tests.conftest import PASSWORD, TODAY
 from tests.integration import helpers_cases as h
 from tests.integration import test_web_support as support
@@ -146,8 +147,9 @@ def test_registration_by_plain_letter_waits_for_the_confirmation_date(web_app, s
     case_id = register_via_web(clerk, channel="plain_letter")
     case = _case(session, case_id)
     assert case.stage == "received" and case.due_on is None
-    response = clerk.post(f"/cases/{case_id}/do/confirm_receipt", data={"version": case.version,
-                                                                        "confirmed_on": TODAY.isoformat()})
+    response = clerk.post(f"/cases/{case_id}/do/confirm_receipt", data={
+        "version": case.version, "confirmed_on": TODAY.isoformat(),
+        "late_reason": "" if case.submitted_on == TODAY else "信件周末到达，工作日拆封确认"})
     assert response.status_code == 303
     assert _case(session, case_id).stage == "registered"
     # The receipt is issued on confirmation, with a fresh query code that the clerk sees once.
@@ -201,7 +203,14 @@ def test_a_supplement_request_issues_its_notice_and_a_lapsed_one_closes_the_case
     notice = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "supplement_notice"))
     assert notice.data_snapshot["period_working_days"] == 5 and len(notice.data_snapshot["items"]) == 2
     response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
-    assert response.status_code == 422 and "补正期限尚未届满" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "尚未登记送达" in response.get_data(as_text=True)
+    response = clerk.post(f"/cases/{case.id}/do/record_delivery", data={
+        "version": case.version, "letter_id": notice.id, "method": "IN_PERSON", "delivered_on": today.isoformat()})
+    assert response.status_code == 303
+    case = _case(session, case.id)
+    assert case.supplement_due_on == default_calendar().add_working_days(today, 5)
+    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
+    assert response.status_code == 422 and "期限尚未届满" in response.get_data(as_text=True)
     web_app.config["GONGKAI_TODAY"] = case.supplement_due_on + timedelta(days=1)
     response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
     assert response.status_code == 303
@@ -280,3 +289,18 @@ def test_the_admin_manages_users_tokens_and_sees_the_calendar_coverage(web_app, 
     agency = session.scalar(select(Agency))
     assert agency.supplement_period_working_days == 12 and agency.topics == ["城乡规划", "教育"]
     assert agency.seal_image and agency.seal_image.endswith(".png")
+
+
+def test_an_unconfirmed_plain_letter_waits_on_the_clerks_dashboard_at_risk_with_its_days(web_app, session, users):
+    # 条例31(二): the receipt date is the confirmation day; until then the request is at risk, never "no clock".
+    from datetime import date
+
+    case, _ = h.register(session, users, date(2026, 2, 25), channel="plain_letter")
+    clerk = logged_in(web_app, "clerk")
+    page = clerk.get("/").get_data(as_text=True)
+    section = page[page.find('id="unconfirmed"'):page.find('id="tasks"')]
+    assert case.reg_no in section and "5 日" in section  # TODAY is 2026-03-02
+    listing = clerk.get("/cases?stage=received").get_data(as_text=True)
+    assert "待确认：已等待 5 日" in listing
+    handler_page = logged_in(web_app, "handler").get("/").get_data(as_text=True)
+    assert 'id="unconfirmed"' not in handler_page

@@ -69,7 +69,9 @@ def test_a_ground_that_differs_from_the_items_outcome_is_refused():
 @pytest.mark.parametrize(("items", "primary", "expected"), [
     (["DISCLOSED"], 0, "DISCLOSED"),
     (["DISCLOSED", "WITHHELD_PROCESS"], 0, "PARTIAL"),
-    (["ALREADY_PUBLIC", "SPECIAL_REGIME"], 0, "PARTIAL"),
+    # SPECIAL_REGIME withholds nothing (条例36(七) points to another procedure): no 区分处理, the primary item counts
+    (["ALREADY_PUBLIC", "SPECIAL_REGIME"], 0, "ALREADY_PUBLIC"),
+    (["ALREADY_PUBLIC", "SPECIAL_REGIME"], 1, "SPECIAL_REGIME"),
     (["NOT_HELD", "PARTIAL"], 0, "PARTIAL"),
     (["NOT_HELD", "NOT_HELD"], 1, "NOT_HELD"),
     (["NOT_HELD", "PETITION"], 0, "NOT_HELD"),
@@ -107,7 +109,8 @@ def test_outcome_labels_and_rows_are_those_of_the_design_table():
     rows = re.findall(r"^\| `(\w+)` \| (.+?) \| .*? \| (\w+) \|$", design.read_text(encoding="utf-8"), re.M)
     listed = {code: (label, row) for code, label, row in rows if code in OUTCOMES}
     assert len(listed) == 23
-    assert listed == {code: (o.label, o.report_row) for code, o in OUTCOMES.items()}
+    # The design writes "三安全一稳定" with ASCII quotes; labels people read use Chinese quotation marks (issue 13).
+    assert listed == {code: (o.label.replace("“", '"').replace("”", '"'), o.report_row) for code, o in OUTCOMES.items()}
 
 
 def test_the_report_row_labels_are_verbatim_from_the_legal_reference():
@@ -123,4 +126,5 @@ def test_the_report_row_labels_are_verbatim_from_the_legal_reference():
         pytest.skip("shared/reference is not beside the checkout")
     rows = dict(re.findall(r"^\| ROW_(\w+) \| (.+?) \|$", ref.read_text(encoding="utf-8"), re.M))
     assert len(rows) == 25
-    assert {k: ROW_LABELS[k] for k in rows} == rows
+    # The reference writes "三安全一稳定" with ASCII quotes; the published table uses Chinese quotation marks.
+    assert {k: ROW_LABELS[k].replace("“", '"').replace("”", '"') for k in rows} == rows

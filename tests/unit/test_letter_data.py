@@ -49,9 +49,10 @@ def test_the_samples_cover_every_type_every_outcome_family_and_a_mixed_reply():
 
 def test_dates_in_iso_strings_become_dates_and_money_becomes_decimal():
     fee = build_letter_data("fee_notice", sample_data()["fee_notice"])
-    assert fee.pay_by_on == date(2026, 12, 11)
-    assert fee.amount_yuan == Decimal("3000.00")
-    assert fee.tiers[1].subtotal_yuan == Decimal("2000.00")
+    assert fee.issued_on == date(2026, 11, 12)
+    # 109号第四条: the 35th application of the month is billed at the 31–40 tier, ¥200 — not the month's ¥3,000.
+    assert fee.amount_yuan == Decimal("200.00")
+    assert fee.tiers[0].subtotal_yuan == Decimal("200.00")
 
 
 def test_a_missing_item_basis_is_named_with_its_index():
@@ -115,8 +116,9 @@ def test_an_amount_that_does_not_equal_the_tier_subtotals_is_refused():
 
 def test_a_tier_whose_subtotal_is_not_quantity_times_price_is_refused():
     data = sample_data()["fee_notice"]
-    data["tiers"][1]["subtotal_yuan"] = "1900.00"
-    assert data_error("fee_notice", data).field == "tiers[1].subtotal_yuan"
+    data["tiers"][0]["subtotal_yuan"] = "190.00"
+    data["amount_yuan"] = "190.00"
+    assert data_error("fee_notice", data).field == "tiers[0].subtotal_yuan"
 
 
 @pytest.mark.parametrize("doc_number", ["江自然资公开〔2026〕037号", "江自然资公开[2026]37号",
@@ -202,9 +204,37 @@ def test_any_withholding_item_makes_review_mandatory_first():
 
 
 def test_the_remedies_for_a_withholding_reply_require_review_first_with_the_review_body():
-    sentences = build_remedies(outcomes=["DISCLOSED", "PARTIAL"], review_body="江南市人民政府",
+    sentences = build_remedies(outcomes=["PARTIAL", "WITHHELD_PROCESS"], review_body="江南市人民政府",
                                court="江南市东城区人民法院", online_delivery=False, online_review_channel=None)
     assert sentences == (REVIEW_FIRST,)
+
+
+def test_a_mixed_reply_words_remedies_per_item_naming_the_items_by_number():
+    # 行政复议法第23条第1款(四) covers only what is withheld; the other items may go to court directly.
+    sentences = build_remedies(outcomes=["DISCLOSED", "PARTIAL", "NOT_HELD", "WITHHELD_THIRD_PARTY"],
+                               review_body="江南市人民政府", court="江南市东城区人民法院", online_delivery=False,
+                               online_review_channel=None)
+    assert sentences == (
+        "对本答复第二项、第四项不服的，应当自收到本答复之日起60日内先向江南市人民政府申请行政复议；"
+        "对行政复议决定不服的，可以依法向人民法院提起行政诉讼。",
+        "对本答复第一项、第三项不服的，可以自收到本答复之日起60日内向江南市人民政府申请行政复议，"
+        "也可以自收到本答复之日起6个月内向江南市东城区人民法院提起行政诉讼。")
+
+
+def test_an_agency_may_word_more_outcomes_as_review_first_where_the_law_is_unsettled():
+    sentences = build_remedies(outcomes=["DISCLOSED", "NOT_HELD"], review_body="江南市人民政府",
+                               court="江南市东城区人民法院", online_delivery=False, online_review_channel=None,
+                               review_first_also=["NOT_HELD"])
+    assert sentences[0].startswith("对本答复第二项不服的，应当")
+    assert sentences[1].startswith("对本答复第一项不服的，可以")
+
+
+def test_special_regime_is_one_rule_in_the_engine_and_the_letters():
+    from engine.rules.outcomes import OUTCOMES, REPLY_CODES
+
+    assert {code for code in REPLY_CODES if OUTCOMES[code].withholds} == {
+        code for code in REPLY_CODES if is_withholding(code)}
+    assert not OUTCOMES["SPECIAL_REGIME"].withholds and not is_withholding("SPECIAL_REGIME")
 
 
 def test_the_remedies_for_a_disclosure_offer_review_or_suit_with_court():

@@ -68,6 +68,12 @@ MAY_ACT: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "close_lapsed_fee": {"clerk"},
     # 条例33②: 经政府信息公开工作机构负责人同意 — the office head only (DESIGN §2 extension rule)
     "extend": {"office_head"},
+    # 条例35: the handling side (or the office head) asks the applicant to state reasons
+    "request_reasons": {"handler", "office_head"},
+    # 条例35: the answer is logged by whoever receives it — the handler, or the clerk for mail
+    "record_reasons": {"handler", "clerk"},
+    # 条例35 确定延迟答复的合理期限: like an extension (条例33②), the office head's call
+    "set_delayed_reply": {"office_head"},
     # DESIGN §1 handlers draft the decision; §2 in_handling/drafting: handler
     "record_decision": {"handler"},
     # DESIGN §2 保密审查 (who, when, conclusion) before signing: the drafter, the reviewer or the office head
@@ -142,6 +148,22 @@ CHART: dict[tuple[str, str], str | Branch] = {
     ("awaiting_fee", "extend"): SAME,
     ("drafting", "extend"): SAME,
     ("in_review", "extend"): SAME,
+    # 条例35: asked while the request is being handled (before review); nothing pauses, the stage stays
+    ("in_handling", "request_reasons"): SAME,
+    ("consulting", "request_reasons"): SAME,
+    ("awaiting_fee", "request_reasons"): SAME,
+    ("drafting", "request_reasons"): SAME,
+    # the answer may arrive at any time until the reply is signed
+    ("in_handling", "record_reasons"): SAME,
+    ("consulting", "record_reasons"): SAME,
+    ("awaiting_fee", "record_reasons"): SAME,
+    ("drafting", "record_reasons"): SAME,
+    ("in_review", "record_reasons"): SAME,
+    # a later deadline is fixed before drafting is finished
+    ("in_handling", "set_delayed_reply"): SAME,
+    ("consulting", "set_delayed_reply"): SAME,
+    ("awaiting_fee", "set_delayed_reply"): SAME,
+    ("drafting", "set_delayed_reply"): SAME,
     # DESIGN §4: the handler gives each item an outcome; the first one starts the draft, later ones revise it
     ("in_handling", "record_decision"): "drafting",
     ("drafting", "record_decision"): "drafting",
@@ -203,6 +225,9 @@ class FakeCase:
     agency_id: int = 1
     imported: bool = False
     consultations: list = field(default_factory=list)
+    reason_requested_on: date | None = None
+    reason_answer: str | None = None
+    delay_due_on: date | None = None
 
 
 @dataclass
@@ -347,9 +372,27 @@ def _stage_role_pairs():
         yield pytest.param(stage, role, marks=marks, id=f"{stage}-{role}")
 
 
+# 条例35 runs in order, so each step is offered only in its turn: asking once, then logging the answer, then
+# (reasons answered) fixing a later deadline once.
+REASON_STEPS = {
+    "not asked": ({"reason_requested_on": None, "reason_answer": None}, {"request_reasons"}),
+    "asked": ({"reason_requested_on": date(2026, 3, 2), "reason_answer": None}, {"record_reasons"}),
+    "answered": ({"reason_requested_on": date(2026, 3, 2), "reason_answer": "ANSWERED"}, {"set_delayed_reply"}),
+    "lapsed": ({"reason_requested_on": date(2026, 3, 2), "reason_answer": "LAPSED"}, set()),
+}
+
+
+@pytest.mark.parametrize("step", list(REASON_STEPS))
 @pytest.mark.parametrize(("stage", "role"), list(_stage_role_pairs()))
-def test_available_actions_are_exactly_what_the_oracle_allows(stage, role):
+def test_available_actions_are_exactly_what_the_oracle_allows(stage, role, step):
     # The case has an objecting third party, so notifying it of a disclosure is relevant (条例32).
     case = make_case(stage)
+    facts, offered = REASON_STEPS[step]
+    for name, value in facts.items():
+        setattr(case, name, value)
     names = {a.name for a in available_actions(case, FakeUser([role]))}
-    assert names == {action for (s, action) in CHART if s == stage and role in MAY_ACT[action]}
+    allowed = {action for (s, action) in CHART if s == stage and role in MAY_ACT[action]}
+    assert names == {a for a in allowed if a not in _REASON_ACTIONS or a in offered}
+
+
+_REASON_ACTIONS = {"request_reasons", "record_reasons", "set_delayed_reply"}

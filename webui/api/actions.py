@@ -71,7 +71,7 @@ def _record_challenge(case_id, body: s.ChallengeIn, actor, today):
 
 
 ACTION_SPECS: dict[str, ActionSpec] = {
-    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on", renderer=True),
+    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on", "late_reason", renderer=True),
                                   "条例第三十一条"),
     "request_supplement": ActionSpec(s.RequestSupplementIn,
                                      _call(services.request_supplement, "items", "period_working_days", renderer=True),
@@ -84,19 +84,25 @@ ACTION_SPECS: dict[str, ActionSpec] = {
     "assign": ActionSpec(s.AssignIn, _call(services.assign, "department_id", "handler_id")),
     "open_consultation": ActionSpec(
         s.OpenConsultationIn, _call(services.open_consultation, "kind", "party_name", "party_contact", "subject",
-                                    "sent_on", "received_by_party_on", created="consultation_id", renderer=True),
+                                    "sent_on", "item_seqs", "party_is_person", created="consultation_id", renderer=True),
         "条例第三十二条、第三十四条"),
     "record_consultation_answer": ActionSpec(
         s.ConsultationAnswerIn, _call(services.record_consultation_answer, "consultation_id", "answer", "answered_on",
-                                      "summary", "received_by_party_on"), "条例第三十二条、第三十四条"),
+                                      "summary"), "条例第三十二条、第三十四条"),
     "issue_fee_notice": ActionSpec(
-        s.FeeNoticeIn, _call(services.issue_fee_notice, "mode", "units", "earlier_this_month", "notice_received_on",
-                             created="fee_id", renderer=True), "条例第四十二条、国办函〔2020〕109号"),
+        s.FeeNoticeIn, _call(services.issue_fee_notice, "mode", "units", created="fee_id", renderer=True), "条例第四十二条、国办函〔2020〕109号"),
     "record_payment": ActionSpec(s.PaymentIn, _call(services.record_payment, "paid_on"), "国办函〔2020〕109号"),
     "close_lapsed_fee": ActionSpec(
         s.ActionIn, _call(services.close_lapsed, renderer=True, action="close_lapsed_fee"), "国办函〔2020〕109号"),
     "extend": ActionSpec(s.ExtendIn, _call(services.extend, "working_days", "reason", renderer=True),
                          "条例第三十三条第二款"),
+    "request_reasons": ActionSpec(
+        s.RequestReasonsIn, _call(services.request_reasons, "volume_description", "period_working_days",
+                                  renderer=True), "条例第三十五条"),
+    "record_reasons": ActionSpec(s.RecordReasonsIn, _call(services.record_reasons, "answer", "answered_on", "summary"),
+                                 "条例第三十五条"),
+    "set_delayed_reply": ActionSpec(s.DelayedReplyIn, _call(services.set_delayed_reply, "new_due_on", "reason",
+                                                            renderer=True), "条例第三十五条"),
     "record_decision": ActionSpec(s.DecisionIn, _record_decision, "条例第三十六条至第三十九条"),
     "record_exemption": ActionSpec(s.ExemptionIn, _record_exemption, "条例第十四条至第十六条、第三十七条"),
     "record_confidentiality_review": ActionSpec(

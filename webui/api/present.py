@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from engine.persistence.models import Case, Delivery, ExemptionRecord, Letter, User
 from engine.rules import clocks
 from engine.rules.calendar import default_calendar
-from engine.rules.case_clock import compute_due
+from engine.rules.case_clock import clock_settings, compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.vocabulary import CHANNEL_LABELS
 from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
@@ -34,7 +34,7 @@ def due_status(case: Case, today: date) -> s.DueStatusOut | None:
 def due_explanation(case: Case) -> s.DueExplanationOut | None:
     if case.stage not in CLOCK_STAGES:
         return None
-    due = compute_due(case, fee_pauses_clock=case.agency.fee_pauses_clock)
+    due = compute_due(case, **clock_settings(case.agency))
     if due is None:
         return None
     data = due.to_json()
@@ -100,7 +100,8 @@ def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut
         items=[s.ItemOut(id=i.id, seq=i.seq, description=i.description, topic=i.topic, outcome=i.outcome,
                          outcome_label=OUTCOMES[i.outcome].label if i.outcome else None, reason=i.reason,
                          how_to_obtain=i.how_to_obtain, referral_agency=i.referral_agency,
-                         referral_contact=i.referral_contact, earlier_reply_number=i.earlier_reply_number,
+                         referral_contact=i.referral_contact,
+                         referral_unknown_reason=i.referral_unknown_reason, earlier_reply_number=i.earlier_reply_number,
                          is_primary=i.is_primary) for i in case.items],
         exemption_records=[s.ExemptionRecordOut(**exemption_record(r)) for r in records],
         consultations=[s.ConsultationOut(

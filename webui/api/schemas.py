@@ -33,6 +33,7 @@ from engine.rules.vocabulary import (
     DELIVERY_METHODS,
     EXEMPTION_REVIEW_STATES,
     FEE_MODES,
+    REASON_ANSWERS,
     RETENTION_PERIODS,
     STAGES,
 )
@@ -212,6 +213,7 @@ class ItemOut(Output):
     how_to_obtain: str
     referral_agency: str
     referral_contact: str
+    referral_unknown_reason: str
     earlier_reply_number: str
     is_primary: bool
 
@@ -266,8 +268,8 @@ class FeeOut(Output):
     units: int
     amount_yuan: int
     notice_issued_on: date
-    notice_received_on: date
-    pay_by_on: date
+    notice_received_on: date | None
+    pay_by_on: date | None
     paid_on: date | None
 
 
@@ -418,6 +420,7 @@ class ActionIn(Input):
 
 class ConfirmReceiptIn(ActionIn):
     confirmed_on: Day
+    late_reason: text(MAX_TEXT) = Field(default="", description="确认日期晚于申请到达日期时必填：未能当日确认的原因")
 
 
 class RequestSupplementIn(ActionIn):
@@ -440,7 +443,9 @@ class OpenConsultationIn(ActionIn):
     party_contact: text(300) = ""
     subject: text(MAX_TEXT) = ""
     sent_on: Day
-    received_by_party_on: Day | None = None
+    item_seqs: list[int] = Field(default_factory=list, max_length=50,
+                                 description="涉及被征求意见方的申请事项序号（征求意见书只引用这些事项）；空为全部")
+    party_is_person: bool = Field(default=False, description="第三方为自然人（称“你”，否则称“贵单位”）")
 
 
 class ConsultationAnswerIn(ActionIn):
@@ -448,14 +453,30 @@ class ConsultationAnswerIn(ActionIn):
     answer: _lit(CONSULTATION_ANSWERS)
     answered_on: Day
     summary: text(MAX_TEXT) = ""
-    received_by_party_on: Day | None = None
 
 
 class FeeNoticeIn(ActionIn):
+    """按件计收的档位按该申请人本自然月内此前的申请件数由系统统计（109号第四条）；缴费期限自申请人收到通知书之日起计算，
+    登记送达后确定。"""
+
     mode: _lit(FEE_MODES)
     units: int = Field(ge=1, le=1_000_000)
-    earlier_this_month: int = Field(default=0, ge=0, le=10_000)
-    notice_received_on: Day | None = None
+
+
+class RequestReasonsIn(ActionIn):
+    volume_description: text(MAX_TEXT, min_length=1)
+    period_working_days: int = Field(default=10, ge=1, le=30)
+
+
+class RecordReasonsIn(ActionIn):
+    answer: _lit(REASON_ANSWERS)
+    answered_on: Day
+    summary: text(MAX_TEXT) = ""
+
+
+class DelayedReplyIn(ActionIn):
+    new_due_on: Day
+    reason: text(MAX_TEXT, min_length=1)
 
 
 class PaymentIn(ActionIn):
@@ -474,6 +495,7 @@ class ItemDecisionIn(Input):
     how_to_obtain: text(MAX_TEXT) = ""
     referral_agency: text(200) = ""
     referral_contact: text(200) = ""
+    referral_unknown_reason: text(MAX_TEXT) = ""
     earlier_reply_number: text(100) = ""
     is_primary: bool = False
 
