@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.errors import GongkaiError, InvalidInput, NotFound
 from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
+from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
 from engine.rules.vocabulary import ROLES
 from engine.services import accounts, agency_admin
 from engine.services.agency_admin import AGENCY_TEXT_FIELDS
@@ -123,20 +124,23 @@ def departments():
 def agency():
     record = _agency()
     if request.method == "GET":
-        return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS)
+        return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
+                               review_first_optional=REVIEW_FIRST_OPTIONAL)
     period = fv.text("supplement_period_working_days")
     form = agency_admin.AgencySettingsForm(
         texts={name: fv.text(name) for name in AGENCY_TEXT_FIELDS},
         supplement_period_working_days=int(period) if period.isdigit() else None,
         fee_pauses_clock=fv.flag("fee_pauses_clock"), online_manual_confirmation=fv.flag("online_manual_confirmation"),
-        topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"))
+        topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"),
+        reason_request_pauses_clock=fv.flag("reason_request_pauses_clock"),
+        review_first_also=fv.texts("review_first_also"))
     try:
         agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
     except GongkaiError as refusal:
         discard_work(db.get_session())
         flash(refusal.message, "error")
         return render_template("admin/agency.html", agency=record, fields=AGENCY_TEXT_FIELDS,
-                               values=request.form), status_for(refusal)
+                               review_first_optional=REVIEW_FIRST_OPTIONAL, values=request.form), status_for(refusal)
     flash("机关设置已保存", "success")
     return redirect(url_for("admin.agency"), 303)
 

@@ -87,6 +87,10 @@ WITHHOLDING_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "wit
 # §6 remedies "普通"), although table 3 counts it under 不予公开 as 行政查询事项 (row R3_8). `letters.outcomes`
 # states the same rule for the letters (they import nothing of ours); a test holds the two equal.
 WITHHELD_CODES = frozenset({"PARTIAL", *(c for c in WITHHOLDING_CODES if c != "SPECIAL_REGIME")})
+# Outcomes beyond 不予公开 that an agency may choose to word as review-first: whether 行政复议法第23条第1款第(四)项
+# covers them is not settled (legal reference §11A, 未核验) — agency setting `review_first_also`, default none.
+REVIEW_FIRST_OPTIONAL = ("NOT_HELD", "NOT_RESPONSIBLE", "NEEDS_CREATION", "UNCLEAR_AFTER_SUPPLEMENT", "EXCESSIVE",
+                         "REPEAT", "SPECIAL_REGIME")
 TERMINAL_CODES = frozenset(c for c, o in OUTCOMES.items() if o.family == "terminated")
 # Outcomes that a reply letter can give an item (the terminated ones are closed by a termination notice).
 REPLY_CODES = tuple(c for c in OUTCOME_CODES if c not in TERMINAL_CODES)

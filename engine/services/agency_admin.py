@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PermissionDenied
 from engine.persistence.audit import record_event
 from engine.persistence.models import Agency, Department, User
+from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
 from engine.services.accounts import add_department
 
 # The agency's text settings an administrator may change, with their labels (for the form and the messages).
@@ -31,6 +32,10 @@ class AgencySettingsForm:
     online_manual_confirmation: bool
     topics: list[str] = field(default_factory=list)
     fee_payment_method: str = ""
+    # Points the law leaves open (legal reference §11A, 未核验): whether a 条例35 request for reasons pauses the reply
+    # clock, and which outcomes besides 不予公开 the remedies word as review-first (行政复议法第23条第1款第(四)项).
+    reason_request_pauses_clock: bool = False
+    review_first_also: list[str] = field(default_factory=list)
 
 
 def _admin_agency(session: Session, actor: User) -> Agency:
@@ -72,7 +77,17 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
     agency.fee_pauses_clock = form.fee_pauses_clock
     agency.online_manual_confirmation = form.online_manual_confirmation
     agency.topics = [t.strip() for t in form.topics if t.strip()][:MAX_TOPICS]
-    agency.settings = {**(agency.settings or {}), "fee_payment_method": form.fee_payment_method.strip()}
+    unknown = [c for c in form.review_first_also if c not in REVIEW_FIRST_OPTIONAL]
+    if unknown:
+        raise InvalidInput("可选择按复议前置告知的办理结果无效：" + "、".join(unknown))
+    before = agency.settings or {}
+    settings = {"fee_payment_method": form.fee_payment_method.strip(),
+                "reason_request_pauses_clock": bool(form.reason_request_pauses_clock),
+                "review_first_also": [c for c in REVIEW_FIRST_OPTIONAL if c in form.review_first_also]}
+    for name, value in settings.items():
+        if before.get(name) != value and (before.get(name) or value):
+            changes[name] = {"before": before.get(name), "after": value}
+    agency.settings = {**before, **settings}
     record_event(session, agency_id=agency.id, action="update_agency_settings", actor=actor, changes=changes)
     return changes
 

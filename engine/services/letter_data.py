@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import Agency, Case, ExemptionRecord
-from engine.rules.outcomes import OUTCOMES
+from engine.rules.outcomes import OUTCOMES, REVIEW_FIRST_OPTIONAL
 
 PLACEHOLDER_NUMBER_PREFIX = "样稿"
 
@@ -48,12 +48,6 @@ def _request_facts(case: Case) -> dict:
         "received_on": (case.received_on or case.submitted_on).isoformat(),
         "request_summary": summary,
     }
-
-
-# Outcomes beyond 不予公开 that an agency may choose to word as review-first: whether 行政复议法第23条第1款第(四)项
-# covers them is not settled (legal reference §11A, 未核验) — agency setting `review_first_also`, default none.
-REVIEW_FIRST_OPTIONAL = ("NOT_HELD", "NOT_RESPONSIBLE", "NEEDS_CREATION", "UNCLEAR_AFTER_SUPPLEMENT", "EXCESSIVE",
-                         "REPEAT", "SPECIAL_REGIME")
 
 
 def _remedies(agency: Agency) -> dict:

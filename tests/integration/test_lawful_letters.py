@@ -301,3 +301,29 @@ def test_every_demo_letter_passes_the_wording_lint_and_the_process_record_speaks
         words = set(re.findall(r"[A-Za-z_]{4,}", line))
         leaked = {w for w in words if "_" in w or w in internal}
         assert not leaked, line
+
+
+def test_the_unsettled_points_are_agency_settings(session, agency, users):
+    from engine.services.agency_admin import AGENCY_TEXT_FIELDS, AgencySettingsForm, update_agency_settings
+
+    def settings(**kw):
+        return AgencySettingsForm(texts={name: getattr(agency, name) for name in AGENCY_TEXT_FIELDS},
+                                  supplement_period_working_days=15, fee_pauses_clock=True,
+                                  online_manual_confirmation=False, topics=list(agency.topics), **kw)
+
+    with pytest.raises(InvalidInput, match="办理结果无效"):
+        update_agency_settings(session, settings(review_first_also=["DISCLOSED"]), actor=users["admin"])
+    session.rollback()
+    update_agency_settings(session, settings(reason_request_pauses_clock=True, review_first_also=["NOT_HELD"]),
+                           actor=users["admin"])
+    case, _ = register(session, users, MON)
+    accept(session, users, case, MON)
+    before = case.due_on
+    asked = services.request_reasons(session, case.id, volume_description="本月共申请120件", period_working_days=5,
+                                     renderer=render, actor=users["handler"], today=wd(MON, 1))
+    deliver(session, users, case, asked.letter, wd(MON, 2))
+    services.record_reasons(session, case.id, answer="ANSWERED", answered_on=wd(MON, 4), summary="用于研究",
+                            actor=users["handler"], today=wd(MON, 4))
+    assert case.due_on == wd(before, 4)  # the 4 working days from the request to the answer are not counted
+    from engine.services import letter_data
+    assert letter_data._remedies(agency)["review_first_also"] == ["NOT_HELD"]
