@@ -50,7 +50,9 @@ def start_period(session: Session, case: Case, letter: Letter, received_on: date
         return {}
     cal = default_calendar()
     if letter.letter_type == "supplement_notice":
-        case.supplement_due_on = cal.add_working_days(received_on, case.supplement_period_working_days)
+        # Requests made before periods were kept per case fall back to the agency's default period.
+        period = case.supplement_period_working_days or case.agency.supplement_period_working_days
+        case.supplement_due_on = cal.add_working_days(received_on, period)
         return {"supplement_due_on": case.supplement_due_on}
     if letter.letter_type == "reason_request":
         case.reason_due_on = cal.add_working_days(received_on, case.reason_period_working_days)
