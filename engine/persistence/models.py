@@ -515,3 +515,24 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("agency_id", "seq", name="uq_audit_events_agency_seq"),)
+
+
+class AnnualReportContent(Base):
+    """What the annual report says beyond the computed tables (国办公开办函〔2021〕30号): the office head's text of
+    parts 一、五、六 and the office's figures of table 二 — a draft until the year's report is published."""
+
+    __tablename__ = "annual_report_contents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    overview: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+    other_matters: Mapped[str] = mapped_column(Text, default="")
+    proactive: Mapped[dict] = mapped_column(default=dict)  # table 二: {row: {column: number or null}}
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("agency_id", "year", name="uq_annual_report_contents_agency_year"),)
+    __mapper_args__ = {"version_id_col": version}

@@ -19,14 +19,15 @@ from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Applicant, Case, LegalChallenge, PublishedReport
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES, REPORT_COLUMNS, REPORT_ROWS, RESULT_ROWS
 from engine.rules.vocabulary import CHALLENGE_KINDS, CHALLENGE_RESULTS
+from engine.services.report_text import PART_TITLES, ReportContent, report_content
 
 APPLICANT_COLUMNS: tuple[str, ...] = tuple(APPLICANT_TYPES)
 TABLE4_COLUMNS: tuple[str, ...] = (*CHALLENGE_RESULTS, "TOTAL")
 PUBLISHER_ROLES = ("admin", "office_head")
 
 RECONCILIATION_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
-TABLE3_TITLE = "三、收到和处理政府信息公开申请情况"
-TABLE4_TITLE = "四、政府信息公开行政复议、行政诉讼情况"
+TABLE3_TITLE = PART_TITLES["APPLICATIONS"]
+TABLE4_TITLE = PART_TITLES["CHALLENGES"]
 
 # Verbatim labels of table 3 (legal reference §9.2).
 ROW_LABELS: dict[str, str] = {
@@ -115,6 +116,50 @@ class AnnualReport:
     def as_json(self) -> dict:
         """The contract of DESIGN §7."""
         return {"year": self.year, "agency": self.agency_code, "table3": self.table3, "table4": self.table4}
+
+
+@dataclass(frozen=True)
+class FullReport:
+    """The whole annual report of one agency in the 2021 format: the entered parts and the computed tables."""
+
+    agency_name: str
+    tables: AnnualReport
+    content: ReportContent
+    published_at: object | None = None
+
+    @property
+    def year(self) -> int:
+        return self.tables.year
+
+    @property
+    def title(self) -> str:
+        """「XX机关YYYY年政府信息公开工作年度报告」"""
+        return f"{self.agency_name}{self.year}年政府信息公开工作年度报告"
+
+    @property
+    def missing_parts(self) -> list[str]:
+        return self.content.missing_parts()
+
+    @property
+    def complete(self) -> bool:
+        """Every part entered and table 三 reconciled: the report can be published as it stands."""
+        return not self.missing_parts and self.tables.reconciles
+
+    def draft_reasons(self) -> list[str]:
+        """Why the report is still a draft, in words for the notice on the draft (empty when complete)."""
+        reasons = []
+        if self.missing_parts:
+            reasons.append(f"以下部分尚未填写：{self.content.missing_description()}")
+        if not self.tables.reconciles:
+            reasons.append(f"{TABLE3_TITLE}勾稽关系不成立：" + "；".join(str(f) for f in self.tables.failures))
+        return reasons
+
+
+def full_report(session: Session, year: int, agency: Agency) -> FullReport:
+    """The agency's whole report for `year`: parts 一、二、五、六 as entered, tables 三 and 四 as computed."""
+    published = published_report(session, agency.id, year)
+    return FullReport(agency.name, annual_report(session, year, agency), report_content(session, agency.id, year),
+                      published.published_at if published is not None else None)
 
 
 def _year_bounds(year: int) -> tuple[date, date]:
@@ -270,7 +315,8 @@ def published_report(session: Session, agency_id: int, year: int) -> PublishedRe
 
 
 def publish_report(session: Session, agency: Agency, year: int, actor, today: date) -> PublishedReport:
-    """Freeze the year's figures and lock the period (条例49–50); a table that does not reconcile is refused."""
+    """Freeze the year's report and lock the period (条例49–50); refused while a part is not entered or table 三
+    does not reconcile. The published figures keep tables 二、三、四 and the text as published."""
     if actor is None or getattr(actor, "agency_id", None) != agency.id or not any(
             actor.has_role(role) for role in PUBLISHER_ROLES):
         raise PermissionDenied("只有本机关的系统管理员或公开工作机构负责人可以发布年度报告")
@@ -278,13 +324,19 @@ def publish_report(session: Session, agency: Agency, year: int, actor, today: da
         raise RuleViolation(f"{year}年尚未结束，不能发布该年度的年度报告")
     if published_report(session, agency.id, year) is not None:
         raise PeriodLocked(f"{agency.name}{year}年度报告已经发布，不能重复发布")
+    content = report_content(session, agency.id, year)
+    if content.missing_parts():
+        raise RuleViolation(f"{year}年度报告尚未填写完整，不能发布：{content.missing_description()}",
+                            details=content.missing_parts())
     report = annual_report(session, year, agency)
     if not report.reconciles:
         details = "；".join(str(f) for f in report.failures)
         raise RuleViolation(f"{year}年度报告表三勾稽关系不成立，不能发布：{details}",
                             details=[f.column for f in report.failures])
     published = PublishedReport(agency_id=agency.id, year=year,
-                                figures={"table3": report.table3, "table4": report.table4},
+                                figures={"table3": report.table3, "table4": report.table4,
+                                         "table2": content.proactive,
+                                         "texts": {PART_TITLES[k]: v for k, v in content.texts.items()}},
                                 published_by_id=actor.id, published_at=utcnow())
     session.add(published)
     session.flush()

@@ -12,6 +12,13 @@ from engine.persistence.models import AuditEvent
 from engine.services.period_lock import ensure_period_open, locked_years
 from engine.services.reports import publish_report, published_report
 from tests.integration.test_report_counting import add_case
+from tests.integration.test_report_text import enter_report_content
+
+
+@pytest.fixture(autouse=True)
+def entered(session, agency, users):
+    """Every part of the 2025 report is written, so these tests are about the figures and the lock."""
+    enter_report_content(session, agency, users["office_head"], 2025)
 
 
 def actions(session, agency):
