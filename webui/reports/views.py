@@ -14,17 +14,28 @@ from flask_login import current_user, login_required
 from engine.errors import GongkaiError
 from engine.persistence.models import Agency
 from engine.rules.outcomes import REPORT_COLUMNS, REPORT_ROWS
+from engine.services.report_text import (
+    FIGURE_EDITOR_ROLES,
+    PROACTIVE_CELLS,
+    TEXT_EDITOR_ROLES,
+    TEXT_PARTS,
+    cell_field,
+    save_report_content,
+)
 from engine.services.reports import (
     COLUMN_LABELS,
     ROW_LABELS,
-    annual_report,
     cell_cases,
+    full_report,
     publish_report,
     published_report,
 )
 from webui import db
+from webui.letters_adapter import assets_for
 from webui.localtime import today
+from webui.refusals import discard_work, status_for
 from webui.reports import bp
+from webui.reports.exports import labels, render_pdf, tables_draft, write_xlsx
 
 PUBLISHER_ROLES = ("admin", "office_head")
 IMPORTER_ROLES = ("admin", "clerk")
@@ -55,22 +66,51 @@ def index():
     return redirect(url_for("reports.annual", year=_year()))
 
 
-@bp.get("/annual")
-@login_required
-def annual():
-    year = _year()
+def _report_page(year: int, values=None):
+    """The whole report of the year: parts 一 to 六 in order, the forms for what the user may enter."""
     session = db.get_session()
     agency = _agency()
-    report = annual_report(session, year, agency)
-    from webui.reports.exports import labels
+    full = full_report(session, year, agency)
 
     def cell_url(row: str, column: str) -> str:
         return url_for("reports.cell", year=year, row=row, column=column)
 
+    published = published_report(session, agency.id, year)
     return render_template(
-        "reports/annual.html", report=report, agency=agency, year=year, L=labels(), cell_url=cell_url,
-        published=published_report(session, agency.id, year), may_publish=_may(*PUBLISHER_ROLES),
-        years=range(today().year, 2007, -1), is_over=year < today().year)
+        "reports/annual.html", full=full, report=full.tables, content=full.content, agency=agency, year=year,
+        L=labels(), cell_url=cell_url, published=published, may_publish=_may(*PUBLISHER_ROLES),
+        may_edit_text=published is None and _may(*TEXT_EDITOR_ROLES),
+        may_edit_figures=published is None and _may(*FIGURE_EDITOR_ROLES), values=values or {},
+        text_parts=TEXT_PARTS, years=range(today().year, 2007, -1), is_over=year < today().year)
+
+
+@bp.get("/annual")
+@login_required
+def annual():
+    return _report_page(_year())
+
+
+@bp.post("/annual/<int:year>/content")
+@login_required
+def save_content(year: int):
+    if not 2008 <= year <= today().year:
+        abort(404)
+    form = request.form
+    texts = {key: form.get(key, "") for key in TEXT_PARTS} if any(key in form for key in TEXT_PARTS) else None
+    fields = [cell_field(row, column) for row, column in PROACTIVE_CELLS]
+    figures = {name: form.get(name, "") for name in fields} if any(name in form for name in fields) else None
+    version = form.get("version", "")
+    session = db.get_session()
+    try:
+        changes = save_report_content(session, _agency(), year, texts=texts, figures=figures,
+                                      actor=current_user.row,
+                                      expected_version=int(version) if version.isdigit() else None)
+    except GongkaiError as refusal:
+        discard_work(session)
+        flash(refusal.message, "error")
+        return _report_page(year, values=form), status_for(refusal)
+    flash(f"已保存{year}年度报告内容（{len(changes)} 处修改）" if changes else "内容没有变化，未作修改", "success")
+    return redirect(url_for("reports.annual", year=year), 303)
 
 
 @bp.get("/annual/<int:year>/cell/<row>/<column>")
@@ -86,24 +126,25 @@ def cell(year: int, row: str, column: str):
 @bp.get("/annual/<int:year>.<fmt>")
 @login_required
 def download(year: int, fmt: str):
-    from webui.reports.exports import render_pdf, write_xlsx
-
     agency = _agency()
-    report = annual_report(db.get_session(), year, agency)
-    draft = not report.reconciles  # an unreconciled table is only ever handed out marked 草稿
-    stem = f"{agency.code}-{year}-annual-report{'-draft' if draft else ''}"
+    full = full_report(db.get_session(), year, agency)
+    report = full.tables
     if fmt == "json":
+        stem = f"{agency.code}-{year}-annual-report{'-draft' if not report.reconciles else ''}"
         return Response(json.dumps(report.as_json(), ensure_ascii=False), mimetype="application/json",
                         headers={"Content-Disposition": f"attachment; filename={stem}.json"})
+    # An incomplete report (a part not entered, table 三 unreconciled) is only ever handed out marked 草稿.
+    draft = tables_draft(full) if fmt == "xlsx" else not full.complete
+    stem = f"{agency.code}-{year}-annual-report{'-draft' if draft else ''}"
     if fmt == "xlsx":
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "report.xlsx"
-            write_xlsx(report, path, agency_name=agency.name, draft=draft)
+            write_xlsx(full, path, draft=draft)
             data = path.read_bytes()
         return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
     if fmt == "pdf":
-        return Response(render_pdf(report, agency_name=agency.name, draft=draft), mimetype="application/pdf",
+        return Response(render_pdf(full, draft=draft, assets=assets_for(agency)), mimetype="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})
     abort(404)
 
