@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from engine.rules.outcomes import REPORT_COLUMNS, REPORT_ROWS
 from tests.integration.test_report_counting import add_case
+from tests.integration.test_report_exports import flat, pdf_text
+from tests.integration.test_report_text import PROBLEMS, enter_report_content
 
 GONGKAI = str(Path(sys.executable).with_name("gongkai"))
 
@@ -74,8 +76,10 @@ def test_an_unreconciled_table_exits_1_naming_the_cells_and_writes_only_a_draft(
     assert "草稿" in load_workbook(out)["表三"]["A1"].value
 
 
-def test_xlsx_and_pdf_files_are_written_for_a_reconciled_table(db_url, session, agency, tmp_path):
+def test_the_pdf_is_the_whole_report_and_the_xlsx_its_tables_once_everything_is_entered(db_url, session, agency,
+                                                                                       users, tmp_path):
     add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="NOT_HELD")
+    enter_report_content(session, agency, users["office_head"])
     session.commit()
 
     for fmt in ("xlsx", "pdf"):
@@ -83,13 +87,54 @@ def test_xlsx_and_pdf_files_are_written_for_a_reconciled_table(db_url, session, 
         result = run(db_url, "report", "annual", "--year", "2025", "--agency", "TESTCITY", "--format", fmt,
                      "--out", str(out))
         assert result.returncode == 0, result.stderr
-        assert out.stat().st_size > 1000
-    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert load_workbook(tmp_path / "report.xlsx")["表三"]["D17"].value == 1
+        assert result.stdout.strip() == f"已生成文件：{out}"
+    text = flat(pdf_text((tmp_path / "report.pdf").read_bytes()))
+    assert text.startswith("测试市人民政府办公室2025年政府信息公开工作年度报告")
+    assert "一、总体情况" in text and flat(PROBLEMS) in text and "六、其他需要报告的事项" in text
+    assert "草稿" not in text
+    book = load_workbook(tmp_path / "report.xlsx")
+    assert book["表三"]["D17"].value == 1 and book["表二"]["B8"].value == 3456
+
+
+def test_a_report_with_empty_parts_exits_1_naming_them_and_is_written_only_as_a_draft(db_url, session, agency,
+                                                                                       tmp_path):
+    add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="NOT_HELD")
+    session.commit()
+    out = tmp_path / "report.pdf"
+
+    refused = run(db_url, "report", "annual", "--year", "2025", "--agency", "TESTCITY", "--format", "pdf",
+                  "--out", str(out))
+    assert refused.returncode == 1 and not out.exists()
+    assert "年度报告尚未填写完整：一、总体情况；二、主动公开政府信息情况（表二尚有 10 栏未填" in refused.stderr
+    assert "五、存在的主要问题及改进情况；六、其他需要报告的事项" in refused.stderr
+
+    draft = run(db_url, "report", "annual", "--year", "2025", "--agency", "TESTCITY", "--format", "pdf",
+                "--out", str(out), "--draft")
+    assert draft.returncode == 0, draft.stderr
+    text = flat(pdf_text(out.read_bytes()))
+    assert "草稿（未发布）" in text and "以下部分尚未填写：一、总体情况" in text
+    xlsx = run(db_url, "report", "annual", "--year", "2025", "--agency", "TESTCITY", "--format", "xlsx",
+               "--out", str(tmp_path / "report.xlsx"))
+    assert xlsx.returncode == 1 and "表二尚有 10 栏未填" in xlsx.stderr
+
+
+def test_files_need_an_agency_when_the_deployment_has_several(db_url, session, agency, tmp_path):
+    from engine.services.accounts import add_agency
+
+    add_agency(session, "OTHER", "另一机关")
+    session.commit()
+
+    result = run(db_url, "report", "annual", "--year", "2025", "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
+    assert result.returncode == 2 and "需要用 --agency 指定机关" in result.stderr
+    assert run(db_url, "report", "annual", "--year", "2025").returncode == 0  # the json sum stays
 
 
 def test_publish_locks_the_year_and_refuses_a_second_time(db_url, session, agency, users):
     add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="NOT_HELD")
+    session.commit()
+    empty = run(db_url, "report", "publish", "--year", "2025", "--agency", "TESTCITY", "--user", "office_head")
+    assert empty.returncode == 1 and "尚未填写完整，不能发布：一、总体情况" in empty.stderr
+    enter_report_content(session, agency, users["office_head"])
     session.commit()
 
     published = run(db_url, "report", "publish", "--year", "2025", "--agency", "TESTCITY", "--user", "office_head")

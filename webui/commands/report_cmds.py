@@ -1,4 +1,8 @@
-"""`gongkai report annual|publish` (DESIGN §7): the annual report's tables 3 and 4 (条例49–50)."""
+"""`gongkai report annual|publish` (DESIGN §7): the annual report (条例49–50, 国办公开办函〔2021〕30号).
+
+`--format json` prints tables 三 and 四 (the contract); `--format pdf` writes the whole report, `--format xlsx`
+tables 二、三、四. An incomplete report (a part not entered, table 三 unreconciled) is written only with `--draft`.
+"""
 
 from __future__ import annotations
 
@@ -43,40 +47,52 @@ def _agency_or_fail(session, code: str | None):
 
 @click.group()
 def report() -> None:
-    """年度报告：表三（收到和处理申请情况）与表四（行政复议、行政诉讼情况）。"""
+    """年度报告：全文（PDF）、表二至表四（Excel）、表三表四数据（JSON）；发布并锁定年度数据。"""
 
 
 @report.command("annual")
 @click.option("--year", type=int, required=True, help="报告年度，例如 2025")
-@click.option("--agency", "agency_code", default=None, help="机关代码；省略时：只有一个机关即为该机关，多个机关则合计全部机关")
-@click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "pdf"]), default="json", show_default=True)
+@click.option("--agency", "agency_code", default=None, help="机关代码；省略时：只有一个机关即为该机关，多个机关则合计全部机关（仅 json）")
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx", "pdf"]), default="json", show_default=True,
+              help="json：表三、表四数据；pdf：年度报告全文；xlsx：表二、表三、表四")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="xlsx/pdf 输出文件")
-@click.option("--draft", is_flag=True, help="勾稽关系不成立时仍导出，并标注“草稿”")
+@click.option("--draft", is_flag=True, help="报告尚未填写完整或勾稽关系不成立时仍导出，并标注“草稿”")
 def annual(year: int, agency_code: str | None, fmt: str, out: Path | None, draft: bool) -> None:
-    """输出年度报告表三、表四（json 输出到标准输出；xlsx/pdf 写入 --out 文件）。"""
+    """输出年度报告（json 输出到标准输出；xlsx/pdf 写入 --out 文件）。"""
     from engine.persistence.db import transaction
-    from engine.services.reports import annual_report
+    from engine.services.reports import annual_report, full_report
 
     if fmt != "json" and out is None:
         _fail(f"--format {fmt} 需要用 --out 指定输出文件")
     with transaction() as session:
         agency = _agency_or_fail(session, agency_code)
-        result = annual_report(session, year, agency)
-        agency_name = agency.name if agency is not None else None
+        if fmt == "json":
+            result = annual_report(session, year, agency)
+        elif agency is None:
+            _fail(f"--format {fmt} 需要用 --agency 指定机关（年度报告按机关编制，多个机关没有合并的报告）")
+        else:
+            full = full_report(session, year, agency)
+            result = full.tables
     for failure in result.failures:
         cells = "、".join(f"{row}/{column}" for row, column in failure.cells)
         click.echo(f"勾稽关系不成立：{failure}（单元格 {cells}）", err=True)
     if fmt == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False))
         sys.exit(0 if result.reconciles else EXIT_UNRECONCILED)
-    if not result.reconciles and not draft:
-        _fail("表三勾稽关系不成立，未生成正式文件（可加 --draft 导出标注“草稿”的文件）", EXIT_UNRECONCILED)
-    from webui.reports.exports import render_pdf, write_xlsx
+    from webui.letters_adapter import assets_for
+    from webui.reports.exports import render_pdf, tables_draft, write_xlsx
 
+    missing = full.content.missing_description() if fmt == "pdf" else full.content.blank_description()
+    if missing:
+        click.echo(f"年度报告尚未填写完整：{missing}", err=True)
+    incomplete = not full.complete if fmt == "pdf" else tables_draft(full)
+    if incomplete and not draft:
+        _fail("年度报告尚未填写完整或勾稽关系不成立，未生成正式文件（可加 --draft 导出标注“草稿”的文件）",
+              EXIT_UNRECONCILED)
     if fmt == "xlsx":
-        write_xlsx(result, out, agency_name=agency_name, draft=draft)
+        write_xlsx(full, out, draft=draft)
     else:
-        out.write_bytes(render_pdf(result, agency_name=agency_name, draft=draft))
+        out.write_bytes(render_pdf(full, draft=draft, assets=assets_for(agency)))
     click.echo(f"已生成{'草稿' if draft else ''}文件：{out}")
 
 
