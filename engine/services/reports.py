@@ -8,7 +8,7 @@ satisfy NEW + CARRY_IN = R_TOTAL + CARRY_OUT before the report can be published.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -155,11 +155,20 @@ class FullReport:
         return reasons
 
 
-def full_report(session: Session, year: int, agency: Agency) -> FullReport:
-    """The agency's whole report for `year`: parts 一、二、五、六 as entered, tables 三 and 四 as computed."""
+def full_report(session: Session, year: int, agency: Agency, *, as_published: bool = True) -> FullReport:
+    """The agency's whole report for `year`: parts 一、二、五、六 as entered, tables 三 and 四 as computed — or, once
+    the year is published (and `as_published`), exactly what was published, even if a date was corrected since."""
     published = published_report(session, agency.id, year)
-    return FullReport(agency.name, annual_report(session, year, agency), report_content(session, agency.id, year),
-                      published.published_at if published is not None else None)
+    content = report_content(session, agency.id, year)
+    frozen = published.figures if published is not None else {}
+    if as_published and {"table2", "texts"} <= set(frozen):
+        by_title = {title: key for key, title in PART_TITLES.items()}
+        content = replace(content, proactive=frozen["table2"],
+                          texts={by_title[title]: text for title, text in frozen["texts"].items()})
+        tables = AnnualReport(year, agency.code, frozen["table3"], frozen["table4"])
+    else:
+        tables = annual_report(session, year, agency)
+    return FullReport(agency.name, tables, content, published.published_at if published is not None else None)
 
 
 def _year_bounds(year: int) -> tuple[date, date]:

@@ -94,6 +94,9 @@ def test_the_pdf_is_the_whole_report_and_the_xlsx_its_tables_once_everything_is_
     assert "草稿" not in text
     book = load_workbook(tmp_path / "report.xlsx")
     assert book["表三"]["D17"].value == 1 and book["表二"]["B8"].value == 3456
+    # The json contract (DESIGN §7) does not grow with the entered parts.
+    data = json.loads(run(db_url, "report", "annual", "--year", "2025", "--agency", "TESTCITY").stdout)
+    assert set(data) == {"year", "agency", "table3", "table4"} and data["table3"]["R4_1"]["TOTAL"] == 1
 
 
 def test_a_report_with_empty_parts_exits_1_naming_them_and_is_written_only_as_a_draft(db_url, session, agency,

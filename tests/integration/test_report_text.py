@@ -155,3 +155,19 @@ def test_once_published_the_report_keeps_its_text_and_cannot_be_edited(session, 
     assert report_content(session, agency.id, 2025).texts["OVERVIEW"] == OVERVIEW
     # The next year is still open.
     save_report_content(session, agency, 2026, texts={"OVERVIEW": "2026年初稿。"}, actor=users["office_head"])
+
+
+def test_a_published_years_report_is_the_one_published_even_after_a_corrected_date(session, agency, users):
+    add_case(session, agency, received_on=date(2025, 3, 3), finished_on=date(2025, 3, 20), outcome="DISCLOSED")
+    enter_report_content(session, agency, users["office_head"])
+    publish_report(session, agency, 2025, users["office_head"], date(2026, 1, 15))
+    # A correction an administrator let through the period lock (written straight to the table here).
+    add_case(session, agency, received_on=date(2025, 6, 1), finished_on=date(2025, 6, 9), outcome="NOT_HELD")
+
+    published = full_report(session, 2025, agency)
+    live = full_report(session, 2025, agency, as_published=False)
+
+    assert published.tables.table3["NEW"]["TOTAL"] == 1 and live.tables.table3["NEW"]["TOTAL"] == 2
+    assert published.complete and published.published_at is not None
+    assert published.content.texts["PROBLEMS"] == PROBLEMS
+    assert published.content.proactive["LICENSING"]["DECISIONS"] == 3456

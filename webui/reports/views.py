@@ -70,7 +70,7 @@ def _report_page(year: int, values=None):
     """The whole report of the year: parts 一 to 六 in order, the forms for what the user may enter."""
     session = db.get_session()
     agency = _agency()
-    full = full_report(session, year, agency)
+    full = full_report(session, year, agency, as_published=False)  # live tables: their cells link to cases
 
     def cell_url(row: str, column: str) -> str:
         return url_for("reports.cell", year=year, row=row, column=column)
