@@ -117,23 +117,23 @@ def _text_runs(op: TextOp, page_height: float) -> list[_Run]:
     out: list[_Run] = []
     style = op.style
     x, spacing = op.x, style.spacing
-    natural = style.width(text) - (spacing if text else 0.0)
+    glyphs = [glyph for glyph in map(style.stack.glyph, text) if glyph is not None]
+    natural = style.width(text) - (spacing if glyphs else 0.0)
     if op.align == "center":
         x += (op.width - natural) / 2
     elif op.align == "right":
         x += op.width - natural
-    elif op.align == "justify" and len(text) > 1:
-        spacing += (op.width - natural) / (len(text) - 1)
+    elif op.align == "justify" and len(glyphs) > 1:
+        spacing += (op.width - natural) / (len(glyphs) - 1)
     x_cursor, y = x, page_height - op.y
     run_face, gids, chars, run_x = None, [], [], x
-    for char in text:
-        glyph = style.stack.glyph(char)
+    for glyph in glyphs:
         if glyph.face is not run_face and gids:
             out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
             gids, chars, run_x = [], [], x_cursor
         run_face = glyph.face
         gids.append(glyph.gid)
-        chars.append(char if glyph.gid else "\ufffd")
+        chars.append(glyph.text)
         x_cursor += glyph.advance * style.size / 1000 + spacing
     if gids:
         out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
