@@ -32,7 +32,7 @@ from engine.rules.workflow import advance, authorize, objecting_third_parties
 from engine.services.agency_admin import seal_problem
 from engine.services.common import finish_action, load_case, not_future, use_case
 from engine.services.handling import same_person
-from engine.services.issuing import renderer_problems
+from engine.services.issuing import LetterRenderer, renderer_problems
 from engine.services.reasons import excessive_problem
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
@@ -317,7 +317,7 @@ def third_parties_awaiting_notice(session: Session, case) -> list[Consultation]:
     return [c for c in objecting if c.id not in upheld and c.party_name not in told]
 
 
-def signing_problems(session: Session, case, renderer=None) -> list[str]:
+def signing_problems(session: Session, case, renderer: LetterRenderer | None = None) -> list[str]:
     """What still stops the legal reviewer from signing (DESIGN §2: items, exemptions, 保密审查, remedies, the seal),
     and, given the renderer, what it lacks to set an issued letter (a font, the seal image: `issue_problems`)."""
     problems = decision_problems(session, case, require_confirmed=True)
