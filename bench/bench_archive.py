@@ -50,7 +50,8 @@ def build_database(url: str, count: int) -> int:
     engine = dbmod.make_engine(url)
     session = dbmod.session_factory(engine)()
     agency = add_agency(session, "BENCH", "基准市人民政府办公室", letter_no_prefix="基政办公开", review_body="基准市人民政府",
-                        court="基准市中级人民法院", contact="基准市人民路1号", topics=["城乡规划"])
+                        court="基准市中级人民法院", contact="基准市人民路1号", topics=["城乡规划"],
+                        settings={"seal_placeholder": True})  # a seal is required to sign
     add_department(session, agency, "规划科")
     session.commit()
     users = {role: add_user(session, agency, role, "bench-password-1", [role], display_name=f"{role}用户")

@@ -5,7 +5,7 @@ The renderer (WeasyPrint, about 40 MB once imported) loads on first use, so a pr
 exports case files (`letters.casefile`) never pays for it.
 """
 
-from letters.assets import AssetConfig, FontConfig, default_assets
+from letters.assets import AssetConfig, FontConfig, default_assets, issue_problems
 from letters.catalogue import LETTER_TYPES, LetterSpec
 from letters.errors import LetterDataError, LetterRenderError
 from letters.outcomes import OUTCOME_FAMILIES
@@ -18,7 +18,7 @@ _LAZY = {"RenderedLetter": "letters.render", "build_letter_data": "letters.rende
 __all__ = [
     "LETTER_TYPES", "OUTCOME_FAMILIES", "AssetConfig", "FontConfig", "LetterDataError", "LetterRenderError",
     "LetterSpec", "RenderedLetter", "build_letter_data", "build_remedies", "default_assets", "render_html",
-    "render_letter", "sample_data",
+    "issue_problems", "render_letter", "sample_data",
 ]
 
 

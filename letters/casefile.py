@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,9 +21,10 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
-from letters.assets import PROJECT_ROOT, AssetConfig, FontConfig, default_assets
+from letters.assets import FALLBACK_FAMILIES, AssetConfig, FontConfig, default_assets, default_font_dir
 from letters.catalogue import LETTER_TYPES
 from letters.errors import LetterDataError, LetterRenderError
+from letters.pdfa_convert import convert_to_pdfa
 from letters.typeset import (
     MM,
     Attachment,
@@ -44,7 +44,6 @@ from letters.typeset import (
 MANIFEST_NAME = "manifest.json"
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp")
 A4_MM = (210, 297)
-FALLBACK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai")  # rare characters, Ext-B
 GREY = (0.2, 0.2, 0.2)
 LIGHT_GREY = (1 / 3, 1 / 3, 1 / 3)
 
@@ -60,6 +59,8 @@ class RenderedCaseFile:
     sha256: str
     page_count: int
     document_pages: tuple[tuple[int, int] | None, ...]
+    pdfa: bool = True  # whether 案卷.pdf declares PDF/A-3b (not when an upload could not be converted)
+    not_pdfa: tuple[str, ...] = ()  # the paths of the uploads whose pages are not PDF/A, with the reason
 
 
 def render_casefile(data: Mapping, contents: Sequence[bytes], *, manifest: bytes,
@@ -70,19 +71,38 @@ def render_casefile(data: Mapping, contents: Sequence[bytes], *, manifest: bytes
         raise LetterDataError("documents", f"案卷文件数（{len(documents)}）与提供的原件数（{len(contents)}）不一致")
     pdfs = [_as_pdf(document, content) for document, content in zip(documents, contents, strict=True)]
     counts = [_page_count(document, pdf) for document, pdf in zip(documents, pdfs, strict=True)]
+    pdfs, documents = _uploads_as_pdfa(documents, contents, pdfs)
+    data = {**data, "documents": documents}
     styles = _styles(assets or default_assets())
     placed = [{**document, "anchor": f"doc-{n}", "page_count": count}
               for n, (document, count) in enumerate(zip(documents, counts, strict=True), start=1)]
     front, back, starts = _lay_out(data, placed, styles)
     attachment = Attachment(name=MANIFEST_NAME, content=manifest, mime="application/json",
                             description="案卷清单（机读）：案件元数据、各文件 SHA-256、审计链哈希")
-    base = write_pdfa([*front, *back], _metadata(data), [attachment])
+    not_pdfa = tuple(f"{d.get('path') or d['title']}：{d['pdfa_problem']}" for d in documents if d.get("pdfa_problem"))
+    base = write_pdfa([*front, *back], _metadata(data, not_pdfa), [attachment])
     pdf = _insert_documents(base, len(front), placed, pdfs, starts)
     page_count = len(front) + sum(counts) + len(back)
     ranges = tuple((starts[f"doc-{n}"] + 1, starts[f"doc-{n}"] + count) if count else None
                    for n, count in enumerate(counts, start=1))
     return RenderedCaseFile(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), page_count=page_count,
-                            document_pages=ranges)
+                            document_pages=ranges, pdfa=not not_pdfa, not_pdfa=not_pdfa)
+
+
+def _uploads_as_pdfa(documents: list[dict], contents: Sequence[bytes],
+                     pdfs: list[bytes | None]) -> tuple[list[bytes | None], list[dict]]:
+    """Uploaded PDFs converted to PDF/A (Ghostscript); each document marked `pdfa` "converted" or with the
+    `pdfa_problem` that kept it as it is. Frozen letters are PDF/A-3b as signed, and a scanned image is placed
+    on a page of ours, so neither is touched."""
+    uploads = [n for n, (document, content) in enumerate(zip(documents, contents, strict=True))
+               if _is_pdf(document, content) and not document.get("letter_type")]
+    pdfs, documents = list(pdfs), [dict(document) for document in documents]
+    for n, conversion in zip(uploads, convert_to_pdfa([pdfs[n] for n in uploads]), strict=True):
+        if conversion.pdf is not None:
+            pdfs[n], documents[n]["pdfa"] = conversion.pdf, "converted"
+        else:
+            documents[n]["pdfa_problem"] = conversion.problem
+    return pdfs, documents
 
 
 def embedded_manifest(pdf: bytes) -> bytes | None:
@@ -92,14 +112,16 @@ def embedded_manifest(pdf: bytes) -> bytes | None:
     return found[0] if found else None
 
 
-def _metadata(data: Mapping) -> Metadata:
+def _metadata(data: Mapping, not_pdfa: Sequence[str] = ()) -> Metadata:
     exported = data.get("exported_at")
     moment = datetime.fromisoformat(exported) if exported else datetime.now().astimezone()
     if moment.tzinfo is None:
         moment = moment.astimezone()
+    subject = ("本案卷 PDF 不声明 PDF/A 符合性：以下上传文件未能转换为 PDF/A，照原样编入（原件另存于案卷包）："
+               + "；".join(not_pdfa)) if not_pdfa else ""
     return Metadata(title=f"{_field(data, 'title')}（{_field(data, 'archive_no')}）", author=_field(data, "agency_name"),
                     keywords=f"{data['archive_no']}, {_field(data, 'reg_no')}, 政府信息公开, 案卷", created=moment,
-                    creator="Gongkai casefile")
+                    creator="Gongkai casefile", pdfa=not not_pdfa, subject=subject)
 
 
 # ---------------------------------------------------------------- styles
@@ -403,6 +425,7 @@ def _notes(data: Mapping, flow: Flow, styles: _Styles) -> None:
                    body, first_line=2 * body.size, after=2 * MM)
     flow.paragraph("签发的文书以冻结的原始文件归档，与签发时的 SHA-256 一致；扫描件按上传时的原始文件归档：", body,
                    first_line=2 * body.size, after=2 * MM)
+    _conversion_note(documents, flow, body)
     item, digest = styles.text(10.5, 1.5), styles.text(7, 1.5)
     for n, document in enumerate(documents, start=1):
         flow.ensure(item.line_height + digest.line_height)
@@ -429,6 +452,20 @@ def _notes(data: Mapping, flow: Flow, styles: _Styles) -> None:
     flow.page.text(x, y, f"立卷时间：{long_date(data['archived_on'])}", body, align="right", width=width)
     flow.y += body.line_height
     flow.end_frame(min_height=200 * MM)
+
+
+def _conversion_note(documents: Sequence[Mapping], flow: Flow, body: Style) -> None:
+    """What became of uploaded PDFs in this PDF: converted to PDF/A, or kept as they are and why (no false claim)."""
+    converted = [n for n, d in enumerate(documents, start=1) if d.get("pdfa") == "converted"]
+    failed = [(n, d) for n, d in enumerate(documents, start=1) if d.get("pdfa_problem")]
+    if converted:
+        numbers = "、".join(f"第 {n} 件" for n in converted)
+        flow.paragraph(f"上传的 PDF 文件（{numbers}）编入本案卷 PDF 时已转换为 PDF/A，原件照录于案卷包“原件”目录。", body,
+                       first_line=2 * body.size, after=2 * MM)
+    if failed:
+        listed = "；".join(f"第 {n} 件（{d.get('path') or d.get('title')}）{d['pdfa_problem']}" for n, d in failed)
+        flow.paragraph(f"{listed}，照原样编入。本案卷 PDF 因此不声明符合 PDF/A。", body, first_line=2 * body.size,
+                       after=2 * MM)
 
 
 # ---------------------------------------------------------------- assembly
@@ -464,6 +501,10 @@ def _index_rows(data: Mapping, placed: list[dict]) -> list[dict]:
         anchor = document["anchor"] if document["page_count"] else None
         if anchor is None:  # e.g. an OFD scan: kept byte for byte in the package, not reproducible as PDF pages
             note = "；".join(p for p in (note, f"原件另存（{document.get('path', '')}），未编入本 PDF") if p)
+        elif document.get("pdfa_problem"):
+            note = "；".join(p for p in (note, "未能转换为PDF/A，照原样编入（见备考表）") if p)
+        elif document.get("pdfa") == "converted":
+            note = "；".join(p for p in (note, "已转换为PDF/A编入") if p)
         rows.append({**document, "anchor": anchor, "note": note})
     dated = {"registration": _field(data, "registered_on"), "record": _field(data, "archived_on"),
              "exemptions": _field(data, "archived_on")}
@@ -483,7 +524,7 @@ def _as_pdf(document: Mapping, content: bytes) -> bytes | None:
     """A PDF as it is, an image scan as one A4 page (fit, no resampling), anything else stays out of the PDF."""
     content_type = (document.get("content_type") or "").lower()
     title = document.get("title") or document.get("path") or "文件"
-    if content_type == "application/pdf" or content[:5] == b"%PDF-":
+    if _is_pdf(document, content):
         return content
     if content_type in IMAGE_TYPES:
         from PIL import Image, UnidentifiedImageError
@@ -498,6 +539,10 @@ def _as_pdf(document: Mapping, content: bytes) -> bytes | None:
         rgb.save(out, "PDF", resolution=72.0)
         return _on_a4(out.getvalue())
     return None
+
+
+def _is_pdf(document: Mapping, content: bytes) -> bool:
+    return (document.get("content_type") or "").lower() == "application/pdf" or content[:5] == b"%PDF-"
 
 
 def _on_a4(pdf: bytes) -> bytes:
@@ -576,7 +621,7 @@ def casefile_fonts(assets: AssetConfig) -> FontConfig:
 
     Noto Serif CJK, Noto Sans CJK and LXGW WenKai (Debian packages) follow for characters these lack."""
     fonts = assets.fonts
-    font_dir = Path(os.environ.get("GONGKAI_FONT_DIR") or PROJECT_ROOT / "var" / "fonts")
+    font_dir = default_font_dir()
 
     def bundled(name: str) -> Path | None:
         path = font_dir / name

@@ -17,10 +17,11 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from letters import fields
-from letters.assets import ASSETS_DIR, AssetConfig, default_assets, font_css
+from letters.assets import ASSETS_DIR, AssetConfig, default_assets, font_css, issue_problems
 from letters.catalogue import LETTER_TYPES, TEMPLATES_DIR, LetterSpec
 from letters.errors import LetterDataError, LetterRenderError
 from letters.fetcher import AssetFetcher
+from letters.missing_glyphs import draw_missing_as_geta
 
 # Pango's font map is shared by every render of a configuration and is not safe across threads.
 _RENDER_LOCK = threading.Lock()
@@ -102,12 +103,12 @@ def render_html(letter_type: str, data: Mapping | Any, *, draft: bool = False,
     spec = _spec(letter_type)
     letter = fields.build(spec.data_class, data)
     assets = assets or default_assets()
-    seal = assets.seal_image
+    seal = None if assets.seal_placeholder else assets.seal_image
     remedies = letter.remedy_sentences() if hasattr(letter, "remedy_sentences") else ()
     html = _environment().get_template(spec.template).render(
         letter=letter, spec=spec, draft=draft, remedies=remedies,
-        seal_url=seal.resolve().as_uri() if seal is not None else None)
-    return _breakable_quotes(html)
+        seal_url=seal.resolve().as_uri() if seal is not None else None, seal_placeholder=assets.seal_placeholder)
+    return draw_missing_as_geta(_breakable_quotes(html), assets.fonts)
 
 
 def _breakable_quotes(html: str) -> str:
@@ -121,13 +122,25 @@ def _breakable_quotes(html: str) -> str:
 
 def render_letter(letter_type: str, data: Mapping | Any, *, draft: bool = False,
                   assets: AssetConfig | None = None) -> RenderedLetter:
-    """The letter as a PDF/A-3b with fonts embedded; `draft` marks it 样稿 for preview before signing."""
+    """The letter as a PDF/A-3b with fonts embedded; `draft` marks it 样稿 for preview before signing.
+
+    A letter with a 文号 (every signed letter has one) is set only in its own fonts, with its seal: when one of
+    them is missing the render is refused, naming what to install. A draft falls back to the free fonts, and so
+    does the one letter without a 文号, the 登记回执: a font problem must never stop a request from being
+    registered (at the counter or online), since the receipt is what fixes its date (条例第三十一条)."""
     spec = _spec(letter_type)
     letter = fields.build(spec.data_class, data)
     if not draft and letter_type != "receipt" and not letter.doc_number:
         # A 样稿 carries no made-up number (it is taken at signing); an issued letter always has its 文号.
         raise LetterDataError("doc_number", "字段 doc_number 缺失（正式文书须有文号）")
     assets = assets or default_assets()
+    if draft or not letter.doc_number:
+        assets = assets.for_preview()
+    else:
+        problems = issue_problems(assets)
+        if problems:
+            raise LetterRenderError("带文号的正式文书不能使用替代字体或缺少印章出具：" + "；".join(problems)
+                                    + "。预览（样稿）不受影响")
     html = render_html(letter_type, letter, draft=draft, assets=assets)
     pdf, page_count = render_pdf(html, assets=assets, draft=draft)
     return RenderedLetter(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), template_version=spec.version,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Gongkai needs (fonts, HarfBuzz subsetter, poppler, chromium for browser
-# tests) and extracts the free FangSong font (FandolFang) from texlive-lang-chinese without installing
+# Installs the Debian packages Gongkai needs (fonts, HarfBuzz subsetter, poppler, Ghostscript for PDF/A
+# conversion of uploaded PDFs in 案卷.pdf, chromium for browser tests) and extracts the free FangSong font (FandolFang) from texlive-lang-chinese without installing
 # all of TeX Live. Idempotent: does nothing when everything is already there.
 # Usage: scripts/install-system-deps.sh [--with-browser] [--with-libreoffice]
 set -euo pipefail
@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 fontdir="$here/var/fonts"
 
 pkgs=(fonts-noto-cjk fonts-noto-cjk-extra fonts-lxgw-wenkai libharfbuzz-subset0 libpango-1.0-0
-      libpangoft2-1.0-0 poppler-utils fontconfig)
+      libpangoft2-1.0-0 poppler-utils fontconfig ghostscript)
 for arg in "$@"; do
   case "$arg" in
     --with-browser) pkgs+=(chromium) ;;

@@ -84,6 +84,7 @@ def agency(session):
         letter_no_prefix="测政办公开", review_body="测试市人民政府", court="测试市中级人民法院",
         contact="测试市人民路1号 0571-12345678", online_review_channel="https://fy.example.gov.cn",
         topics=["城乡规划", "房屋征收", "保障性住房", "其他"],
+        settings={"seal_placeholder": True},  # seals by hand: replies print “（印章）” and may be signed
     )
     add_department(session, a, "规划科")
     session.commit()

@@ -52,7 +52,7 @@ def _render(case: Case, values, status: int = 200):
                                .order_by(ConfidentialityReview.id)):
         reviews[row.item_id] = row
     return render_template("legal_review/review.html", case=case, records=records, reviews=reviews,
-                           problems=signing_problems(session, case), values=values, OUTCOMES=OUTCOMES,
+                           problems=signing_problems(session, case, renderer_for(case.agency)), values=values, OUTCOMES=OUTCOMES,
                            conclusions=CONFIDENTIALITY_CONCLUSIONS, today=today()), status
 
 

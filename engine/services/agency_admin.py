@@ -22,6 +22,8 @@ AGENCY_TEXT_FIELDS = {
 }
 MAX_SETTING_LENGTH = 300
 MAX_TOPICS = 100
+# settings key: the agency seals printed letters by hand, so letters print “（印章）” where the seal goes
+SEAL_PLACEHOLDER = "seal_placeholder"
 
 
 @dataclass
@@ -36,6 +38,7 @@ class AgencySettingsForm:
     # clock, and which outcomes besides 不予公开 the remedies word as review-first (行政复议法第23条第1款第(四)项).
     reason_request_pauses_clock: bool = False
     review_first_also: list[str] = field(default_factory=list)
+    seal_placeholder: bool = False
 
 
 def _admin_agency(session: Session, actor: User) -> Agency:
@@ -83,7 +86,8 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
     before = agency.settings or {}
     settings = {"fee_payment_method": form.fee_payment_method.strip(),
                 "reason_request_pauses_clock": bool(form.reason_request_pauses_clock),
-                "review_first_also": [c for c in REVIEW_FIRST_OPTIONAL if c in form.review_first_also]}
+                "review_first_also": [c for c in REVIEW_FIRST_OPTIONAL if c in form.review_first_also],
+                SEAL_PLACEHOLDER: bool(form.seal_placeholder)}
     for name, value in settings.items():
         if before.get(name) != value and (before.get(name) or value):
             changes[name] = {"before": before.get(name), "after": value}
@@ -98,3 +102,16 @@ def set_seal_image(session: Session, path: str, size_bytes: int, *, actor: User)
     agency.seal_image = path
     record_event(session, agency_id=agency.id, action="upload_seal", actor=actor,
                  changes={"path": path, "bytes": size_bytes})
+
+
+def seal_placeholder_chosen(agency: Agency) -> bool:
+    """The agency seals the printed letter by hand: letters print “（印章）” at the seal position instead of an image."""
+    return bool((agency.settings or {}).get(SEAL_PLACEHOLDER))
+
+
+def seal_problem(agency: Agency) -> str | None:
+    """Why the agency's replies cannot be signed for want of a seal (GB/T 9704-2012 §7.3.5.1: 加盖印章), or None."""
+    if agency.seal_image or seal_placeholder_chosen(agency):
+        return None
+    return ("本机关尚未设置印章：请系统管理员在“机关设置”中上传电子印章图片，"
+            "或选择在印章位置印“（印章）”、签发后加盖实物印章")

@@ -29,8 +29,10 @@ from engine.rules.exemptions import (
 from engine.rules.outcomes import OUTCOMES, REPLY_CODES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
 from engine.rules.workflow import advance, authorize, objecting_third_parties
+from engine.services.agency_admin import seal_problem
 from engine.services.common import finish_action, load_case, not_future, use_case
 from engine.services.handling import same_person
+from engine.services.issuing import LetterRenderer, renderer_problems
 from engine.services.reasons import excessive_problem
 
 # Outcomes that give information and so need a 保密审查 first (保守国家秘密法; 条例17).
@@ -315,8 +317,9 @@ def third_parties_awaiting_notice(session: Session, case) -> list[Consultation]:
     return [c for c in objecting if c.id not in upheld and c.party_name not in told]
 
 
-def signing_problems(session: Session, case) -> list[str]:
-    """What still stops the legal reviewer from signing (DESIGN §2: items, exemptions, 保密审查, remedies)."""
+def signing_problems(session: Session, case, renderer: LetterRenderer | None = None) -> list[str]:
+    """What still stops the legal reviewer from signing (DESIGN §2: items, exemptions, 保密审查, remedies, the seal),
+    and, given the renderer, what it lacks to set an issued letter (a font, the seal image: `issue_problems`)."""
     problems = decision_problems(session, case, require_confirmed=True)
     for consultation in third_parties_awaiting_notice(session, case):
         problems.append(f"第三方「{consultation.party_name}」不同意公开而本机关决定公开，须先书面告知其决定公开的内容和理由"
@@ -326,4 +329,8 @@ def signing_problems(session: Session, case) -> list[str]:
         problems.append("机关设置缺少行政复议机关（答复书救济途径必备）")
     if not agency.court.strip():
         problems.append("机关设置缺少管辖法院（答复书救济途径必备）")
+    seal = seal_problem(agency)
+    if seal:
+        problems.append(seal)
+    problems.extend(renderer_problems(renderer))
     return problems

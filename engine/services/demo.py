@@ -17,6 +17,7 @@ from engine.persistence.models import Agency, ExemptionRecord, User
 from engine.rules.calendar import default_calendar
 from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm
 from engine.services.accounts import add_agency, add_department, add_user
+from engine.services.agency_admin import SEAL_PLACEHOLDER
 
 DEMO_AGENCY = "DEMO"
 DEMO_PASSWORDS = {
@@ -107,7 +108,8 @@ def create_demo(session: Session, *, renderer, today: date) -> DemoResult:
         review_body="示例市人民政府", court="示例市中级人民法院",
         contact="政府信息公开办公室 010-12345678", address="示例市人民路1号市政府大楼东楼203室",
         online_review_channel="示例市行政复议网上申请平台（https://fysq.example.gov.cn）",
-        topics=["城乡规划", "房屋征收", "保障性住房", "财政资金", "生态环境", "其他"])
+        topics=["城乡规划", "房屋征收", "保障性住房", "财政资金", "生态环境", "其他"],
+        settings={SEAL_PLACEHOLDER: True})  # no seal image in the demo: letters print “（印章）” so replies can be signed
     depts = [add_department(session, agency, name) for name in ("城建科", "财政科", "综合科")]
     for username, (display, roles, password) in DEMO_PASSWORDS.items():
         add_user(session, agency, username, password, roles, display_name=display,

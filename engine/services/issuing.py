@@ -27,9 +27,17 @@ class RenderedLike(Protocol):
 
 class LetterRenderer(Protocol):
     """Renders a letter type from plain data (the web, API and CLI pass `letters.render_letter` with the
-    agency's fonts and seal)."""
+    agency's fonts and seal). An issued letter (`draft=False`) is refused when a font or the seal is missing;
+    a renderer may also say so beforehand with `issue_problems() -> list[str]` (see `renderer_problems`)."""
 
     def __call__(self, letter_type: str, data: dict, *, draft: bool = False) -> RenderedLike: ...
+
+
+def renderer_problems(renderer: LetterRenderer | None) -> list[str]:
+    """What the renderer lacks to set an issued letter (a font, the seal image), when it can tell before rendering:
+    the sign page shows it before the click; a renderer that cannot tell refuses when it renders."""
+    check = getattr(renderer, "issue_problems", None)
+    return list(check()) if check is not None else []
 
 
 def render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool) -> RenderedLike:

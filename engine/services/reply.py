@@ -30,7 +30,7 @@ from engine.services.common import (
     use_case,
 )
 from engine.services.decisions import signing_problems
-from engine.services.issuing import LetterRenderer, current_reply, issue_letter, render
+from engine.services.issuing import LetterRenderer, current_reply, issue_letter, render, renderer_problems
 from engine.services.notice_periods import start_period
 from engine.services.period_lock import ensure_period_open
 from engine.services.uploads import UploadedFile, attach
@@ -53,7 +53,7 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
     renders; the PDF is frozen with its SHA-256, template version and data snapshot."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "sign", actor)
-    problems = signing_problems(session, case)
+    problems = signing_problems(session, case, renderer)
     if problems:
         raise RuleViolation("尚不能签发：" + "；".join(problems), details=problems)
     letter = issue_letter(session, case, "reply",
@@ -110,6 +110,9 @@ def supersede_letter(session: Session, case_id: int, *, letter_id: int, reason: 
         raise RuleViolation("该文书已被更正过，请更正最新的文书")
     if not reason.strip():
         raise InvalidInput("更正文书须写明更正理由")
+    lacking = renderer_problems(renderer)  # a correction is signed: never in a fallback font, even without a 文号
+    if lacking:
+        raise RuleViolation("尚不能签发更正文书：" + "；".join(lacking), details=lacking)
     corrections = {k: v for k, v in (corrections or {}).items() if old.data_snapshot.get(k) != v}
     unknown = [k for k in corrections if k not in old.data_snapshot or k in NOT_CORRECTABLE]
     if unknown:

@@ -104,11 +104,23 @@ def system_face(family: str) -> Face | None:
     return load_face(parts[0], int(parts[1] or 0))
 
 
+# A character no face has is drawn as 〓 (U+3013 GETA MARK, the typesetter's mark for a missing character): PDF/A
+# (ISO 19005-2/-3 §6.2.11.8) forbids any reference to .notdef, the box a font draws for a glyph it lacks.
+GETA = "\u3013"
+# Unicode's Default_Ignorable_Code_Point: variation selectors (a name's IVS), joiners, bidi marks and the like
+# modify their neighbours and are never drawn by themselves; where no face maps them, they are left out.
+DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e0fff]")
+
+
 @dataclass(frozen=True)
 class Glyph:
     face: Face
     gid: int
     advance: float
+    text: str  # the character the glyph shows in extracted text: the character itself, or 〓 standing in for it
 
 
 class FontStack:
@@ -119,25 +131,34 @@ class FontStack:
             raise LetterRenderError("没有可用的字体：请安装 fonts-noto-cjk 或配置字体文件")
         self.faces = tuple(faces)
         self.primary = self.faces[0]
-        self._glyphs: dict[str, Glyph] = {}
+        self._glyphs: dict[str, Glyph | None] = {}
 
-    def glyph(self, char: str) -> Glyph:
+    def find(self, char: str) -> Glyph | None:
+        """The glyph of the first face that has `char`, or None when no face has it."""
+        for face in self.faces:
+            gid = face.gid(char)
+            if gid is not None:
+                return Glyph(face, gid, face.advance(gid), char)
+        return None
+
+    def glyph(self, char: str) -> Glyph | None:
+        """The glyph drawn for `char`: its own, else 〓 (never .notdef); None for an ignorable no face maps."""
         try:
             return self._glyphs[char]
         except KeyError:
             pass
-        for face in self.faces:
-            gid = face.gid(char)
-            if gid is not None:
-                break
-        else:  # in no font: the primary face's .notdef box, extracted as U+FFFD
-            face, gid = self.primary, 0
-        glyph = self._glyphs[char] = Glyph(face, gid, face.advance(gid))
+        glyph = self.find(char)
+        if glyph is None and not DEFAULT_IGNORABLE.fullmatch(char):
+            geta = self.find(GETA)
+            if geta is None:
+                raise LetterRenderError(f"字体中没有替代字符“{GETA}”，无法标示缺字：请安装 fonts-noto-cjk")
+            glyph = geta
+        self._glyphs[char] = glyph
         return glyph
 
     def width(self, text: str, size: float, spacing: float = 0.0) -> float:
-        glyph = self.glyph
-        return sum(glyph(char).advance for char in text) * size / 1000 + spacing * len(text)
+        glyphs = [g for g in map(self.glyph, text) if g is not None]
+        return sum(g.advance for g in glyphs) * size / 1000 + spacing * len(glyphs)
 
 
 @dataclass(frozen=True)

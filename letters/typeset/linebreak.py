@@ -28,11 +28,11 @@ def wrap(text: str, style: Style, width: float) -> list[str]:
 def _wrap_paragraph(text: str, style: Style, width: float) -> list[str]:
     if not text:
         return [""]
-    size, spacing, glyph = style.size, style.spacing, style.stack.glyph
+    size, spacing, stack_width = style.size, style.spacing, style.stack.width
     limit = width + 0.01
 
     def measure(word: str) -> float:
-        return sum(glyph(c).advance for c in word) * size / 1000 + spacing * len(word)
+        return stack_width(word, size, spacing)
 
     lines: list[str] = []
     line: list[str] = []

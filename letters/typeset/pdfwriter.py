@@ -39,6 +39,8 @@ class Metadata:
     creator: str = "Gongkai"
     producer: str = "Gongkai"
     lang: str = "zh-CN"
+    pdfa: bool = True  # declare PDF/A-3b; False when pages that are not PDF/A will be added (no false claim)
+    subject: str = ""  # /Subject and dc:description, e.g. why the file does not declare PDF/A
 
 
 def write_pdfa(pages: Sequence[Page], metadata: Metadata, attachments: Sequence[Attachment] = ()) -> bytes:
@@ -117,23 +119,23 @@ def _text_runs(op: TextOp, page_height: float) -> list[_Run]:
     out: list[_Run] = []
     style = op.style
     x, spacing = op.x, style.spacing
-    natural = style.width(text) - (spacing if text else 0.0)
+    glyphs = [glyph for glyph in map(style.stack.glyph, text) if glyph is not None]
+    natural = style.width(text) - (spacing if glyphs else 0.0)
     if op.align == "center":
         x += (op.width - natural) / 2
     elif op.align == "right":
         x += op.width - natural
-    elif op.align == "justify" and len(text) > 1:
-        spacing += (op.width - natural) / (len(text) - 1)
+    elif op.align == "justify" and len(glyphs) > 1:
+        spacing += (op.width - natural) / (len(glyphs) - 1)
     x_cursor, y = x, page_height - op.y
     run_face, gids, chars, run_x = None, [], [], x
-    for char in text:
-        glyph = style.stack.glyph(char)
+    for glyph in glyphs:
         if glyph.face is not run_face and gids:
             out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
             gids, chars, run_x = [], [], x_cursor
         run_face = glyph.face
         gids.append(glyph.gid)
-        chars.append(char if glyph.gid else "\ufffd")
+        chars.append(glyph.text)
         x_cursor += glyph.advance * style.size / 1000 + spacing
     if gids:
         out.append(_Run(run_x, y, style.size, style.color, spacing, run_face, gids, "".join(chars)))
@@ -259,8 +261,9 @@ def _pdfa_catalog(pdf: pydyf.PDF, metadata: Metadata, attachments: Sequence[Atta
     pdf.catalog["Lang"] = pydyf.String(metadata.lang)
     created = _pdf_date(metadata.created)
     for key, value in (("Title", metadata.title), ("Author", metadata.author), ("Keywords", metadata.keywords),
-                       ("Creator", metadata.creator), ("Producer", metadata.producer)):
-        pdf.info[key] = pydyf.String(value)
+                       ("Creator", metadata.creator), ("Producer", metadata.producer), ("Subject", metadata.subject)):
+        if value:
+            pdf.info[key] = pydyf.String(value)
     pdf.info["CreationDate"] = pydyf.String(created)
     pdf.info["ModDate"] = pydyf.String(created)
     names, specs = pydyf.Array(), pydyf.Array()
@@ -290,14 +293,18 @@ def _pdfa_catalog(pdf: pydyf.PDF, metadata: Metadata, attachments: Sequence[Atta
 def _xmp(metadata: Metadata) -> str:
     """XMP packet: PDF/A-3B identification and the same title, author, keywords, tools and dates as /Info."""
     created = metadata.created.isoformat(timespec="seconds")
+    identification = ('<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">'
+                      "<pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>\n"
+                      if metadata.pdfa else "")
+    description = (f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(metadata.subject)}</rdf:li>'
+                   "</rdf:Alt></dc:description>" if metadata.subject else "")
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">'
-        "<pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>\n"
+        f"{identification}"
         '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
         f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(metadata.title)}</rdf:li></rdf:Alt></dc:title>'
-        f"<dc:creator><rdf:Seq><rdf:li>{escape(metadata.author)}</rdf:li></rdf:Seq></dc:creator>"
+        f"<dc:creator><rdf:Seq><rdf:li>{escape(metadata.author)}</rdf:li></rdf:Seq></dc:creator>{description}"
         "<dc:format>application/pdf</dc:format></rdf:Description>\n"
         '<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
         f"<pdf:Keywords>{escape(metadata.keywords)}</pdf:Keywords>"

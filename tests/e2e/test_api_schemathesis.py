@@ -45,7 +45,8 @@ def live_api(tmp_path_factory):
     engine = dbmod.make_engine(url)
     session = dbmod.session_factory(engine)()
     agency = add_agency(session, "FUZZ", "模糊测试市人民政府办公室", letter_no_prefix="模政办公开",
-                        review_body="模糊测试市人民政府", court="模糊测试市中级人民法院", contact="0571-12345678")
+                        review_body="模糊测试市人民政府", court="模糊测试市中级人民法院", contact="0571-12345678",
+                        settings={"seal_placeholder": True})
     add_department(session, agency, "规划科")
     roles = ["clerk", "handler", "legal_reviewer", "office_head", "archivist"]
     everyone = add_user(session, agency, "fuzzer", PASSWORD, roles, display_name="全角色用户")

@@ -24,6 +24,7 @@ from engine.services.archive_export import export_case, export_year
 from engine.services.archiving import append_archive_note
 from engine.services.casefile_collect import collect_case_file
 from engine.services.casefile_package import CASEFILE_PDF, MANIFEST, SUMS, write_case_file
+from tests.pdf_glyphs import handmade_pdf, notdef_uses
 from webui.archive_export.rendering import casefile_renderer
 from webui.archive_export.verify import verify_case_zip
 
@@ -45,17 +46,22 @@ def scan_png() -> bytes:
     return out.getvalue()
 
 
-def make_archived_case(session, users, *, name: str = "张三", submitted_on: date = TODAY) -> Case:
+def make_archived_case(session, users, *, name: str = "张三", submitted_on: date = TODAY,
+                       uploaded_pdf: bytes | None = None) -> Case:
     """register → accept → partial decision → review and sign → scan uploaded → posted → archived → a note."""
     case, _ = register(session, users, submitted_on, name=name)
     accept(session, users, case, submitted_on)
     decide_partial(session, users, case, submitted_on)
     review_and_sign(session, users, case, submitted_on)
     png = scan_png()
-    session.add(Upload(case_id=case.id, kind="application", filename="申请书扫描件.png", content_type="image/png",
-                       size_bytes=len(png), sha256=hashlib.sha256(png).hexdigest(), content=png,
-                       uploaded_by_id=users["clerk"].id,
-                       created_at=datetime(submitted_on.year, submitted_on.month, submitted_on.day, 2, tzinfo=UTC)))
+    uploads = [("申请书扫描件.png", "image/png", png)]
+    if uploaded_pdf is not None:
+        uploads.append(("申请人补充材料.pdf", "application/pdf", uploaded_pdf))
+    for filename, content_type, content in uploads:
+        session.add(Upload(case_id=case.id, kind="application", filename=filename, content_type=content_type,
+                           size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
+                           uploaded_by_id=users["clerk"].id,
+                           created_at=datetime(submitted_on.year, submitted_on.month, submitted_on.day, 2, tzinfo=UTC)))
     services.record_delivery(session, case.id, method="POST", delivered_on=date(2026, 3, 4), tracking_no="EMS123",
                              actor=users["clerk"], today=date(2026, 3, 4))
     services.archive(session, case.id, actor=users["archivist"], today=date(2026, 3, 10))
@@ -82,7 +88,7 @@ def exported(database_template, tmp_path_factory):
     session = dbmod.session_factory(engine)()
     agency = add_agency(session, "TESTCITY", "测试市人民政府办公室", letter_no_prefix="测政办公开",
                         review_body="测试市人民政府", court="测试市中级人民法院", contact="测试市人民路1号 0571-12345678",
-                        topics=["城乡规划"])
+                        topics=["城乡规划"], settings={"seal_placeholder": True})
     add_department(session, agency, "规划科")
     session.commit()
     users = {role: add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户") for role in ROLES}
@@ -343,3 +349,53 @@ def test_bulk_export_writes_one_zip_per_case_and_keeps_the_session_empty(session
     assert all(verify_case_zip(r.path) == [] for r in results)
     agency_row = session.get(Agency, agency.id)
     assert verify_chain(session, agency_row) is None
+
+
+# ---------------------------------------------------------------- uploaded PDFs and PDF/A
+
+NOT_PDFA_UPLOAD = handmade_pdf(b"BT /F1 24 Tf 72 720 Td (Supplement from the applicant) Tj ET")  # Helvetica, not embedded
+
+
+def pdffonts(pdf: bytes) -> list[str]:
+    out = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout
+    return out.decode().splitlines()[2:]
+
+
+def test_an_uploaded_pdf_that_is_not_pdfa_is_converted_before_it_goes_into_the_case_file(session, agency, users,
+                                                                                       tmp_path):
+    assert any(row.split()[-5] == "no" for row in pdffonts(NOT_PDFA_UPLOAD))  # the upload's font is not embedded
+    case = make_archived_case(session, users, uploaded_pdf=NOT_PDFA_UPLOAD)
+    path = export_case(session, agency_id=agency.id, reg_no=case.reg_no, out_dir=tmp_path, renderer=RENDER,
+                       exported_at=EXPORTED_AT)
+    files = members(path)
+    pdf = files[CASEFILE_PDF]
+    rows = pdffonts(pdf)
+    assert any("Helvetica" in row for row in rows) and all(row.split()[-5] == "yes" for row in rows), rows
+    raw = PdfReader(io.BytesIO(pdf)).xmp_metadata.stream.get_data().decode()
+    assert "<pdfaid:part>3</pdfaid:part>" in raw
+    assert notdef_uses(pdf) == []
+    pages = pdf_text(pdf)
+    assert any("Supplementfromtheapplicant" in page for page in pages)
+    assert "已转换为PDF/A编入" in pages[1]
+    assert any("编入本案卷PDF时已转换为PDF/A" in page for page in pages)
+    original = next(content for name, content in files.items() if "申请人补充材料.pdf" in name)
+    assert original == NOT_PDFA_UPLOAD  # the original stays byte for byte in the package
+    assert verify_case_zip(path) == []
+
+
+def test_where_conversion_fails_the_case_file_stops_declaring_pdfa_and_says_which_upload(session, agency, users,
+                                                                                        tmp_path, monkeypatch):
+    monkeypatch.setenv("GONGKAI_GHOSTSCRIPT", str(tmp_path / "no-ghostscript-here"))
+    case = make_archived_case(session, users, uploaded_pdf=NOT_PDFA_UPLOAD)
+    path = export_case(session, agency_id=agency.id, reg_no=case.reg_no, out_dir=tmp_path, renderer=RENDER,
+                       exported_at=EXPORTED_AT)
+    pdf = members(path)[CASEFILE_PDF]
+    reader = PdfReader(io.BytesIO(pdf))
+    raw = reader.xmp_metadata.stream.get_data().decode()
+    assert "pdfaid" not in raw  # no claim at all, rather than a false one
+    assert "不声明 PDF/A 符合性" in reader.metadata["/Subject"] and "申请人补充材料.pdf" in reader.metadata["/Subject"]
+    assert "申请人补充材料.pdf" in raw and "Ghostscript" in raw
+    pages = pdf_text(pdf)
+    assert "未能转换为PDF/A，照原样编入" in pages[1]
+    assert any("本案卷PDF因此不声明符合PDF/A" in page for page in pages)
+    assert verify_case_zip(path) == []

@@ -32,6 +32,7 @@ from letters.typeset import (
     wrap,
     write_pdfa,
 )
+from tests.pdf_glyphs import notdef_uses
 
 SHANGHAI = timezone(timedelta(hours=8))
 MOMENT = datetime(2026, 4, 22, 10, 0, tzinfo=SHANGHAI)
@@ -103,11 +104,23 @@ def test_a_character_missing_from_the_song_face_falls_back_and_still_extracts(st
     assert styles.body.glyph(rare).face is not song
 
 
-def test_a_character_in_no_font_shows_the_notdef_box_and_extracts_as_a_replacement_character(styles):
+@pytest.mark.parametrize("rare", ["\U00030000", "\ue000"])  # a Plane-3 ideograph (Ext-G), a private-use code
+def test_a_character_in_no_font_is_drawn_and_extracted_as_geta_never_as_notdef(styles, rare):
+    assert all(face.gid(rare) is None for face in styles.body.faces)
     page = Page()
-    page.text(30 * MM, 30 * MM, "甲\U000e01ef乙", styles.text(12))  # a variation selector no font draws alone
+    page.text(30 * MM, 30 * MM, f"申请人张{rare}三", styles.text(12))
     pdf = write_pdfa([page], Metadata(title="t", author="a", keywords="k", created=MOMENT))
-    assert text_of(pdf)[0] == "甲\ufffd乙"
+    assert text_of(pdf)[0] == "申请人张〓三"
+    assert notdef_uses(pdf) == []
+
+
+def test_a_variation_selector_no_font_maps_is_left_out_rather_than_drawn():
+    stack = _styles(default_assets()).body
+    page = Page()
+    page.text(30 * MM, 30 * MM, "甲\U000e01ef乙", Style(stack, 12))  # a variation selector no font draws alone
+    pdf = write_pdfa([page], Metadata(title="t", author="a", keywords="k", created=MOMENT))
+    assert text_of(pdf)[0] == "甲乙"
+    assert notdef_uses(pdf) == []
 
 
 def test_a_truetype_face_embeds_as_a_cid_truetype_font(tmp_path):

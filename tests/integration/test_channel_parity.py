@@ -348,7 +348,8 @@ def twin_tokens(session, agency, password_hash, monkeypatch):
 
     twin = add_agency(session, "TWINCITY", agency.name, letter_no_prefix=agency.letter_no_prefix,
                       review_body=agency.review_body, court=agency.court, contact=agency.contact,
-                      online_review_channel=agency.online_review_channel, topics=list(agency.topics))
+                      online_review_channel=agency.online_review_channel, topics=list(agency.topics),
+                      settings=dict(agency.settings))
     add_department(session, twin, "规划科")
     tokens = {}
     with monkeypatch.context() as patch:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 import subprocess
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,14 +16,18 @@ from pypdf import PdfReader
 
 from letters import (
     AssetConfig,
+    FontConfig,
     LetterDataError,
     LetterRenderError,
     default_assets,
+    issue_problems,
     render_letter,
     sample_data,
 )
+from letters.assets import installed_family
 from letters.render import render_pdf
 from letters.samples import letter_type_of
+from tests.pdf_glyphs import handmade_pdf, notdef_uses
 
 REVIEW_FIRST = "应当自收到本答复之日起60日内先向江南市人民政府申请行政复议"
 REVIEW_OR_SUIT = "也可以自收到本答复之日起6个月内向江南市东城区人民法院提起行政诉讼"
@@ -284,9 +290,111 @@ def test_a_configured_seal_is_drawn_without_interpolation(tmp_path):
     assert b"/Interpolate true" not in letter.pdf
 
 
-def test_a_missing_configured_font_is_a_render_error(tmp_path):
-    from letters import FontConfig
+def pdffonts(pdf: bytes) -> str:
+    return subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
 
+
+def test_a_numbered_letter_is_refused_naming_a_missing_configured_font_and_its_preview_falls_back_marked_draft(
+        tmp_path):
     assets = AssetConfig(fonts=FontConfig(fangsong=tmp_path / "仿宋_GB2312.ttf"))
-    with pytest.raises(LetterRenderError, match="文书资源文件不存在"):
+    with pytest.raises(LetterRenderError, match=r"缺少正文仿宋字体文件 \S*仿宋_GB2312\.ttf"):
         render_letter("reply", sample_data()["reply"], assets=assets)
+    preview = render_letter("reply", sample_data()["reply"], assets=assets, draft=True)
+    assert "样稿（未签发）" in flat(pdf_text(preview.pdf))
+    fonts = pdffonts(preview.pdf)
+    assert "GK-fangsong" not in fonts and "Noto-Serif-CJK-SC" in fonts  # the fallback, in a marked preview only
+
+
+def test_a_missing_configured_title_font_is_refused_by_its_file_name(tmp_path):
+    assets = AssetConfig(fonts=FontConfig(fangsong=default_assets().fonts.fangsong, title=tmp_path / "方正小标宋.ttf"))
+    with pytest.raises(LetterRenderError, match=r"缺少标题字体文件 \S*方正小标宋\.ttf"):
+        render_letter("supplement_notice", sample_data()["supplement_notice"], assets=assets)
+
+
+def test_without_fandolfang_a_numbered_letter_names_the_font_file_and_the_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("GONGKAI_FONT_DIR", str(tmp_path))
+    assert issue_problems(default_assets()) == [
+        f"缺少正文仿宋字体文件 {tmp_path / 'FandolFang-Regular.otf'}（Debian 软件包 texlive-lang-chinese 中的 FandolFang，"
+        "以 root 运行 scripts/install-system-deps.sh 即可提取）"]
+    with pytest.raises(LetterRenderError, match="FandolFang-Regular.otf.*texlive-lang-chinese"):
+        render_letter("reply", sample_data()["reply"])
+    assert "样稿（未签发）" in flat(pdf_text(render_letter("reply", sample_data()["reply"], draft=True).pdf))
+
+
+def test_the_receipt_without_a_number_still_issues_in_a_fallback_font_so_registration_never_stops(tmp_path,
+                                                                                                  monkeypatch):
+    monkeypatch.setenv("GONGKAI_FONT_DIR", str(tmp_path))
+    data = sample_data()["receipt"]
+    assert not data.get("doc_number")
+    receipt = render_letter("receipt", data)
+    assert "样稿" not in flat(pdf_text(receipt.pdf)) and "GK-fangsong" not in pdffonts(receipt.pdf)
+
+
+def test_the_default_title_face_is_looked_up_by_family_and_style_in_fontconfig():
+    assert installed_family("Noto Serif CJK SC", "Bold")
+    assert not installed_family("Gongkai No Such Family", "Bold")
+
+
+@pytest.mark.parametrize("rare", ["\U00030000", "\ue000"])  # a Plane-3 ideograph (Ext-G), a private-use code
+def test_a_character_in_no_font_is_drawn_as_geta_never_as_notdef(rare):
+    data = sample_data()["reply"]
+    data["recipient"] = f"张{rare}三"
+    data["agency_name"] = f"江南市{rare}局"  # in the title too, set in the title face
+    letter = render_letter("reply", data)
+    text = flat(pdf_text(letter.pdf))
+    assert "张〓三：" in text and text.count("江南市〓局") == 2 and rare not in text
+    assert notdef_uses(letter.pdf) == []
+    assert letter.data_snapshot["recipient"] == f"张{rare}三"  # the record keeps the real name
+
+
+def test_the_notdef_check_finds_cid_0_shown_through_a_composite_font():
+    font = b"<< /Type /Font /Subtype /Type0 /BaseFont /Test /Encoding /Identity-H >>"
+    assert notdef_uses(handmade_pdf(b"BT /F1 12 Tf 72 720 Td <00000041> Tj ET", font)) == [(1, "/Test")]
+    assert notdef_uses(handmade_pdf(b"BT /F1 12 Tf 72 720 Td <00410042> Tj ET", font)) == []
+
+
+def test_the_seal_placeholder_is_printed_where_the_seal_goes_over_the_signature():
+    assets = replace(default_assets(), seal_placeholder=True)
+    data = sample_data()["reply"]
+    letter = render_letter("reply", data, assets=assets)
+    words = {word: box for box, word in word_boxes(letter.pdf)}
+    placeholder, signer, dated = words["（印章）"], words[data["agency_name"]], words["2026年11月21日"]
+    centre = (placeholder[0] + placeholder[2]) / 2
+    assert abs(centre - (signer[0] + signer[2]) / 2) < 1  # centred on the 署名, as the seal is
+    assert abs(centre - (dated[0] + dated[2]) / 2) < 12   # the 成文日期 sits under it too (§7.3.5.1)
+    gap = signer[1] - placeholder[3]
+    assert 0 < gap < 16  # the line above the 署名: in the seal's upper half, the name still legible
+    assert not letter_images(letter.pdf)
+    plain = render_letter("reply", data)
+    assert "（印章）" not in flat(pdf_text(plain.pdf))
+
+
+def test_the_placeholder_wins_over_an_uploaded_seal_image(tmp_path):
+    from PIL import Image
+
+    seal = tmp_path / "seal.png"
+    Image.new("RGBA", (64, 64), (200, 0, 0, 255)).save(seal)
+    sealed = render_letter("reply", sample_data()["reply"], assets=replace(default_assets(), seal_image=seal))
+    assert letter_images(sealed.pdf) and "（印章）" not in flat(pdf_text(sealed.pdf))
+    by_hand = render_letter("reply", sample_data()["reply"],
+                            assets=replace(default_assets(), seal_image=seal, seal_placeholder=True))
+    assert not letter_images(by_hand.pdf) and "（印章）" in flat(pdf_text(by_hand.pdf))
+
+
+def test_a_missing_seal_image_refuses_a_numbered_letter(tmp_path):
+    assets = replace(default_assets(), seal_image=tmp_path / "seal.png")
+    with pytest.raises(LetterRenderError, match="印章图片文件不存在"):
+        render_letter("reply", sample_data()["reply"], assets=assets)
+
+
+def word_boxes(pdf: bytes) -> list[tuple[tuple[float, float, float, float], str]]:
+    """(xMin, yMin, xMax, yMax) in points from the top-left, and the word, from `pdftotext -bbox`."""
+    markup = pdf_text(pdf, "-bbox")
+    return [((float(a), float(b), float(c), float(d)), html.unescape(word)) for a, b, c, d, word in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', markup)]
+
+
+def letter_images(pdf: bytes) -> list:
+    reader = PdfReader(io.BytesIO(pdf))
+    return [xobject for page in reader.pages for xobject in page["/Resources"].get("/XObject", {}).values()
+            if xobject.get_object().get("/Subtype") == "/Image"]

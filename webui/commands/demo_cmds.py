@@ -13,9 +13,10 @@ import click
 @click.option("--if-empty", is_flag=True, help="已有示例数据时什么也不做（make run 使用）")
 def demo(if_empty: bool) -> None:
     """创建示例机关、各角色用户和覆盖各办理阶段、各办理结果的示例案件。"""
-    import letters
     from engine.persistence.db import transaction
-    from engine.services.demo import DEMO_PASSWORDS, create_demo, demo_exists
+    from engine.services.accounts import agency_by_code
+    from engine.services.demo import DEMO_AGENCY, DEMO_PASSWORDS, create_demo, demo_exists
+    from webui.letters_adapter import renderer_for
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     with transaction() as session:
@@ -26,7 +27,12 @@ def demo(if_empty: bool) -> None:
             click.echo("错误：示例机关 DEMO 已存在", err=True)
             sys.exit(2)
         click.echo("正在生成示例数据（逐件走完真实办理流程并生成文书，约需半分钟）……", err=True)
-        result = create_demo(session, renderer=letters.render_letter, today=today)
+
+        def render(letter_type: str, data: dict, *, draft: bool = False):
+            """With the demo agency's fonts and seal setting, as the web uses (the agency exists by the first letter)."""
+            return renderer_for(agency_by_code(session, DEMO_AGENCY))(letter_type, data, draft=draft)
+
+        result = create_demo(session, renderer=render, today=today)
     click.echo(f"已创建示例机关 {result.agency_code} 和 {result.cases} 件示例申请")
     _print_users(DEMO_PASSWORDS, existing=False)
 
