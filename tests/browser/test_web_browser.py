@@ -179,6 +179,14 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     clerk.wait_for_selector(".flash-success")
     assert "补正中" in clerk.inner_text(".casehead")
     assert "补正告知书" in clerk.inner_text("#documents")
+    # The applicant's period runs from its receipt of the notice: no date until the delivery is recorded.
+    assert "尚未登记送达" in clerk.inner_text(".casehead .due-date")
+    clerk.click("a:has-text('登记文书送达')")
+    notice = next(o for o in clerk.locator("select[name=letter_id] option").all_inner_texts() if "补正告知书" in o)
+    clerk.select_option("select[name=letter_id]", label=notice)
+    clerk.select_option("select[name=method]", "IN_PERSON")
+    clerk.click("button:has-text('登记送达')")
+    clerk.wait_for_selector(".flash-success")
     due_text = clerk.inner_text(".casehead .due-date")
     supplement_due = date.fromisoformat(due_text.split()[0])
 
