@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -32,6 +33,7 @@ from engine.rules.vocabulary import (
     DELIVERY_METHODS,
     EXEMPTION_REVIEW_STATES,
     FEE_MODES,
+    JOB_STATES,
     RETENTION_PERIODS,
     STAGES,
 )
@@ -536,3 +538,45 @@ class AnnualReportContent(Base):
 
     __table_args__ = (UniqueConstraint("agency_id", "year", name="uq_annual_report_contents_agency_year"),)
     __mapper_args__ = {"version_id_col": version}
+
+
+class Job(Base):
+    """A piece of background work (export, recomputation, notification …): written in the caller's transaction
+    before it is handed to the queue, so the row is the truth about it whatever happens to Redis or a worker."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    args: Mapped[dict] = mapped_column()
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True, index=True)
+    requested_by: Mapped[str] = mapped_column(String(60), default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_note: Mapped[str] = mapped_column(String(300), default="")
+    result: Mapped[dict | None] = mapped_column(nullable=True)
+    result_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    result_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    worker: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime]
+    enqueued_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state_valid"),)
+
+
+class JobResultChunk(Base):
+    """The result file of a job (a ZIP, a spreadsheet) in slices, so every web node can stream the download."""
+
+    __tablename__ = "job_result_chunks"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

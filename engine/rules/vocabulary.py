@@ -157,3 +157,7 @@ LETTER_LABELS = {
 # 条例35: how the applicant answered the request for reasons.
 REASON_ANSWER_LABELS = {"ANSWERED": "已说明理由", "LAPSED": "逾期未说明理由"}
 REASON_ANSWERS = tuple(REASON_ANSWER_LABELS)
+
+# Background jobs (engine/services/jobs.py): the four states a job row can be in.
+JOB_STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
+JOB_STATES = tuple(JOB_STATE_LABELS)

@@ -13,9 +13,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from engine.errors import GongkaiError
-from engine.persistence.models import Case
-from engine.services.casefile_collect import archived_case_ids, collect_case_file, find_archived_case
+from engine.errors import GongkaiError, InvalidInput
+from engine.persistence.models import Case, Job
+from engine.services import jobs
+from engine.services.casefile_collect import (
+    archived_case_ids,
+    collect_case_file,
+    ensure_archived,
+    find_archived_case,
+)
 from engine.services.casefile_package import CaseFileRenderer, write_case_file
 
 
@@ -52,3 +58,18 @@ def export_year(session: Session, *, agency_id: int, year: int | None = None, ou
         finally:
             session.expunge_all()
 
+
+
+def request_case_export(session: Session, *, agency_id: int, reg_no: str, requested_by: str) -> Job:
+    """Queue the export of one archived case file; refused at once (not in the job) if it is not archived."""
+    case = find_archived_case(session, agency_id, reg_no)
+    ensure_archived(case)
+    return jobs.enqueue(session, "archive_export_case", agency_id=agency_id, requested_by=requested_by,
+                        reg_no=case.reg_no)
+
+
+def request_year_export(session: Session, *, agency_id: int, year: int, requested_by: str, today) -> Job:
+    """Queue the export of every archived case file of `year` into one bundle."""
+    if not 2008 <= year <= today.year:
+        raise InvalidInput(f"年度应在 2008 至 {today.year} 之间")
+    return jobs.enqueue(session, "archive_export_year", agency_id=agency_id, requested_by=requested_by, year=year)

@@ -81,11 +81,16 @@ def find_archived_case(session: Session, agency_id: int, reg_no: str) -> Case:
     return case
 
 
-def collect_case_file(session: Session, case: Case, *, exported_at: datetime) -> CaseFile:
-    """The plain data of one archived case file (条例45), its originals checked against their stored hashes."""
+def ensure_archived(case: Case) -> None:
+    """Only an archived case has a case file to export (档案移交、利用)."""
     if case.stage != "archived" or not case.archive_no:
         raise RuleViolation(f"案件 {case.reg_no} 尚未归档（当前阶段：{STAGE_LABELS.get(case.stage, case.stage)}），"
                             "不能导出案卷；请先由档案员归档")
+
+
+def collect_case_file(session: Session, case: Case, *, exported_at: datetime) -> CaseFile:
+    """The plain data of one archived case file (条例45), its originals checked against their stored hashes."""
+    ensure_archived(case)
     agency = session.get(Agency, case.agency_id)
     users = _user_names(session, case)
     documents = _documents(session, case, agency, users)

@@ -31,6 +31,9 @@ def _register() -> None:
     main.add_command(ledger_cmds.ledger)
     from webui.commands import archive_cmds
     main.add_command(archive_cmds.archive)
+    from webui.commands import job_cmds
+    main.add_command(job_cmds.worker)
+    main.add_command(job_cmds.scheduler)
 
 
 _register()

@@ -297,10 +297,12 @@ def check(directory: str | None, today_text: str | None) -> None:
 def calendar_recompute() -> None:
     """载入新的节假日文件后，重新计算所有在办申请的答复期限，并把每处变化记入审计记录。"""
     from engine.persistence.db import transaction
-    from engine.services.recalc import recompute_open_due_dates
+    from engine.services.recalc import count_open_cases, recompute_open_due_dates
 
     with transaction() as session:
-        changes = recompute_open_due_dates(session)
+        total = count_open_cases(session)
+        with click.progressbar(length=total, label="重新计算答复期限", file=sys.stderr) as bar:
+            changes = recompute_open_due_dates(session, on_batch=bar.update)
     for c in changes:
         flag = "（临时推算）" if c.provisional_after else ""
         click.echo(f"{c.reg_no}：{c.before} → {c.after}{flag}")

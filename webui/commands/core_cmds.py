@@ -204,10 +204,22 @@ def audit_verify() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """启动网页应用（开发服务器；生产环境请用 gunicorn，见 README）。"""
+    """启动网页应用（开发服务器；生产环境请用 gunicorn，见 README）。未配置 Redis 时同时启动一个后台任务进程。"""
+    from engine.config import load_settings
     from webui.app import create_app
 
     app = create_app()
+    settings = load_settings()
+    if not settings.redis_url:
+        import multiprocessing
+
+        from webui.background.runner import run_embedded
+
+        # A process, not a thread: exports are CPU work that must not slow the pages down.
+        runner = multiprocessing.get_context("spawn").Process(target=run_embedded, args=(settings.database_url,),
+                                                              name="gongkai-jobs", daemon=True)
+        runner.start()
+        click.echo("后台任务进程已启动（单机模式，未配置 GONGKAI_REDIS_URL）")
     click.echo(f"公开（Gongkai）已启动：http://{host}:{port}/")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 

@@ -1,0 +1,125 @@
+"""The loops that run jobs: the RQ entry point, the scheduler, and the embedded runner used without Redis.
+
+- `perform_job(id)`: what an RQ work horse calls; claims the row and runs the job's body.
+- `run_scheduler()`: `gongkai scheduler` — once per cluster (a Redis lease): re-queues what dead workers
+  left, dispatches jobs that never reached Redis, and enqueues the periodic jobs.
+- `run_embedded()`: without Redis, `gongkai serve` starts this in a background process (and `gongkai worker`
+  runs it in the foreground): the table itself is the queue, polled every second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from engine.config import load_settings
+from engine.persistence.db import make_engine, transaction
+from engine.services import jobs
+
+log = logging.getLogger("gongkai.jobs")
+
+SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("GONGKAI_SCHEDULER_INTERVAL_SECONDS", "5"))
+POLL_SECONDS = 1.0
+# Periodic jobs: kind → how often (the scheduler enqueues each once per period, cluster-wide).
+PERIODIC = {"purge_finished_jobs": timedelta(days=1)}
+
+
+def perform_job(job_id: int) -> str:
+    """RQ's entry point (runs in the work horse): its own database engine, the shared job runner."""
+    from webui import background
+
+    background.configure()
+    engine = make_engine(load_settings().database_url)
+    try:
+        return jobs.perform(engine, job_id)
+    finally:
+        engine.dispose()
+
+
+def sweep_once(engine: Engine, *, dispatch: bool) -> list[int]:
+    """One round of housekeeping: abandoned jobs back in the queue (or failed), periodic jobs enqueued;
+    with `dispatch`, queued jobs that are not in Redis are handed to it."""
+    with transaction(engine) as session:
+        ids = jobs.sweep(session)
+        for kind, every in PERIODIC.items():
+            jobs.enqueue_periodic(session, kind, every=every)  # dispatched on commit, like any new job
+    if dispatch and ids:
+        jobs.dispatch(engine, sorted(set(ids)))
+    return ids
+
+
+def work_pending(engine: Engine, *, limit: int | None = None) -> int:
+    """Run queued jobs in this process until none is left (or `limit` ran); how many ran."""
+    ran = 0
+    while limit is None or ran < limit:
+        with transaction(engine) as session:
+            job_id = jobs.next_queued(session)
+        if job_id is None:
+            return ran
+        if jobs.perform(engine, job_id) != "skipped":
+            ran += 1
+    return ran
+
+
+def run_embedded(database_url: str | None = None, stop: threading.Event | None = None) -> None:
+    """The embedded runner: housekeeping and queued jobs, one at a time, until `stop` (or SIGTERM)."""
+    from webui import background
+
+    background.configure()
+    stop = stop or _stop_on_signals()
+    engine = make_engine(database_url or load_settings().database_url)
+    last_sweep = 0.0
+    try:
+        while not stop.is_set():
+            if time.monotonic() - last_sweep >= SCHEDULER_INTERVAL_SECONDS:
+                _guarded(sweep_once, engine, dispatch=False)
+                last_sweep = time.monotonic()
+            if not _guarded(work_pending, engine, limit=1):
+                stop.wait(POLL_SECONDS)
+    finally:
+        engine.dispose()
+
+
+def run_scheduler(stop: threading.Event | None = None) -> None:
+    """`gongkai scheduler`: housekeeping for the whole cluster, by whichever scheduler holds the lease."""
+    from webui import background
+    from webui.background.queue import hold_leadership
+
+    background.configure()
+    stop = stop or _stop_on_signals()
+    engine = make_engine(load_settings().database_url)
+    token = uuid.uuid4().hex
+    lease = max(10, int(SCHEDULER_INTERVAL_SECONDS * 3))
+    try:
+        while not stop.is_set():
+            try:
+                if hold_leadership(token, lease):
+                    sweep_once(engine, dispatch=True)
+            except Exception:  # noqa: BLE001 - Redis or the database away: try again next round
+                log.warning("scheduler round failed; retrying", exc_info=True)
+            stop.wait(SCHEDULER_INTERVAL_SECONDS)
+    finally:
+        engine.dispose()
+
+
+def _guarded(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - the runner outlives a database hiccup
+        log.warning("background runner: %s failed; retrying", function.__name__, exc_info=True)
+        return None
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    return stop
