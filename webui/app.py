@@ -85,20 +85,25 @@ def create_app(config: dict | None = None) -> Flask:
         api,
         archive,
         archive_export,
+        background,
         cases,
         dashboard,
         drafting,
         handling,
         intake,
+        jobs,
         legal_review,
+        limits,
         reports,
     )
     from webui.presentation import register_filters
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
-                      archive.bp, archive_export.bp, reports.bp, admin.bp, api.bp):
+                      archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
+    background.configure()  # jobs committed by a request go to Redis when it is configured
+    api.apply_limits(app, limits.init_app(app))
     register_filters(app)
     _register_error_pages(app)
     return app

@@ -321,6 +321,8 @@ def test_the_status_lookup_is_rate_limited_per_address(db_url, agency, users):
                for _ in range(4)]
     assert [r.status_code for r in answers] == [404, 404, 404, 429]
     assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert (answers[0].headers["RateLimit-Limit"], answers[0].headers["RateLimit-Remaining"]) == ("3", "2")
+    assert int(answers[0].headers["RateLimit-Reset"]) > 0
     assert answers[-1].get_json()["error"] == "rate_limited"
 
 

@@ -56,6 +56,18 @@ def _prepare():
         context.authenticate_token()
 
 
+def apply_limits(app, limiter) -> None:
+    """The status lookup per client address; every other call per token (PUBLIC_ENDPOINTS aside)."""
+    from webui import limits
+
+    # Flask-Limiter checks a decorated view's limit when the view runs: this app serves the wrapped view.
+    app.view_functions["api.status_lookup"] = limiter.limit(limits.lookup_limit, key_func=limits.client_address,
+                                                            scope="lookup")(public.status_lookup)
+    limiter.limit(limits.token_limit, key_func=limits.token_key, scope="token",
+                  exempt_when=lambda: request.endpoint in PUBLIC_ENDPOINTS
+                  or not request.headers.get("Authorization"))(bp)
+
+
 def _config(key: str, default):
     from flask import current_app
 

@@ -1,11 +1,10 @@
 """The applicant's status lookup (no token): registration number + 查询码 from the receipt reveal the stage,
-the receipt, due and finished dates — nothing else. Rate-limited per client address."""
+the receipt, due and finished dates — nothing else. Rate-limited per client address (`webui.limits`)."""
 
 from __future__ import annotations
 
 import hmac
 
-from flask import request
 from sqlalchemy import select
 
 from engine.errors import NotFound
@@ -26,8 +25,6 @@ NOT_FOUND = "登记编号或查询码不正确（请核对登记回执）"
     description="凭登记回执上的登记编号和查询码查询：只返回阶段、收到日期、答复期限和办结日期。"
                 "每个来源地址每分钟限 10 次（可配置）。"))
 def status_lookup():
-    context.check_rate("lookup", "API_LOOKUP_LIMIT_PER_MINUTE", context.DEFAULT_LOOKUP_LIMIT_PER_MINUTE,
-                       request.remote_addr or "unknown")
     body = context.json_body(s.StatusLookupIn)
     digest = query_code_digest(body.query_code)
     stmt = select(Case).where(Case.reg_no == body.reg_no.strip())

@@ -1,0 +1,58 @@
+"""Rate limits (Flask-Limiter): counted in Redis when `GONGKAI_REDIS_URL` is set, so a limit holds across every
+worker and machine; in this process's memory otherwise (one machine, one process: `gongkai serve`).
+
+The limits keep their `[web]` names: `API_LOOKUP_LIMIT_PER_MINUTE` (the public status lookup, per client
+address) and `API_RATE_LIMIT_PER_TOKEN` (every other API call, per token). Answers carry `RateLimit-Limit`,
+`RateLimit-Remaining`, `RateLimit-Reset` and, when refused, `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, current_app, request
+from flask_limiter import HeaderNames, Limiter
+
+from engine.config import load_settings
+
+DEFAULT_TOKEN_LIMIT_PER_MINUTE = 600
+DEFAULT_LOOKUP_LIMIT_PER_MINUTE = 10
+HEADERS = {HeaderNames.LIMIT: "RateLimit-Limit", HeaderNames.REMAINING: "RateLimit-Remaining",
+           HeaderNames.RESET: "RateLimit-Reset", HeaderNames.RETRY_AFTER: "Retry-After"}
+
+
+def client_address() -> str:
+    """The client's address (behind a proxy, from X-Forwarded-For once PROXY_FIX_HOPS is set)."""
+    return request.remote_addr or "unknown"
+
+
+def token_key() -> str:
+    """The API token's digest (the raw token never reaches the counter store)."""
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def init_app(app: Flask) -> Limiter:
+    """One limiter per app; storage from the configuration (RATELIMIT_STORAGE_URI overrides, for tests)."""
+    from webui.background.queue import prefix
+
+    redis_url = load_settings().redis_url
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://"
+    limiter = Limiter(
+        key_func=client_address, app=app, storage_uri=storage, strategy="fixed-window",
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or f"{prefix()}-limits",
+        headers_enabled=True, header_name_mapping=HEADERS,
+        # Redis away: count in this process rather than let every request through or fail it.
+        in_memory_fallback_enabled=storage != "memory://", swallow_errors=True,
+        storage_options={"socket_connect_timeout": 2, "socket_timeout": 2} if storage.startswith("redis") else {},
+    )
+    app.extensions["gongkai_limiter"] = limiter
+    return limiter
+
+
+def lookup_limit() -> str:
+    return f"{int(current_app.config.get('API_LOOKUP_LIMIT_PER_MINUTE', DEFAULT_LOOKUP_LIMIT_PER_MINUTE))}/minute"
+
+
+def token_limit() -> str:
+    return f"{int(current_app.config.get('API_RATE_LIMIT_PER_TOKEN', DEFAULT_TOKEN_LIMIT_PER_MINUTE))}/minute"
