@@ -360,8 +360,9 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[int]:
     queued jobs that should be (re)dispatched: never handed to the queue, or presumed lost with it."""
     now = now or _now()
     stale = now - timedelta(seconds=STALE_SECONDS)
+    # populate_existing: the rows changed under us (workers write them directly), whatever the session holds.
     abandoned = session.scalars(select(Job).where(Job.state == "running", Job.heartbeat_at < stale)
-                                .with_for_update(skip_locked=True)).all()
+                                .with_for_update(skip_locked=True).execution_options(populate_existing=True)).all()
     for job in abandoned:
         if job.attempts >= job.max_attempts:
             job.state, job.finished_at = "failed", now

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from engine.config import load_settings
 from engine.persistence.db import make_engine, transaction
 from engine.services import jobs
+from webui.background import kinds  # noqa: F401  (registers the job bodies this runner may be handed)
 
 log = logging.getLogger("gongkai.jobs")
 
