@@ -13,6 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# In a checkout the defaults (gongkai.toml, var/) are beside the code; installed from a wheel, in the
+# working directory. The holiday notices are package data either way (engine/holiday_data ← holidays/).
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
+HOME = PROJECT_ROOT if IN_CHECKOUT else Path.cwd()
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,15 @@ class Settings:
     holidays_dir: Path
     blob_dir: Path
     secret_key: str | None = None
+    redis_url: str | None = None  # GONGKAI_REDIS_URL: the job queue and shared rate limits (None: embedded)
     extra: dict = field(default_factory=dict)
+
+
+def _bundled_holidays() -> Path:
+    """The holiday notices: holidays/ in a checkout, the package data engine/holiday_data when installed."""
+    if IN_CHECKOUT:
+        return PROJECT_ROOT / "holidays"
+    return Path(__file__).resolve().parent / "holiday_data"
 
 
 def _default_sqlite_url(var_dir: Path) -> str:
@@ -32,17 +44,18 @@ def _default_sqlite_url(var_dir: Path) -> str:
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
     """Read the settings once per process; tests call `load_settings.cache_clear()` after changing env."""
-    config_path = Path(os.environ.get("GONGKAI_CONFIG", PROJECT_ROOT / "gongkai.toml"))
+    config_path = Path(os.environ.get("GONGKAI_CONFIG", HOME / "gongkai.toml"))
     data: dict = {}
     if config_path.is_file():
         with config_path.open("rb") as fh:
             data = tomllib.load(fh)
-    var_dir = Path(os.environ.get("GONGKAI_VAR_DIR", data.get("var_dir", PROJECT_ROOT / "var")))
+    var_dir = Path(os.environ.get("GONGKAI_VAR_DIR", data.get("var_dir", HOME / "var")))
     return Settings(
         database_url=os.environ.get("GONGKAI_DATABASE_URL") or data.get("database_url") or _default_sqlite_url(var_dir),
         var_dir=var_dir,
-        holidays_dir=Path(os.environ.get("GONGKAI_HOLIDAYS_DIR", data.get("holidays_dir", PROJECT_ROOT / "holidays"))),
+        holidays_dir=Path(os.environ.get("GONGKAI_HOLIDAYS_DIR", data.get("holidays_dir", _bundled_holidays()))),
         blob_dir=Path(data.get("blob_dir", var_dir / "blobs")),
         secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
+        redis_url=os.environ.get("GONGKAI_REDIS_URL") or data.get("redis_url") or None,
         extra=data,
     )

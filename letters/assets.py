@@ -13,6 +13,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR / "assets"
 PROJECT_ROOT = PACKAGE_DIR.parent
 
+
 # Families resolved through fontconfig (Debian's fonts-noto-cjk, fonts-lxgw-wenkai): no file fetch needed.
 # Noto Serif CJK lacks Ext-B (𠮷); Noto Sans CJK SC and LXGW WenKai carry it, so they close every stack.
 FALLBACK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC", "LXGW WenKai")
@@ -87,7 +88,13 @@ DEFAULT_TITLE = ("Noto Serif CJK SC", "Bold", "Debian 软件包 fonts-noto-cjk �
 
 
 def default_font_dir() -> Path:
-    return Path(os.environ.get("GONGKAI_FONT_DIR") or PROJECT_ROOT / "var" / "fonts")
+    """Where the extracted Fandol fonts are: $GONGKAI_FONT_DIR, else var/fonts of the checkout (or, installed
+    from a wheel, of the working directory)."""
+    configured = os.environ.get("GONGKAI_FONT_DIR")
+    if configured:
+        return Path(configured)
+    home = PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    return home / "var" / "fonts"
 
 
 def default_assets() -> AssetConfig:
