@@ -69,16 +69,20 @@ def work_pending(engine: Engine, *, limit: int | None = None) -> int:
     return ran
 
 
-def run_embedded(database_url: str | None = None, stop: threading.Event | None = None) -> None:
-    """The embedded runner: housekeeping and queued jobs, one at a time, until `stop` (or SIGTERM)."""
+def run_embedded(database_url: str | None = None, stop: threading.Event | None = None, *,
+                 parent_bound: bool = False) -> None:
+    """The embedded runner: housekeeping and queued jobs, one at a time, until `stop` (or SIGTERM), or — when
+    `parent_bound` — until the process that started it is gone."""
     from webui import background
 
     background.configure()
     stop = stop or _stop_on_signals()
     engine = make_engine(database_url or load_settings().database_url)
     last_sweep = 0.0
+    parent = os.getppid()
     try:
-        while not stop.is_set():
+        # A runner started by `gongkai serve` ends with it, even when the server was killed without cleanup.
+        while not stop.is_set() and (not parent_bound or os.getppid() == parent):
             if time.monotonic() - last_sweep >= SCHEDULER_INTERVAL_SECONDS:
                 _guarded(sweep_once, engine, dispatch=False)
                 last_sweep = time.monotonic()
