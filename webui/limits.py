@@ -14,6 +14,7 @@ from flask import Flask, current_app, request
 from flask_limiter import HeaderNames, Limiter
 
 from engine.config import load_settings
+from webui.background import prefix
 
 DEFAULT_TOKEN_LIMIT_PER_MINUTE = 600
 DEFAULT_LOOKUP_LIMIT_PER_MINUTE = 10
@@ -34,8 +35,6 @@ def token_key() -> str:
 
 def init_app(app: Flask) -> Limiter:
     """One limiter per app; storage from the configuration (RATELIMIT_STORAGE_URI overrides, for tests)."""
-    from webui.background.queue import prefix
-
     redis_url = load_settings().redis_url
     storage = app.config.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://"
     limiter = Limiter(

@@ -7,8 +7,15 @@ supplies the job bodies that need the letters or the web layer (`kinds`), the RQ
 
 from __future__ import annotations
 
+import os
+
 from engine.config import load_settings
 from engine.services import jobs
+
+
+def prefix() -> str:
+    """`GONGKAI_REDIS_PREFIX` (default `gongkai`): names the queue and every Redis key Gongkai writes."""
+    return os.environ.get("GONGKAI_REDIS_PREFIX") or load_settings().extra.get("redis_prefix") or "gongkai"
 
 
 def configure() -> bool:

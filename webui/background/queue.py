@@ -16,13 +16,10 @@ from sqlalchemy import Engine
 
 from engine.config import load_settings
 from engine.services import jobs
+from webui.background import prefix
 
 # RQ's own timeout is a backstop only: a year's export of thousands of cases may take an hour.
 JOB_TIMEOUT_SECONDS = 6 * 3600
-
-
-def prefix() -> str:
-    return os.environ.get("GONGKAI_REDIS_PREFIX") or load_settings().extra.get("redis_prefix") or "gongkai"
 
 
 @lru_cache(maxsize=4)
