@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 UV=${UV:-.venv/bin/uv}
 work=$(mktemp -d /tmp/gongkai-wheel.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# setuptools copies into build/ and never removes what was deleted or renamed since (an old migration would
+# ship as a second alembic head): build from a clean slate.
+rm -rf build
 "$UV" build -q --wheel --out-dir "$work/dist" .
 wheel=$(ls "$work"/dist/gongkai-*.whl)
 "$UV" venv -q -p python3.11 "$work/venv"
