@@ -14,6 +14,8 @@ rm -rf build
 wheel=$(ls "$work"/dist/gongkai-*.whl)
 "$UV" venv -q -p python3.11 "$work/venv"
 "$UV" pip install -q --python "$work/venv/bin/python" -c requirements.lock "$wheel"
+# The fonts scripts/install-system-deps.sh extracted (an installation names them with GONGKAI_FONT_DIR).
+if [ -z "${GONGKAI_FONT_DIR:-}" ] && [ -d var/fonts ]; then export GONGKAI_FONT_DIR="$PWD/var/fonts"; fi
 cd "$work"
 export GONGKAI_DATABASE_URL="sqlite:///$work/gongkai.sqlite3"
 due=$("$work/venv/bin/gongkai" deadline 2026-03-02 --days 20 | tail -n 1)
