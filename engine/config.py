@@ -2,6 +2,8 @@
 
 `GONGKAI_DATABASE_URL` names the database (default: SQLite under `var/`); `GONGKAI_CONFIG` names a
 TOML file for everything else (default: `gongkai.toml` in the project root, if present).
+`GONGKAI_AUDIT_KEY` (or `audit_key` in the file) keys the audit chain's HMAC; it is kept outside the database so
+that someone who can write the database cannot re-chain edited events. Production must set it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Development only: a known key proves nothing against an insider. README: production sets GONGKAI_AUDIT_KEY.
+DEV_AUDIT_KEY = "gongkai-development-audit-key"
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Settings:
     holidays_dir: Path
     blob_dir: Path
     secret_key: str | None = None
+    audit_key: str = DEV_AUDIT_KEY
     extra: dict = field(default_factory=dict)
 
 
@@ -44,5 +49,6 @@ def load_settings() -> Settings:
         holidays_dir=Path(os.environ.get("GONGKAI_HOLIDAYS_DIR", data.get("holidays_dir", PROJECT_ROOT / "holidays"))),
         blob_dir=Path(data.get("blob_dir", var_dir / "blobs")),
         secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
+        audit_key=os.environ.get("GONGKAI_AUDIT_KEY") or data.get("audit_key") or DEV_AUDIT_KEY,
         extra=data,
     )
