@@ -8,10 +8,13 @@ from pathlib import Path
 
 from flask import Flask, flash, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import GongkaiError
+from engine.persistence.limits import MAX_ID
 from webui import db
-from webui.refusals import status_for
+from webui.refusals import RETRY_AFTER_SECONDS, database_unavailable, status_for
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 csrf = CSRFProtect()
@@ -37,11 +40,20 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+class BoundedInt(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the web application; `config` overrides (tests pass DATABASE_URL, TESTING, GONGKAI_TODAY)."""
     from engine.config import load_settings
 
     app = Flask(__name__)
+    # Every <int:…> in a URL is a database id or a year: beyond 32 bits it cannot exist, so it does not match (404)
+    # instead of reaching PostgreSQL as an out-of-range integer.
+    app.url_map.converters["int"] = BoundedInt
     settings = load_settings()
     production = os.environ.get("GONGKAI_PRODUCTION", "") not in ("", "0") or bool(settings.extra.get("production"))
     app.config.update(
@@ -128,6 +140,14 @@ def _register_error_pages(app: Flask) -> None:
     def engine_refusal(error: GongkaiError):
         flash(error.message, "error")
         return render_template("error.html", status=status_for(error), message=error.message), status_for(error)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error: OperationalError):
+        if not database_unavailable(error):
+            raise error
+        app.logger.error("database unavailable: %s", error.orig)
+        page = render_template("error.html", status=503, message="数据库暂时无法连接，请稍后重试（您的输入未保存）")
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error):

@@ -16,7 +16,7 @@ from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import discard_work, status_for
+from webui.refusals import discard_work, show_next_to_field, status_for
 
 bp = Blueprint("intake", __name__)
 
@@ -74,6 +74,7 @@ def register():
     except GongkaiError as refusal:
         discard_work(session_db)
         flash(refusal.message, "error")
+        show_next_to_field(refusal)
         return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
     case = result.case
     session["query_code"] = {"case_id": case.id, "code": result.query_code}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import load_settings
+from engine.persistence import guards  # noqa: F401 - registers the flush-time text guard
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

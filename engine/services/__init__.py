@@ -35,6 +35,7 @@ from engine.services.registration import (
     find_possible_duplicates,
     register_request,
     renew_query_code,
+    update_applicant,
 )
 from engine.services.reply import (
     archive,
@@ -58,5 +59,5 @@ __all__ = [
     "record_reasons", "record_review_or_litigation", "register_request", "renew_query_code", "request_reasons",
     "request_supplement", "set_delayed_reply",
     "return_for_revision", "review_exemption", "sign_reply", "signing_problems", "submit_for_review",
-    "supersede_letter", "upload_file", "withdraw",
+    "supersede_letter", "update_applicant", "upload_file", "withdraw",
 ]

@@ -12,9 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, ApiToken, Department, User
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import ROLES
+from engine.services.common import optional_text, require_text
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -55,6 +58,7 @@ def agency_by_code(session: Session, code: str) -> Agency:
 
 
 def add_department(session: Session, agency: Agency, name: str) -> Department:
+    name = require_text(name, "部门名称", max_len=limits.DEPARTMENT_NAME, multiline=False, field="name")
     dept = Department(agency_id=agency.id, name=name)
     session.add(dept)
     session.flush()
@@ -63,9 +67,9 @@ def add_department(session: Session, agency: Agency, name: str) -> Department:
 
 def add_user(session: Session, agency: Agency, username: str, password: str, roles: list[str], *,
              display_name: str | None = None, department: Department | None = None, actor=None) -> User:
-    username = username.strip()
-    if not username:
-        raise InvalidInput("用户名不能为空")
+    username = require_text(username, "用户名", max_len=limits.USERNAME, multiline=False, field="username")
+    display_name = optional_text(display_name, "显示名称", max_len=limits.DISPLAY_NAME, multiline=False,
+                                 field="display_name") or None
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise InvalidInput(f"角色无效：{'、'.join(unknown) or '（空）'}；可用角色：{'、'.join(ROLES)}")
@@ -86,6 +90,8 @@ def add_user(session: Session, agency: Agency, username: str, password: str, rol
 def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
     """Check a password; five failures lock the account for 15 minutes (message says until when)."""
     now = now or utcnow()
+    if has_control_characters(username, multiline=False) or len(username) > limits.USERNAME:
+        raise PermissionDenied("用户名或密码错误")  # no such user can exist; never sent to the database
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         raise PermissionDenied("用户名或密码错误")
@@ -117,6 +123,7 @@ def _token_digest(token: str) -> str:
 
 def create_token(session: Session, user: User, name: str = "") -> str:
     """Create an API token for `user`; the plain token is returned once and only its hash is kept."""
+    name = optional_text(name, "令牌名称", max_len=limits.TOKEN_NAME, multiline=False, field="name")
     token = "gk_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow()))
     session.flush()

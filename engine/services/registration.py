@@ -12,14 +12,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
-from engine.persistence.audit import utcnow
 from engine.persistence import limits
+from engine.persistence.audit import utcnow
 from engine.persistence.models import Agency, Applicant, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks
 from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.similarity import normalize_id_number, similarity
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import CHANNELS
 from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
@@ -279,6 +280,9 @@ def renew_query_code(session: Session, case_id: int, *, actor: User, today: date
 def find_possible_duplicates(session: Session, agency_id: int, applicant: ApplicantForm, texts: list[str],
                              *, exclude_case_id: int | None = None, limit: int = 10) -> list[dict]:
     """Earlier requests of the same applicant with similar content (条例36(六) 重复申请), best first."""
+    if any(has_control_characters(v) for v in (applicant.id_number, applicant.name, applicant.phone,
+                                                applicant.email, *texts)):
+        return []  # registration will refuse such input; it is never sent to the database
     normalized = normalize_id_number(applicant.id_number)
     conds = []
     if normalized:
@@ -318,3 +322,36 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
     return sorted(found.values(), key=lambda d: -d["similarity"])[:limit]
 
 
+
+
+@use_case
+def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *, actor: User, today: date,
+                     version: int | None = None) -> ActionResult:
+    """Correct the applicant data of one case (a clerk's audited action on that case only; refused once archived).
+    Other cases, even of the same person, keep what they were registered with."""
+    case = load_case(session, case_id, actor, version=version)
+    if actor is None or not actor.has_role("clerk"):
+        raise PermissionDenied("只有登记员可以更正申请人信息")
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读，不能更正申请人信息")
+    validate_applicant(applicant)
+    current = case.applicant
+    if applicant.kind != current.kind:
+        ensure_period_open(session, case.agency_id, case.received_on or case.submitted_on, actor=actor)
+    fields = ("kind", *APPLICANT_LABELS)
+    before = {name: getattr(current, name) for name in fields}
+    after = {name: getattr(applicant, name).strip() for name in fields}
+    changed = {name: {"before": before[name], "after": after[name]} for name in fields if before[name] != after[name]}
+    if not changed:
+        raise InvalidInput("申请人信息没有变化")
+    shared = session.scalar(select(Case.id).where(Case.applicant_id == current.id, Case.id != case.id).limit(1))
+    if shared is not None:  # rows written before per-case snapshots may be shared: copy before changing
+        current = _applicant_snapshot(session, session.get(Agency, case.agency_id), applicant)
+        case.applicant = current
+    else:
+        for name, value in after.items():
+            setattr(current, name, value)
+        current.id_number_normalized = normalize_id_number(applicant.id_number)
+    case.search_text = " ".join([current.name, *(item.description for item in case.items)])
+    finish_action(session, case, "update_applicant", actor, case.stage, {"applicant": changed})
+    return ActionResult(case)

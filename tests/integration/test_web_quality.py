@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from datetime import timedelta
@@ -288,7 +289,9 @@ def test_the_admin_manages_users_tokens_and_sees_the_calendar_coverage(web_app, 
     session.expire_all()
     agency = session.scalar(select(Agency))
     assert agency.supplement_period_working_days == 12 and agency.topics == ["城乡规划", "教育"]
-    assert agency.seal_image and agency.seal_image.endswith(".png")
+    # The seal lives in the database with the agency (a database-only restore keeps it), its hash audited.
+    assert agency.seal_image_data == png and agency.seal_image is None
+    assert agency.seal_image_sha256 == hashlib.sha256(png).hexdigest()
 
 
 def test_an_unconfirmed_plain_letter_waits_on_the_clerks_dashboard_at_risk_with_its_days(web_app, session, users):
