@@ -31,6 +31,9 @@ def _register() -> None:
     main.add_command(ledger_cmds.ledger)
     from webui.commands import archive_cmds
     main.add_command(archive_cmds.archive)
+    from webui.commands import backup_cmds
+    main.add_command(backup_cmds.backup)
+    main.add_command(backup_cmds.restore)
 
 
 _register()
