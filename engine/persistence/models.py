@@ -141,6 +141,17 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class LoginThrottle(Base):
+    """Failed-login budget of one key (`account:NAME` or `ip:ADDRESS`), see engine.persistence.login_throttle."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 class Applicant(Base):
     __tablename__ = "applicants"
 

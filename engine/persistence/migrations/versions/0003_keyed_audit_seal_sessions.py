@@ -1,4 +1,4 @@
-"""Keyed audit chain with state digests, the seal image in the database, per-user session generation
+"""Keyed audit chain with state digests, the seal image in the database, per-user session generation, login throttles
 
 Existing chains are re-keyed by `gongkai db upgrade` after this schema step (engine.persistence.audit_rekey):
 agencies keep `audit_chain_version = 1` until then. Seal images named by a file path are read into the database
@@ -27,6 +27,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("session_generation", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("audit_events") as batch:
         batch.add_column(sa.Column("state_digest", sa.String(length=64), nullable=True))
+    op.create_table(
+        "login_throttles",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_allowed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttles")),
+    )
     _seal_files_into_database()
 
 
@@ -47,6 +55,7 @@ def _seal_files_into_database() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("login_throttles")
     with op.batch_alter_table("audit_events") as batch:
         batch.drop_column("state_digest")
     with op.batch_alter_table("users") as batch:
