@@ -6,13 +6,12 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, flash, g, render_template
+from flask import Flask, current_app, flash, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
 
 from engine.errors import GongkaiError
-from engine.persistence.limits import MAX_ID
 from webui import db
 from webui.refusals import RETRY_AFTER_SECONDS, database_unavailable, status_for
 
@@ -41,9 +40,11 @@ def _secret_key(var_dir: Path) -> str:
 
 
 class BoundedInt(IntegerConverter):
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
+    """An <int:…> that only matches 0 … 2³¹-1 by its pattern (a converter that raised instead would stop
+    werkzeug's matcher, so the API's catch-all could not answer in JSON)."""
+
+    regex = (r"\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}|214748[0-2]\d{3}"
+             r"|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7]")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -132,6 +133,9 @@ def _security_headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("PRODUCTION"):
+        # Production is served over HTTPS only (README); browsers must not fall back to plain HTTP.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
 
 

@@ -46,19 +46,14 @@ class CaseFilter(CaseCriteria):
                 errors.append(f"{label}格式不正确，已忽略")
                 return None
 
-        def integer(name: str, default: int | None, label: str, ceiling: int = MAX_ID) -> int | None:
+        def integer(name: str, default: int | None, ceiling: int = MAX_ID) -> int | None:
+            """A positive integer no larger than `ceiling`; anything else is the default (a bad link, not input)."""
             raw = (args.get(name) or "").strip()
-            if not raw:
-                return default
             try:
-                value = int(raw)
+                value = int(raw) if raw else default
             except ValueError:
-                errors.append(f"{label}应为整数，已忽略")
                 return default
-            if not 1 <= value <= ceiling:
-                errors.append(f"{label}超出范围，已忽略")
-                return default
-            return value
+            return value if value is None or 1 <= value <= ceiling else default
 
         q = (args.get("q") or "").strip()
         if has_control_characters(q):
@@ -71,10 +66,10 @@ class CaseFilter(CaseCriteria):
         outcome = args.get("outcome", "")
         sort = args.get("sort", "received_desc")
         return cls(stage=stage if stage in STAGES else "", due=due if due in DUE_STATUSES else "",
-                   department_id=integer("department_id", None, "承办部门"), applicant_kind=kind if kind in APPLICANT_TYPES else "",
+                   department_id=integer("department_id", None), applicant_kind=kind if kind in APPLICANT_TYPES else "",
                    received_from=day("received_from", "收到日期（起）"), received_to=day("received_to", "收到日期（止）"),
                    outcome=outcome if outcome in OUTCOMES else "", q=q[:100],
-                   sort=sort if sort in SORTS else "received_desc", page=integer("page", 1, "页码", MAX_PAGE) or 1,
+                   sort=sort if sort in SORTS else "received_desc", page=integer("page", 1, MAX_PAGE) or 1,
                    errors=tuple(errors))
 
     def query_args(self, **changes) -> dict:
