@@ -6,7 +6,7 @@ import csv
 import io
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
@@ -185,6 +185,14 @@ def show(case_id: int):
         records=records, reviews=reviews, notes=notes, names=names, actions=action_links(case),
         left=days_left(case.due_on, case.stage, on), today=on, upload_kinds=UPLOAD_KINDS_CHOOSABLE,
         can_upload=case.stage != "archived" and not case.imported and current_user.has_any_role("clerk", "handler"))
+
+
+@bp.post("/cases/<int:case_id>/reveal")
+def reveal(case_id: int):
+    """The applicant's ID number and phone in full, for this one page: the engine logs who looked, and when."""
+    services.reveal_applicant(db.get_session(), case_id, actor=current_user, today=today())
+    g.revealed_case = case_id
+    return show(case_id)
 
 
 @bp.get("/letters/<int:letter_id>.pdf")

@@ -119,6 +119,7 @@ ACTION_LABELS = {
     "recompute_due": "重算答复期限",
     "override_period_lock": "解除期间锁定",
     "update_applicant": "更正申请人信息",
+    "reveal_personal_data": "查看完整个人信息",
     "audit_baseline": "审计基线（启用密钥）",
 }
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
-from engine.persistence.audit import utcnow
+from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Applicant, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks
@@ -355,3 +355,13 @@ def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *
     case.search_text = " ".join([current.name, *(item.description for item in case.items)])
     finish_action(session, case, "update_applicant", actor, case.stage, {"applicant": changed})
     return ActionResult(case)
+
+
+@use_case
+def reveal_applicant(session: Session, case_id: int, *, actor: User, today: date) -> Applicant:
+    """Show one case's applicant ID number and phone in full: allowed to the agency's staff, and logged (who, when)
+    in the case's audit trail (个人信息保护法第51条)."""
+    case = load_case(session, case_id, actor)
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="reveal_personal_data",
+                 stage_before=case.stage, stage_after=case.stage, changes={"fields": ["id_number", "phone"]})
+    return case.applicant

@@ -214,3 +214,26 @@ def test_a_seal_file_path_from_an_older_database_is_read_into_the_database_by_th
         data, digest = conn.execute(text("SELECT seal_image_data, seal_image_sha256 FROM agencies")).one()
     engine.dispose()
     assert bytes(data) == png and digest == hashlib.sha256(png).hexdigest()
+
+
+def test_id_numbers_and_phones_are_masked_and_showing_them_in_full_is_logged(web_app, session, users):
+    from engine.rules.personal_data import mask_id_number, mask_phone
+    from engine.services.accounts import create_token
+
+    assert mask_id_number("11010519491231002X") == "110105********002X"
+    assert mask_phone("13800000000") == "138****0000"
+    case, _ = h.register(session, users, TODAY, id_number=ID)
+    token = create_token(session, users["clerk"])
+    session.commit()
+    clerk = logged_in(web_app, "clerk")
+    page = clerk.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "110105********002X" in page and ID not in page and "13800000000" not in page
+    shown = clerk.post(f"/cases/{case.id}/reveal")
+    assert shown.status_code == 200 and ID in shown.get_data(as_text=True)
+    session.expire_all()
+    event = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq.desc()))
+    assert event.action == "reveal_personal_data" and event.actor_id == users["clerk"].id
+    assert ID not in clerk.get(f"/cases/{case.id}").get_data(as_text=True)  # only for that one page
+    api = web_app.test_client().get(f"/api/v1/cases/{case.id}", headers={"Authorization": f"Bearer {token}"})
+    assert api.get_json()["applicant"]["id_number"] == "110105********002X"
+    assert verify_audit(session).problems == []
