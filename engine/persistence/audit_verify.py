@@ -92,7 +92,7 @@ def stream_events(session: Session, agency_id: int, batch: int = BATCH) -> Itera
         query = select(*_EVENT_COLUMNS).where(AuditEvent.agency_id == agency_id)
         if last_seq is not None:
             query = query.where(AuditEvent.seq > last_seq)
-        rows = session.execute(query.order_by(AuditEvent.seq).limit(batch)).all()
+        rows = session.connection().execute(query.order_by(AuditEvent.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
