@@ -113,6 +113,12 @@ def record_event(
     # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
     # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency still
     # queue on the chain head, other agencies are untouched.
+    # The case's state digest is computed before the chain head is locked, so writers of the same agency wait on
+    # each other no longer than before (the state is this transaction's own view either way).
+    state_digest = None
+    if case_id is not None:
+        session.flush()
+        state_digest = case_state_digest(session, case_id)
     agency = session.execute(
         select(Agency).where(Agency.id == agency_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
@@ -130,10 +136,8 @@ def record_event(
         changes=jsonable(changes or {}),
         reason=reason or "",
         prev_hash=agency.audit_head_hash,
+        state_digest=state_digest,
     )
-    if case_id is not None:
-        session.flush()
-        event.state_digest = case_state_digest(session, case_id)
     event.hash = event_digest(event.prev_hash, hashed_fields(event))
     agency.audit_seq = event.seq
     agency.audit_head_hash = event.hash

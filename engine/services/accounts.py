@@ -123,6 +123,12 @@ def add_user(session: Session, agency: Agency, username: str, password: str, rol
     return user
 
 
+def throttle_key(kind: str, value: str) -> str:
+    """The counter's key: a hash of the (case-folded) name or address, so whatever was typed — a NUL, 10,000
+    characters — makes a valid key and the table holds no login names in clear."""
+    return f"{kind}:{hashlib.sha256((value or '').strip().lower().encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
 def _wait_message(wait: timedelta) -> str:
     minutes = int(wait.total_seconds() // 60)
     return f"登录尝试过于频繁，请 {minutes + 1} 分钟后再试" if minutes else \
@@ -137,9 +143,9 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
     now = now or utcnow()
     throttle = throttle if throttle is not None else DatabaseThrottleStore(session.get_bind())
     name_ok = not has_control_characters(username, multiline=False) and len(username) <= limits.USERNAME
-    keys = [(f"account:{username.strip().lower()}", ACCOUNT_POLICY)]
+    keys = [(throttle_key("account", username), ACCOUNT_POLICY)]
     if address:
-        keys.append((f"ip:{address}", ADDRESS_POLICY))
+        keys.append((throttle_key("ip", address), ADDRESS_POLICY))
     for key, policy in keys:
         wait = throttle.reserve(key, policy, now)
         if wait is not None:
@@ -236,7 +242,7 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
         message = f"已启用 {user.username}"
     elif operation == "unlock":
         user.locked_until, user.failed_logins = None, 0
-        session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"account:{user.username.lower()}"))
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttle_key("account", user.username)))
         message = f"已解除 {user.username} 的登录限制"
     elif operation == "reset_password":
         _require_good_password(password)
