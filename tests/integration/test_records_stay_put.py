@@ -195,7 +195,7 @@ def test_a_seal_file_path_from_an_older_database_is_read_into_the_database_by_th
     from engine.persistence import db as dbmod
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    dbmod.upgrade(url, "0003")
+    dbmod.upgrade(url, "annual_report_contents")
     seal = tmp_path / "seal.png"
     png = _png()
     seal.write_bytes(png)

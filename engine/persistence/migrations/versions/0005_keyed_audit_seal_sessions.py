@@ -4,16 +4,16 @@ Existing chains are re-keyed by `gongkai db upgrade` after this schema step (eng
 agencies keep `audit_chain_version = 1` until then. Seal images named by a file path are read into the database
 here; a path that no longer exists leaves the agency without a seal (as the renderer already treated it).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: annual_report_contents
 """
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "annual_report_contents"
 branch_labels = None
 depends_on = None
 
