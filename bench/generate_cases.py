@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.persistence.audit import event_digest
+from engine.persistence.audit_state import case_state_digests
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, NumberSequence, User
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import APPLICANT_TYPES, REPLY_CODES
@@ -84,14 +85,29 @@ def generate(session: Session, *, code: str = "BENCH", count: int = 10_000, toda
             NumberSequence.agency_id == agency.id, NumberSequence.kind == "REG")):
         seqs[year] = last
     now = datetime.now(UTC)
-    audit_seq, head = agency.audit_seq, agency.audit_head_hash
-    applicants, cases, items, events = [], [], [], []
+    chain = {"seq": agency.audit_seq, "head": agency.audit_head_hash}
+    applicants, cases, items, steps = [], [], [], []
 
     def flush() -> None:
-        for table, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items), (AuditEvent, events)):
+        for table, rows in ((Applicant, applicants), (Case, cases), (CaseItem, items)):
             if rows:
                 session.execute(insert(table), rows)
                 rows.clear()
+        # Each case's last event carries the digest of the state it produced (what `audit verify` compares).
+        digests = case_state_digests(session, sorted({case_id for case_id, *_ in steps}))
+        events = []
+        for case_id, action, before, after, last in steps:
+            chain["seq"] += 1
+            fields = {"agency_id": agency.id, "seq": chain["seq"], "case_id": case_id, "actor_id": clerk.id,
+                      "actor_name": clerk.display_name, "occurred_at": now.replace(tzinfo=None).isoformat(
+                          timespec="microseconds"), "action": action, "stage_before": before, "stage_after": after,
+                      "changes": {}, "reason": "", "state_digest": digests[case_id] if last else None}
+            digest = event_digest(chain["head"], fields)
+            events.append({**fields, "occurred_at": now, "prev_hash": chain["head"], "hash": digest})
+            chain["head"] = digest
+        if events:
+            session.execute(insert(AuditEvent), events)
+        steps.clear()
 
     for n in range(count):
         case_id, applicant_id = first_case_id + n, first_applicant_id + n
@@ -140,14 +156,7 @@ def generate(session: Session, *, code: str = "BENCH", count: int = 10_000, toda
                           "referral_contact": "", "earlier_reply_number": "", "is_primary": seq == 1})
         for action, before, after in (("register_request", None, "received"), ("confirm_receipt", "received", "registered"),
                                       ("accept", "registered", stage)):
-            audit_seq += 1
-            fields = {"agency_id": agency.id, "seq": audit_seq, "case_id": case_id, "actor_id": clerk.id,
-                      "actor_name": clerk.display_name, "occurred_at": now.replace(tzinfo=None).isoformat(
-                          timespec="microseconds"), "action": action, "stage_before": before, "stage_after": after,
-                      "changes": {}, "reason": ""}
-            digest = event_digest(head, fields)
-            events.append({**fields, "occurred_at": now, "prev_hash": head, "hash": digest})
-            head = digest
+            steps.append((case_id, action, before, after, action == "accept"))
         if len(cases) >= BATCH:
             flush()
     flush()
@@ -158,7 +167,8 @@ def generate(session: Session, *, code: str = "BENCH", count: int = 10_000, toda
             exists.last_value = last
         else:
             session.add(NumberSequence(agency_id=agency.id, kind="REG", year=year, last_value=last))
-    session.execute(update(Agency).where(Agency.id == agency.id).values(audit_seq=audit_seq, audit_head_hash=head))
+    session.execute(update(Agency).where(Agency.id == agency.id).values(audit_seq=chain["seq"],
+                                                                       audit_head_hash=chain["head"]))
     session.commit()
     return agency
 

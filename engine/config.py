@@ -2,6 +2,8 @@
 
 `GONGKAI_DATABASE_URL` names the database (default: SQLite under `var/`); `GONGKAI_CONFIG` names a
 TOML file for everything else (default: `gongkai.toml` in the project root, if present).
+`GONGKAI_AUDIT_KEY` (or `audit_key` in the file) keys the audit chain's HMAC; it is kept outside the database so
+that someone who can write the database cannot re-chain edited events. Production must set it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # working directory. The holiday notices are package data either way (engine/holiday_data ← holidays/).
 IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
 HOME = PROJECT_ROOT if IN_CHECKOUT else Path.cwd()
+# Development only: a known key proves nothing against an insider. README: production sets GONGKAI_AUDIT_KEY.
+DEV_AUDIT_KEY = "gongkai-development-audit-key"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Settings:
     blob_dir: Path
     secret_key: str | None = None
     redis_url: str | None = None  # GONGKAI_REDIS_URL: the job queue and shared rate limits (None: embedded)
+    audit_key: str = DEV_AUDIT_KEY
     extra: dict = field(default_factory=dict)
 
 
@@ -57,5 +62,6 @@ def load_settings() -> Settings:
         blob_dir=Path(data.get("blob_dir", var_dir / "blobs")),
         secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
         redis_url=os.environ.get("GONGKAI_REDIS_URL") or data.get("redis_url") or None,
+        audit_key=os.environ.get("GONGKAI_AUDIT_KEY") or data.get("audit_key") or DEV_AUDIT_KEY,
         extra=data,
     )

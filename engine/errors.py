@@ -48,3 +48,9 @@ class PeriodLocked(GongkaiError):
     """The change would alter a published annual report (HTTP 409)."""
 
     code = "period_locked"
+
+
+class IntegrityFailure(GongkaiError):
+    """Stored bytes no longer match the hash recorded when they were written (HTTP 409); never served."""
+
+    code = "integrity"

@@ -4,9 +4,8 @@ API tokens, and the holiday calendar's coverage. Administrators only, and only f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
 from engine.rules.vocabulary import ROLES
 from engine.services import accounts, agency_admin
 from engine.services.agency_admin import AGENCY_TEXT_FIELDS
-from engine.services.uploads import sniff
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
@@ -147,19 +145,15 @@ def agency():
 
 @bp.post("/agency/seal")
 def seal():
-    """The seal image (PNG or JPEG) lives under var/, outside static/, and only the letter renderer reads it."""
-    record = _agency()
+    """The seal image (PNG or JPEG) is kept in the database with the agency; only the letter renderer reads it."""
     file = request.files.get("seal")
-    content = file.read(MAX_SEAL_BYTES + 1) if file else b""
-    kind = sniff(content) if content else None
-    if kind not in ("png", "jpeg") or len(content) > MAX_SEAL_BYTES:
-        flash("印章图片须为 PNG 或 JPEG，且不超过 2 MB", "error")
+    content = file.read(agency_admin.MAX_SEAL_BYTES + 1) if file else b""
+    try:
+        agency_admin.set_seal_image(db.get_session(), content, actor=current_user.row)
+    except GongkaiError as refusal:
+        discard_work(db.get_session())
+        flash(refusal.message, "error")
         return redirect(url_for("admin.agency"), 303)
-    folder = Path(current_app.config["SEAL_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"agency-{record.id}.{'png' if kind == 'png' else 'jpg'}"
-    path.write_bytes(content)
-    agency_admin.set_seal_image(db.get_session(), str(path), len(content), actor=current_user.row)
     flash("印章图片已更新", "success")
     return redirect(url_for("admin.agency"), 303)
 

@@ -6,12 +6,14 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, flash, g, render_template
+from flask import Flask, current_app, flash, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import GongkaiError
 from webui import db
-from webui.refusals import status_for
+from webui.refusals import RETRY_AFTER_SECONDS, database_unavailable, status_for
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 csrf = CSRFProtect()
@@ -37,11 +39,22 @@ def _secret_key(var_dir: Path) -> str:
     return key
 
 
+class BoundedInt(IntegerConverter):
+    """An <int:…> that only matches 0 … 2³¹-1 by its pattern (a converter that raised instead would stop
+    werkzeug's matcher, so the API's catch-all could not answer in JSON)."""
+
+    regex = (r"\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}|214748[0-2]\d{3}"
+             r"|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7]")
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the web application; `config` overrides (tests pass DATABASE_URL, TESTING, GONGKAI_TODAY)."""
     from engine.config import load_settings
 
     app = Flask(__name__)
+    # Every <int:…> in a URL is a database id or a year: beyond 32 bits it cannot exist, so it does not match (404)
+    # instead of reaching PostgreSQL as an out-of-range integer.
+    app.url_map.converters["int"] = BoundedInt
     settings = load_settings()
     production = os.environ.get("GONGKAI_PRODUCTION", "") not in ("", "0") or bool(settings.extra.get("production"))
     app.config.update(
@@ -125,6 +138,9 @@ def _security_headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("PRODUCTION"):
+        # Production is served over HTTPS only (README); browsers must not fall back to plain HTTP.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
 
 
@@ -133,6 +149,14 @@ def _register_error_pages(app: Flask) -> None:
     def engine_refusal(error: GongkaiError):
         flash(error.message, "error")
         return render_template("error.html", status=status_for(error), message=error.message), status_for(error)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error: OperationalError):
+        if not database_unavailable(error):
+            raise error
+        app.logger.error("database unavailable: %s", error.orig)
+        page = render_template("error.html", status=503, message="数据库暂时无法连接，请稍后重试（您的输入未保存）")
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.persistence.models import Case
 from webui import db
+from webui import form_values as fv
 from webui.auth import requires_role
 
 bp = Blueprint("archive", __name__)
@@ -20,7 +21,7 @@ def queue():
     session = db.get_session()
     waiting = (Case.agency_id == current_user.agency_id, Case.stage.in_(("replied", "closed")),
                Case.imported.is_(False))
-    page = max(1, request.args.get("page", 1, type=int))
+    page = fv.page_arg()
     rows = session.scalars(select(Case).where(*waiting).order_by(Case.finished_on.asc().nulls_last(), Case.id)
                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     total = session.scalar(select(func.count()).where(*waiting))

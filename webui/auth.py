@@ -9,8 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.errors import PermissionDenied
+from engine.persistence.limits import MAX_ID
+from engine.persistence.login_throttle import DatabaseThrottleStore, ThrottleStore
 from engine.persistence.models import User
-from engine.services.accounts import authenticate
+from engine.services.accounts import authenticate, log_out
 from webui import db
 
 bp = Blueprint("auth", __name__)
@@ -23,6 +25,14 @@ login_manager.login_message_category = "info"
 # Endpoints reachable without a signed-in user; the JSON API authenticates by token on its own.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
 PUBLIC_BLUEPRINTS = frozenset({"api"})
+
+
+def throttle_store() -> ThrottleStore:
+    """Where login failures are counted: the database by default; an app may configure another store (e.g. a
+    shared Redis-backed one) as `app.extensions["gongkai_login_throttle"]`."""
+    from flask import current_app
+
+    return current_app.extensions.get("gongkai_login_throttle") or DatabaseThrottleStore(db.get_engine())
 
 
 class SignedInUser(UserMixin):
@@ -39,7 +49,9 @@ class SignedInUser(UserMixin):
         return self._row
 
     def get_id(self) -> str:
-        return str(self._row.id)
+        # The session generation travels with the id: logout, password reset, deactivation and role changes bump it,
+        # and every cookie issued before no longer loads a user.
+        return f"{self._row.id}.{self._row.session_generation or 0}"
 
     @property
     def is_active(self) -> bool:
@@ -55,10 +67,14 @@ class SignedInUser(UserMixin):
 @login_manager.user_loader
 def load_user(user_id: str):
     try:
-        row = db.get_session().get(User, int(user_id))
+        raw_id, _, raw_generation = str(user_id).partition(".")
+        wanted_id, generation = int(raw_id), int(raw_generation)
     except (TypeError, ValueError):
         return None
-    if row is None or not row.active:
+    if not 1 <= wanted_id <= MAX_ID:
+        return None
+    row = db.get_session().get(User, wanted_id)
+    if row is None or not row.active or (row.session_generation or 0) != generation:
         return None
     return SignedInUser(row)
 
@@ -111,9 +127,9 @@ def login():
         password = request.form.get("password", "")
         session = db.get_session()
         try:
-            row = authenticate(session, username, password)
+            row = authenticate(session, username, password, address=request.remote_addr,
+                               throttle=throttle_store())
         except PermissionDenied as refusal:
-            db.commit()  # the failure count and any lock-out must persist
             flash(refusal.message, "error")
             return render_template("auth/login.html", username=username, next_url=next_url), 401
         login_user(SignedInUser(row))
@@ -123,6 +139,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        log_out(db.get_session(), current_user.row)
     logout_user()
     flash("您已退出登录", "info")
     return redirect(url_for("auth.login"))

@@ -8,8 +8,10 @@ from datetime import date
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from engine.persistence.limits import MAX_ID, MAX_PAGE
 from engine.persistence.models import Case
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import STAGES
 from engine.services.case_list import DUE_STATUSES, CaseCriteria, cases_matching
 
@@ -44,11 +46,19 @@ class CaseFilter(CaseCriteria):
                 errors.append(f"{label}格式不正确，已忽略")
                 return None
 
-        def integer(name: str, default: int | None) -> int | None:
+        def integer(name: str, default: int | None, ceiling: int = MAX_ID) -> int | None:
+            """A positive integer no larger than `ceiling`; anything else is the default (a bad link, not input)."""
+            raw = (args.get(name) or "").strip()
             try:
-                return int(args.get(name) or default) if (args.get(name) or default) is not None else None
+                value = int(raw) if raw else default
             except ValueError:
                 return default
+            return value if value is None or 1 <= value <= ceiling else default
+
+        q = (args.get("q") or "").strip()
+        if has_control_characters(q):
+            errors.append("搜索词含有不允许的控制字符，已忽略")
+            q = ""
 
         stage = args.get("stage", "")
         due = args.get("due", "")
@@ -58,8 +68,8 @@ class CaseFilter(CaseCriteria):
         return cls(stage=stage if stage in STAGES else "", due=due if due in DUE_STATUSES else "",
                    department_id=integer("department_id", None), applicant_kind=kind if kind in APPLICANT_TYPES else "",
                    received_from=day("received_from", "收到日期（起）"), received_to=day("received_to", "收到日期（止）"),
-                   outcome=outcome if outcome in OUTCOMES else "", q=(args.get("q") or "").strip()[:100],
-                   sort=sort if sort in SORTS else "received_desc", page=max(1, integer("page", 1) or 1),
+                   outcome=outcome if outcome in OUTCOMES else "", q=q[:100],
+                   sort=sort if sort in SORTS else "received_desc", page=integer("page", 1, MAX_PAGE) or 1,
                    errors=tuple(errors))
 
     def query_args(self, **changes) -> dict:

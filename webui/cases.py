@@ -6,7 +6,7 @@ import csv
 import io
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
@@ -30,11 +30,13 @@ from engine.rules.case_clock import clock_settings, compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.vocabulary import UPLOAD_KINDS_CHOOSABLE
 from engine.rules.workflow import STAGE_LABELS, available_actions
+from engine.services import downloads
 from webui import db
 from webui import form_values as fv
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
 from webui.localtime import today
 from webui.presentation import CHANNEL_LABELS, days_left
+from webui.spreadsheet_cells import csv_row, xlsx_row
 
 bp = Blueprint("cases", __name__)
 EXPORT_LIMIT = 100_000
@@ -129,14 +131,9 @@ def export_csv():
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_HEADER)
     for row in _export_rows():
-        writer.writerow(_no_formula(row))
+        writer.writerow(csv_row(row))
     return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": _attachment(f"申请列表-{today().isoformat()}.csv")})
-
-
-def _no_formula(row) -> list:
-    """Cells that a spreadsheet would run as a formula (CSV injection) get a leading apostrophe."""
-    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
 
 
 @bp.get("/cases/export.xlsx")
@@ -147,7 +144,7 @@ def export_xlsx():
     sheet = book.create_sheet("申请列表")
     sheet.append(EXPORT_HEADER)
     for row in _export_rows():
-        sheet.append(_no_formula(row))
+        sheet.append(xlsx_row(sheet, row))
     buffer = io.BytesIO()
     book.save(buffer)
     return Response(buffer.getvalue(),
@@ -190,14 +187,18 @@ def show(case_id: int):
         can_upload=case.stage != "archived" and not case.imported and current_user.has_any_role("clerk", "handler"))
 
 
+@bp.post("/cases/<int:case_id>/reveal")
+def reveal(case_id: int):
+    """The applicant's ID number and phone in full, for this one page: the engine logs who looked, and when."""
+    services.reveal_applicant(db.get_session(), case_id, actor=current_user, today=today())
+    g.revealed_case = case_id
+    return show(case_id)
+
+
 @bp.get("/letters/<int:letter_id>.pdf")
 def letter_pdf(letter_id: int):
     """A frozen letter, served only to users of its case's agency (another agency's is not found)."""
-    session = db.get_session()
-    letter = session.get(Letter, letter_id)
-    if letter is None:
-        abort(404)
-    services.load_case(session, letter.case_id, current_user)
+    letter = downloads.letter_for_download(db.get_session(), letter_id, current_user)
     name = f"{letter.doc_number or letter.letter_type}-{letter.id}.pdf"
     return Response(letter.pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": _attachment(name), "X-Letter-SHA256": letter.sha256})
@@ -205,11 +206,8 @@ def letter_pdf(letter_id: int):
 
 @bp.get("/uploads/<int:upload_id>")
 def upload_file(upload_id: int):
-    session = db.get_session()
-    upload = session.get(Upload, upload_id)
-    if upload is None:
-        abort(404)
-    services.load_case(session, upload.case_id, current_user)
+    """An uploaded file, served only to its agency and only while its bytes match the recorded hash."""
+    upload = downloads.upload_for_download(db.get_session(), upload_id, current_user)
     return Response(upload.content, mimetype=upload.content_type,
                     headers={"Content-Disposition": _attachment(upload.filename)})
 

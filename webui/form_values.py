@@ -7,6 +7,7 @@ from datetime import date
 from flask import request
 
 from engine.errors import InvalidInput
+from engine.persistence.limits import MAX_ID, MAX_PAGE
 from engine.services.uploads import MAX_UPLOAD_BYTES, UploadedFile
 
 
@@ -25,13 +26,13 @@ def optional_date(name: str, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{label}格式不正确（应为 年-月-日，如 2026-03-02）") from None
+        raise InvalidInput(f"{label}格式不正确（应为 年-月-日，如 2026-03-02）", details={"field": name}) from None
 
 
 def required_date(name: str, label: str) -> date:
     value = optional_date(name, label)
     if value is None:
-        raise InvalidInput(f"请填写{label}")
+        raise InvalidInput(f"请填写{label}", details={"field": name})
     return value
 
 
@@ -40,9 +41,12 @@ def optional_int(name: str, label: str) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{label}应为整数") from None
+        raise InvalidInput(f"{label}应为整数", details={"field": name}) from None
+    if abs(value) > MAX_ID:
+        raise InvalidInput(f"{label}超出范围", details={"field": name})
+    return value
 
 
 def required_int(name: str, label: str) -> int:
@@ -85,3 +89,15 @@ def upload(name: str) -> UploadedFile | None:
     if file is None or not file.filename:
         return None
     return UploadedFile(filename=file.filename, content=file.read(MAX_UPLOAD_BYTES + 1))
+
+
+def id_arg(name: str) -> int | None:
+    """An id from the query string: absent, not a number or beyond any id (2³¹) is None (a filter ignored)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+def page_arg() -> int:
+    """The page number from the query string, 1 … MAX_PAGE (anything else is the nearest of those)."""
+    value = request.args.get("page", 1, type=int) or 1
+    return min(max(1, value), MAX_PAGE)

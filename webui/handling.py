@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as session_cookie
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
@@ -54,11 +56,14 @@ def _workflow(*names: str) -> Callable[[Case, object], bool]:
 # ---------------------------------------------------------------- the actions: parse, one service call, a message
 
 def confirm_receipt(session, case, agency, on, version):
-    result = services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
-                                      late_reason=fv.text("late_reason"),
-                                      renderer=renderer_for(agency), actor=current_user, today=on, version=version)
-    return (f"已确认收件并出具登记回执，查询码 {result.query_code}（请告知申请人，只显示这一次），"
-            f"答复期限 {case.due_on.isoformat()}")
+    services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
+                             late_reason=fv.text("late_reason"),
+                             renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+    # The code is not put into the flash (a readable cookie); the receipt page shows it once from the receipt.
+    session_cookie["show_query_code"] = case.id
+    link = url_for("intake.registered", case_id=case.id)
+    return Markup('已确认收件并出具登记回执（<a href="{}">查看查询码，只显示这一次</a>），答复期限 {}').format(
+        link, case.due_on.isoformat())
 
 
 def request_supplement(session, case, agency, on, version):

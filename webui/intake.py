@@ -16,7 +16,7 @@ from webui import form_values as fv
 from webui.auth import requires_role
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import discard_work, status_for
+from webui.refusals import discard_work, show_next_to_field, status_for
 
 bp = Blueprint("intake", __name__)
 
@@ -74,9 +74,11 @@ def register():
     except GongkaiError as refusal:
         discard_work(session_db)
         flash(refusal.message, "error")
+        show_next_to_field(refusal)
         return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
     case = result.case
-    session["query_code"] = {"case_id": case.id, "code": result.query_code}
+    # Only the case id goes into the (signed, readable) cookie; the code is read from the frozen receipt once.
+    session["show_query_code"] = case.id
     flash(f"已登记：{case.reg_no}", "success")
     return redirect(url_for("intake.registered", case_id=case.id))
 
@@ -95,8 +97,7 @@ def registered(case_id: int):
     """The query code is shown exactly once, right after registration; only its hash is stored."""
     session_db = db.get_session()
     case = services.load_case(session_db, case_id, current_user)
-    shown = session.pop("query_code", None)
-    code = shown["code"] if shown and shown.get("case_id") == case.id else None
+    show = session.pop("show_query_code", None) == case.id
     from sqlalchemy import select
     from sqlalchemy.orm import defer
 
@@ -104,6 +105,7 @@ def registered(case_id: int):
 
     receipt = session_db.scalar(select(Letter).options(defer(Letter.pdf)).where(
         Letter.case_id == case.id, Letter.letter_type == "receipt").order_by(Letter.id.desc()))
+    code = (receipt.data_snapshot or {}).get("query_code") if show and receipt is not None else None
     return render_template("intake/registered.html", case=case, code=code, receipt=receipt)
 
 

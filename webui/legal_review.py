@@ -17,7 +17,7 @@ from engine.rules.outcomes import OUTCOMES
 from engine.rules.vocabulary import CONFIDENTIALITY_CONCLUSIONS
 from engine.rules.workflow import available_actions
 from engine.services.decisions import signing_problems
-from engine.services.exemption_log import ExemptionLogFilter, exemption_log
+from engine.services.exemption_log import EXEMPTION_LOG_ROLES, ExemptionLogFilter, exemption_log
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
@@ -108,8 +108,6 @@ def sign(case_id: int):
     return redirect(url_for("cases.show", case_id=case.id), 303)
 
 
-EXEMPTION_LOG_ROLES = ("legal_reviewer", "office_head", "admin")
-
 
 @bp.get("/exemptions")
 @requires_role(*EXEMPTION_LOG_ROLES)
@@ -119,7 +117,7 @@ def exemption_log_page():
     session = db.get_session()
     ground = request.args.get("ground", "")
     ground = ground if ground in GROUND_ARTICLES else ""
-    department_id = request.args.get("department_id", type=int)
+    department_id = fv.id_arg("department_id")
     errors = []
     dates = {}
     for name, label in (("created_from", "记录日期（起）"), ("created_to", "记录日期（止）")):
@@ -129,7 +127,7 @@ def exemption_log_page():
         except ValueError:
             dates[name] = None
             errors.append(f"{label}格式不正确，已忽略")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = fv.page_arg()
     flt = ExemptionLogFilter(ground=ground or None, department_id=department_id, **dates)
     found = exemption_log(session, current_user.agency_id, flt, page=page, per_page=50)
     departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)

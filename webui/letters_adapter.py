@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import letters
+from engine.config import load_settings
 from engine.services.agency_admin import seal_placeholder_chosen
 from letters.assets import FONT_ROLES, AssetConfig, FontConfig, default_assets
 
@@ -20,8 +23,25 @@ def assets_for(agency) -> AssetConfig:
         fonts = FontConfig(**{role: Path(configured[role]) if configured.get(role) else getattr(base.fonts, role)
                               for role in FONT_ROLES})
     placeholder = seal_placeholder_chosen(agency)
-    seal = Path(agency.seal_image) if agency.seal_image and not placeholder else None
+    seal = seal_file(agency) if not placeholder else None
     return AssetConfig(fonts=fonts, seal_image=seal, seal_placeholder=placeholder)
+
+
+def seal_file(agency) -> Path | None:
+    """The agency's seal (kept in the database) as a file the renderer's fetcher may read: a cache named by the
+    image's SHA-256 under var/, rewritten whenever it is missing or does not match."""
+    data = agency.seal_image_data
+    if not data:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = "png" if data.startswith(b"\x89PNG") else "jpg"
+    path = load_settings().var_dir / "seal-cache" / f"{digest}.{suffix}"
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
 
 
 class AgencyRenderer:

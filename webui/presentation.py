@@ -10,6 +10,7 @@ from flask_login import current_user
 from engine.rules import clocks
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.personal_data import mask_id_number, mask_phone
 from engine.rules.vocabulary import (
     CHALLENGE_LABELS,
     CHANNEL_LABELS,
@@ -111,7 +112,8 @@ def has_endpoint(endpoint: str) -> bool:
 
 
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(cn_date=cn_date, iso=iso, local_time=local_time)
+    app.jinja_env.filters.update(cn_date=cn_date, iso=iso, local_time=local_time, mask_id=mask_id_number,
+                                 mask_phone=mask_phone)
     app.jinja_env.globals.update(
         STAGE_LABELS=STAGE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS, APPLICANT_TYPES=APPLICANT_TYPES,
         OUTCOMES=OUTCOMES, ROLE_LABELS=ROLE_LABELS, DELIVERY_LABELS=DELIVERY_LABELS,

@@ -1,16 +1,36 @@
-"""Append-only, hash-chained audit trail; one chain per agency, its head row locked by the writer."""
+"""Append-only, keyed hash chain; one chain per agency, its head row locked by the writer.
+
+Each event's hash is an HMAC-SHA256, keyed with `GONGKAI_AUDIT_KEY` (kept outside the database), over the previous
+event's hash and the event's content — including the digest of the case state the event produced — so someone who
+can write the database but does not hold the key cannot edit an event and re-chain the rest. The checks that use
+it live in `engine.persistence.audit_verify`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.config import load_settings
+from engine.persistence.audit_state import case_state_digest
 from engine.persistence.models import Agency, AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def audit_key() -> bytes:
+    """The chain's HMAC key from the configuration (never from the database)."""
+    return load_settings().audit_key.encode()
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short public name of the key, so a checkpoint or a verify run can tell a wrong key from tampering."""
+    return hmac.new(key, b"gongkai-audit-key-fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
 def utcnow() -> datetime:
@@ -37,12 +57,27 @@ def _utc_iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def event_digest(prev_hash: str, fields: dict) -> str:
-    canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+def _canonical(fields: dict) -> str:
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _hashed_fields(event: AuditEvent) -> dict:
+def event_digest(prev_hash: str, fields: dict, key: bytes | None = None) -> str:
+    """HMAC-SHA256 over the previous hash and the event's canonical content."""
+    message = (prev_hash + _canonical(fields)).encode()
+    return hmac.new(key if key is not None else audit_key(), message, hashlib.sha256).hexdigest()
+
+
+def legacy_event_digest(prev_hash: str, fields: dict) -> str:
+    """The unkeyed SHA-256 of chains written before the key existed (only read to re-key them once)."""
+    return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
+
+
+def hashed_fields(event) -> dict:
+    """What the chain hash covers (an AuditEvent or a row with the same attributes)."""
+    return {**legacy_hashed_fields(event), "state_digest": event.state_digest}
+
+
+def legacy_hashed_fields(event) -> dict:
     return {
         "agency_id": event.agency_id,
         "seq": event.seq,
@@ -70,10 +105,20 @@ def record_event(
     changes: dict | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    """Append one event to the agency's chain in the caller's transaction (locks the chain head)."""
+    """Append one event to the agency's chain in the caller's transaction (locks the chain head).
+
+    An event about a case records the digest of the case's state as it is now (flushed), so the last event of an
+    action must come after the action's last change to the case. Events whose `changes` name a `letter_id` or an
+    `upload_id` with a `sha256` record the hash those bytes must keep (`audit verify` and downloads check it)."""
     # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
     # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency still
     # queue on the chain head, other agencies are untouched.
+    # The case's state digest is computed before the chain head is locked, so writers of the same agency wait on
+    # each other no longer than before (the state is this transaction's own view either way).
+    state_digest = None
+    if case_id is not None:
+        session.flush()
+        state_digest = case_state_digest(session, case_id)
     agency = session.execute(
         select(Agency).where(Agency.id == agency_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
@@ -91,8 +136,9 @@ def record_event(
         changes=jsonable(changes or {}),
         reason=reason or "",
         prev_hash=agency.audit_head_hash,
+        state_digest=state_digest,
     )
-    event.hash = event_digest(event.prev_hash, _hashed_fields(event))
+    event.hash = event_digest(event.prev_hash, hashed_fields(event))
     agency.audit_seq = event.seq
     agency.audit_head_hash = event.hash
     session.add(event)
@@ -100,46 +146,11 @@ def record_event(
     return event
 
 
-@dataclass(frozen=True)
-class ChainBreak:
-    agency_code: str
-    event_id: int | None
-    seq: int | None
-    problem: str
-
-    def __str__(self) -> str:
-        where = f"事件 #{self.event_id}（序号 {self.seq}）" if self.event_id else "链头"
-        return f"机关 {self.agency_code} 的审计链在{where}处断裂：{self.problem}"
 
 
-def verify_chain(session: Session, agency: Agency, batch_size: int = 5000) -> ChainBreak | None:
-    """Recompute the agency's chain; the first edited, deleted or reordered event is reported."""
-    prev_hash = "0" * 64
-    expected_seq = 1
-    last_id = 0
-    while True:
-        events = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.agency_id == agency.id, AuditEvent.seq >= expected_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch_size)
-        ).all()
-        if not events:
-            break
-        for event in events:
-            if event.seq != expected_seq:
-                return ChainBreak(agency.code, event.id, event.seq, f"缺少序号 {expected_seq} 的事件（已被删除）")
-            if event.id < last_id:
-                return ChainBreak(agency.code, event.id, event.seq, "事件顺序被调换")
-            if event.prev_hash != prev_hash:
-                return ChainBreak(agency.code, event.id, event.seq, "前序哈希不符（事件被删除或调换顺序）")
-            if event_digest(event.prev_hash, _hashed_fields(event)) != event.hash:
-                return ChainBreak(agency.code, event.id, event.seq, "内容哈希不符（事件被修改）")
-            prev_hash = event.hash
-            last_id = event.id
-            expected_seq += 1
-        for event in events:
-            session.expunge(event)
-    if agency.audit_seq != expected_seq - 1 or agency.audit_head_hash != prev_hash:
-        return ChainBreak(agency.code, None, agency.audit_seq, "链头与最后一个事件不符（末尾事件被删除）")
-    return None
+def verify_chain(session: Session, agency: Agency):
+    """The first problem of one agency's chain, or None (the full check is `audit_verify.verify_audit`)."""
+    from engine.persistence.audit_verify import verify_agency_chain  # audit_verify builds on this module
+
+    problems, _count = verify_agency_chain(session, agency, audit_key())
+    return problems[0] if problems else None

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import load_settings
+from engine.persistence import guards  # noqa: F401 - registers the flush-time text guard
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -69,10 +70,21 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head") -> list[str]:
+    """Migrate the schema; at head, re-key audit chains written before the key existed (see audit_rekey)."""
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+    if revision != "head":
+        return []
+    from engine.persistence.audit_rekey import rekey_legacy_chains
+
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            return rekey_legacy_chains(session)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -46,6 +46,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Agencies whose audit chain is keyed (HMAC) and carries state digests; 1 = written before the key existed
+# (re-keyed once by `gongkai db upgrade`, see engine.persistence.audit_rekey).
+AUDIT_CHAIN_KEYED = 2
 
 
 def _in(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
@@ -76,7 +79,10 @@ class Agency(Base):
     contact: Mapped[str] = mapped_column(String(300), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     online_review_channel: Mapped[str] = mapped_column(String(300), default="")
-    seal_image: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    seal_image: Mapped[str | None] = mapped_column(String(500), nullable=True)  # legacy file path, read once
+    # The seal lives with the agency in the database, so a database restore brings it back with the letters.
+    seal_image_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    seal_image_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     supplement_period_working_days: Mapped[int] = mapped_column(Integer, default=15)
     fee_pauses_clock: Mapped[bool] = mapped_column(Boolean, default=True)
     online_manual_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -84,6 +90,7 @@ class Agency(Base):
     settings: Mapped[dict] = mapped_column(default=dict)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    audit_chain_version: Mapped[int] = mapped_column(Integer, default=AUDIT_CHAIN_KEYED, server_default="1")
     created_at: Mapped[datetime]
 
     __table_args__ = (CheckConstraint("supplement_period_working_days > 0", name="supplement_period_positive"),)
@@ -112,6 +119,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Bumped by logout-everywhere, password reset, deactivation and role changes; sessions and tokens carry it.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
 
     agency: Mapped[Agency] = relationship(lazy="joined")
@@ -132,6 +141,17 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed-login budget of one key (`account:NAME` or `ip:ADDRESS`), see engine.persistence.login_throttle."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Applicant(Base):
@@ -497,7 +517,7 @@ class PublishedReport(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained record of every action (one chain per agency)."""
+    """Append-only, HMAC-chained record of every action (one chain per agency)."""
 
     __tablename__ = "audit_events"
 
@@ -513,6 +533,7 @@ class AuditEvent(Base):
     stage_after: Mapped[str | None] = mapped_column(String(30), nullable=True)
     changes: Mapped[dict] = mapped_column()
     reason: Mapped[str] = mapped_column(Text, default="")
+    state_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the case's state after it
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

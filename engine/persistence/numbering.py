@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import string
+
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -48,3 +51,36 @@ def format_number(pattern: str, *, year: int, n: int, prefix: str = "", code: st
         return pattern.format(year=year, n=int(n), prefix=prefix, code=code, **extra)
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"编号格式「{pattern}」无效：{exc}") from exc
+
+
+_WIDTH = re.compile(r"^0?\d{0,2}d?$")
+PATTERN_FIELDS = {
+    "reg_no_pattern": ("year", "n", "code", "prefix"),
+    "letter_no_pattern": ("year", "n", "code", "prefix"),
+    "archive_no_pattern": ("year", "n", "code", "prefix", "retention"),
+}
+
+
+def pattern_problem(pattern: str, allowed: tuple[str, ...], label: str) -> str | None:
+    """Why a numbering pattern cannot number anything (checked on save), or None: only the listed placeholders,
+    `{n}` required and the only one that may carry a width (e.g. `{n:03d}`), no stray braces."""
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError:
+        return f"{label}中的花括号不成对（字面的花括号请写成 {{{{ 或 }}}}）"
+    names = []
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in allowed:
+            return f"{label}中的「{{{name}}}」不是可用的占位符；可用：" + "、".join(f"{{{a}}}" for a in allowed)
+        if conversion or (spec and (name != "n" or not _WIDTH.match(spec))):
+            return f"{label}中的「{{{name}}}」格式说明无效（只有 {{n}} 可以指定位数，如 {{n:03d}}）"
+        names.append(name)
+    if "n" not in names:
+        return f"{label}必须包含序号占位符 {{n}}"
+    try:
+        format_number(pattern, year=2026, n=1, prefix="前缀", code="CODE", retention="Y")
+    except ValueError as exc:
+        return str(exc)
+    return None

@@ -118,6 +118,9 @@ ACTION_LABELS = {
     "add_upload": "上传材料",
     "recompute_due": "重算答复期限",
     "override_period_lock": "解除期间锁定",
+    "update_applicant": "更正申请人信息",
+    "reveal_personal_data": "查看完整个人信息",
+    "audit_baseline": "审计基线（启用密钥）",
 }
 
 # Names of the values recorded in audit events, as the process record (办理过程记录) shows them.

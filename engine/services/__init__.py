@@ -35,6 +35,8 @@ from engine.services.registration import (
     find_possible_duplicates,
     register_request,
     renew_query_code,
+    reveal_applicant,
+    update_applicant,
 )
 from engine.services.reply import (
     archive,
@@ -56,7 +58,7 @@ __all__ = [
     "open_consultation", "preview_reply", "receive_supplement", "record_confidentiality_review",
     "record_consultation_answer", "record_decision", "record_delivery", "record_exemption", "record_payment",
     "record_reasons", "record_review_or_litigation", "register_request", "renew_query_code", "request_reasons",
-    "request_supplement", "set_delayed_reply",
+    "request_supplement", "reveal_applicant", "set_delayed_reply",
     "return_for_revision", "review_exemption", "sign_reply", "signing_problems", "submit_for_review",
-    "supersede_letter", "upload_file", "withdraw",
+    "supersede_letter", "update_applicant", "upload_file", "withdraw",
 ]

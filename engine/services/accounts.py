@@ -1,24 +1,64 @@
-"""Users, passwords (argon2), lock-out after repeated failures, and API tokens (stored hashed)."""
+"""Users, passwords (argon2; at least 10 characters and not a common password), login throttling, sessions that end
+(a per-user generation), and API tokens (stored hashed)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.models import Agency, ApiToken, Department, User
+from engine.persistence.login_throttle import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    DatabaseThrottleStore,
+    ThrottleStore,
+)
+from engine.persistence.models import Agency, ApiToken, Department, LoginThrottle, User
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import ROLES
+from engine.services.common import optional_text, require_text
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+LOGIN_FAILED = "用户名或密码错误"
 _hasher = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user does not exist, so an unknown name costs the same time as a wrong password."""
+    return _hasher.hash("gongkai-no-such-user")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of the zxcvbn project (a maintained list, not one typed in here)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` may not be set (too short, or one of the most common passwords), or None."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if password.lower() in _common_passwords() or password.lower().rstrip("0123456789!") in _common_passwords():
+        return "该密码过于常见（在常用密码清单中），请换一个"
+    return None
+
+
+def _require_good_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(problem, details={"field": "password"})
 
 
 def hash_password(password: str) -> str:
@@ -55,6 +95,7 @@ def agency_by_code(session: Session, code: str) -> Agency:
 
 
 def add_department(session: Session, agency: Agency, name: str) -> Department:
+    name = require_text(name, "部门名称", max_len=limits.DEPARTMENT_NAME, multiline=False, field="name")
     dept = Department(agency_id=agency.id, name=name)
     session.add(dept)
     session.flush()
@@ -63,14 +104,13 @@ def add_department(session: Session, agency: Agency, name: str) -> Department:
 
 def add_user(session: Session, agency: Agency, username: str, password: str, roles: list[str], *,
              display_name: str | None = None, department: Department | None = None, actor=None) -> User:
-    username = username.strip()
-    if not username:
-        raise InvalidInput("用户名不能为空")
+    username = require_text(username, "用户名", max_len=limits.USERNAME, multiline=False, field="username")
+    display_name = optional_text(display_name, "显示名称", max_len=limits.DISPLAY_NAME, multiline=False,
+                                 field="display_name") or None
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise InvalidInput(f"角色无效：{'、'.join(unknown) or '（空）'}；可用角色：{'、'.join(ROLES)}")
-    if len(password) < 8:
-        raise InvalidInput("密码至少 8 位")
+    _require_good_password(password)
     if session.scalar(select(User).where(User.username == username)):
         raise InvalidInput(f"用户名「{username}」已存在")
     user = User(agency_id=agency.id, username=username, display_name=display_name or username,
@@ -83,32 +123,64 @@ def add_user(session: Session, agency: Agency, username: str, password: str, rol
     return user
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
-    """Check a password; five failures lock the account for 15 minutes (message says until when)."""
+def throttle_key(kind: str, value: str) -> str:
+    """The counter's key: a hash of the (case-folded) name or address, so whatever was typed — a NUL, 10,000
+    characters — makes a valid key and the table holds no login names in clear."""
+    return f"{kind}:{hashlib.sha256((value or '').strip().lower().encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
+def _wait_message(wait: timedelta) -> str:
+    minutes = int(wait.total_seconds() // 60)
+    return f"登录尝试过于频繁，请 {minutes + 1} 分钟后再试" if minutes else \
+        f"登录尝试过于频繁，请 {max(1, int(wait.total_seconds()))} 秒后再试"
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime | None = None, *,
+                 address: str | None = None, throttle: ThrottleStore | None = None) -> User:
+    """Check a password. Unknown names and wrong passwords get the same message after the same work (an argon2
+    check); failures are budgeted per account name and per client address with back-off (the attempt is counted
+    before the password is checked, so parallel guesses get exactly the budget)."""
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username))
+    throttle = throttle if throttle is not None else DatabaseThrottleStore(session.get_bind())
+    name_ok = not has_control_characters(username, multiline=False) and len(username) <= limits.USERNAME
+    keys = [(throttle_key("account", username), ACCOUNT_POLICY)]
+    if address:
+        keys.append((throttle_key("ip", address), ADDRESS_POLICY))
+    for key, policy in keys:
+        wait = throttle.reserve(key, policy, now)
+        if wait is not None:
+            raise PermissionDenied(_wait_message(wait))
+    # Never sent to the database when it cannot be a user name (a NUL would be a database error).
+    user = session.scalar(select(User).where(User.username == username)) if name_ok else None
     if user is None or not user.active:
-        raise PermissionDenied("用户名或密码错误")
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=now.tzinfo)
-    if locked_until is not None and locked_until > now:
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-        raise PermissionDenied(f"登录失败次数过多，账户已锁定，请约 {minutes} 分钟后再试")
+        verify_password(_dummy_hash(), password)
+        raise PermissionDenied(LOGIN_FAILED)
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            session.flush()
-            raise PermissionDenied("登录失败次数过多，账户已锁定 15 分钟")
-        session.flush()
-        left = MAX_FAILED_LOGINS - user.failed_logins
-        raise PermissionDenied(f"用户名或密码错误（再错 {left} 次将锁定账户）")
+        raise PermissionDenied(LOGIN_FAILED)
+    throttle.clear(keys[0][0])
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     session.flush()
     return user
+
+
+def end_sessions(session: Session, user: User, now: datetime | None = None) -> int:
+    """End every web session (the per-user generation they carry) and revoke every API token of `user` at once;
+    returns how many tokens were revoked."""
+    user.session_generation = (user.session_generation or 0) + 1
+    revoked = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=now or utcnow()))
+    session.flush()
+    return revoked.rowcount or 0
+
+
+def log_out(session: Session, user: User) -> None:
+    """退出登录: ends every session and API token of the user (not only this browser's), audited."""
+    tokens = end_sessions(session, user)
+    record_event(session, agency_id=user.agency_id, action="log_out", actor=user,
+                 changes={"username": user.username, "revoked_tokens": tokens})
 
 
 def _token_digest(token: str) -> str:
@@ -117,6 +189,7 @@ def _token_digest(token: str) -> str:
 
 def create_token(session: Session, user: User, name: str = "") -> str:
     """Create an API token for `user`; the plain token is returned once and only its hash is kept."""
+    name = optional_text(name, "令牌名称", max_len=limits.TOKEN_NAME, multiline=False, field="name")
     token = "gk_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow()))
     session.flush()
@@ -148,6 +221,8 @@ def _require_admin(actor, agency_id: int) -> None:
 
 
 USER_OPERATIONS = ("deactivate", "activate", "unlock", "reset_password", "roles")
+# After these, the user's sessions and tokens stop working at once (they were granted under the old state).
+SESSION_ENDING_OPERATIONS = ("deactivate", "reset_password", "roles")
 
 
 def update_user(session: Session, user_id: int, operation: str, *, actor: User, password: str = "",
@@ -167,10 +242,10 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
         message = f"已启用 {user.username}"
     elif operation == "unlock":
         user.locked_until, user.failed_logins = None, 0
-        message = f"已解除 {user.username} 的锁定"
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttle_key("account", user.username)))
+        message = f"已解除 {user.username} 的登录限制"
     elif operation == "reset_password":
-        if len(password) < 8:
-            raise InvalidInput("新密码至少 8 位")
+        _require_good_password(password)
         user.password_hash = hash_password(password)
         user.locked_until, user.failed_logins = None, 0
         message = f"已重置 {user.username} 的密码"
@@ -180,10 +255,14 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
             raise InvalidInput("至少保留一个角色")
         if user.id == actor.id and "admin" not in wanted:
             raise InvalidInput("不能取消自己的系统管理员角色")
+        if user.id == actor.id and set(wanted) - set(user.roles or []):
+            raise PermissionDenied("不能给自己增加角色，须由另一位系统管理员授予")
         user.roles = wanted
         message = f"已更新 {user.username} 的角色"
     else:
         raise NotFound(f"未知的用户管理操作「{operation}」")
+    if operation in SESSION_ENDING_OPERATIONS:
+        end_sessions(session, user)
     session.flush()
     record_event(session, agency_id=user.agency_id, action=f"user_{operation}", actor=actor,
                  changes={"username": user.username, "roles": list(user.roles), "active": user.active})

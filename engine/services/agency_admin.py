@@ -3,16 +3,21 @@ writes rows or audit events)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied
+from engine.persistence import limits
 from engine.persistence.audit import record_event
 from engine.persistence.models import Agency, Department, User
+from engine.persistence.numbering import PATTERN_FIELDS, pattern_problem
 from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
 from engine.services.accounts import add_department
+from engine.services.common import optional_text, require_text
+from engine.services.uploads import sniff
 
 # The agency's text settings an administrator may change, with their labels (for the form and the messages).
 AGENCY_TEXT_FIELDS = {
@@ -41,6 +46,10 @@ class AgencySettingsForm:
     seal_placeholder: bool = False
 
 
+def _column_length(name: str) -> int:
+    return getattr(Agency, name).property.columns[0].type.length
+
+
 def _admin_agency(session: Session, actor: User) -> Agency:
     if actor is None or not actor.has_role("admin"):
         raise PermissionDenied("只有本机关的系统管理员可以修改机关设置")
@@ -50,10 +59,10 @@ def _admin_agency(session: Session, actor: User) -> Agency:
 def create_department(session: Session, name: str, *, actor: User) -> Department:
     """A new department of the actor's agency (unique name)."""
     agency = _admin_agency(session, actor)
-    name = (name or "").strip()
+    name = require_text(name, "部门名称", max_len=limits.DEPARTMENT_NAME, multiline=False, field="name")
     exists = session.scalar(select(Department.id).where(Department.agency_id == agency.id, Department.name == name))
-    if not name or len(name) > 100 or exists:
-        raise InvalidInput("部门名称不能为空、过长或重复")
+    if exists:
+        raise InvalidInput(f"部门「{name}」已存在")
     department = add_department(session, agency, name)
     record_event(session, agency_id=agency.id, action="add_department", actor=actor, changes={"name": name})
     return department
@@ -67,8 +76,11 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
         value = (form.texts.get(name) or "").strip()
         if name == "name" and not value:
             raise InvalidInput("机关名称不能为空")
-        if len(value) > MAX_SETTING_LENGTH:
-            raise InvalidInput(f"{label}过长")
+        value = optional_text(value, label, max_len=min(MAX_SETTING_LENGTH, _column_length(name)), field=name)
+        if name in PATTERN_FIELDS:
+            problem = pattern_problem(value, PATTERN_FIELDS[name], label)
+            if problem:
+                raise InvalidInput(problem, details={"field": name})
         if getattr(agency, name) != value:
             changes[name] = {"before": getattr(agency, name), "after": value}
     period = form.supplement_period_working_days
@@ -96,12 +108,20 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
     return changes
 
 
-def set_seal_image(session: Session, path: str, size_bytes: int, *, actor: User) -> None:
-    """Point the agency's letters at a seal image the caller has stored (the web keeps it under var/)."""
+MAX_SEAL_BYTES = 2 * 1024 * 1024
+
+
+def set_seal_image(session: Session, content: bytes, *, actor: User) -> None:
+    """Keep the agency's seal image (PNG or JPEG, ≤ 2 MB) in the database with the agency, so a database backup
+    carries it; its SHA-256 goes into the audit trail."""
     agency = _admin_agency(session, actor)
-    agency.seal_image = path
+    if sniff(content or b"") not in ("png", "jpeg") or len(content) > MAX_SEAL_BYTES:
+        raise InvalidInput("印章图片须为 PNG 或 JPEG，且不超过 2 MB", details={"field": "seal"})
+    agency.seal_image_data = content
+    agency.seal_image_sha256 = hashlib.sha256(content).hexdigest()
+    agency.seal_image = None
     record_event(session, agency_id=agency.id, action="upload_seal", actor=actor,
-                 changes={"path": path, "bytes": size_bytes})
+                 changes={"sha256": agency.seal_image_sha256, "bytes": len(content)})
 
 
 def seal_placeholder_chosen(agency: Agency) -> bool:
@@ -111,7 +131,7 @@ def seal_placeholder_chosen(agency: Agency) -> bool:
 
 def seal_problem(agency: Agency) -> str | None:
     """Why the agency's replies cannot be signed for want of a seal (GB/T 9704-2012 §7.3.5.1: 加盖印章), or None."""
-    if agency.seal_image or seal_placeholder_chosen(agency):
+    if agency.seal_image_data or seal_placeholder_chosen(agency):
         return None
     return ("本机关尚未设置印章：请系统管理员在“机关设置”中上传电子印章图片，"
             "或选择在印章位置印“（印章）”、签发后加盖实物印章")

@@ -12,10 +12,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import InvalidInput, NotFound, StaleCase
 from engine.persistence.audit import jsonable, record_event, utcnow
+from engine.persistence.limits import MAX_TEXT
 from engine.persistence.models import Agency, Case, Letter
 from engine.rules.case_clock import clock_settings, refresh_due
-
-MAX_TEXT = 5000
+from engine.rules.text_input import text_problem
 
 
 @dataclass
@@ -78,12 +78,22 @@ def finish_action(session: Session, case: Case, action: str, actor, before_stage
                  stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
 
 
-def require_text(value: str, label: str, *, max_len: int = MAX_TEXT) -> str:
+def require_text(value: str, label: str, *, max_len: int = MAX_TEXT, multiline: bool = True,
+                 field: str | None = None) -> str:
+    """The stripped text, or InvalidInput if empty, too long or holding control characters."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"请填写{label}")
-    if len(value) > max_len:
-        raise InvalidInput(f"{label}过长（最多 {max_len} 字）")
+        raise InvalidInput(f"请填写{label}", details={"field": field} if field else None)
+    return optional_text(value, label, max_len=max_len, multiline=multiline, field=field)
+
+
+def optional_text(value: str | None, label: str, *, max_len: int = MAX_TEXT, multiline: bool = True,
+                  field: str | None = None) -> str:
+    """The stripped text (may be empty), or InvalidInput if too long or holding control characters."""
+    value = (value or "").strip()
+    problem = text_problem(value, label, max_len, multiline=multiline)
+    if problem:
+        raise InvalidInput(problem, details={"field": field} if field else None)
     return value
 
 

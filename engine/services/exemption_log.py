@@ -10,9 +10,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.errors import PermissionDenied
 from engine.persistence.models import Case, CaseItem, Department, ExemptionRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Who may read the log, on every channel (the page and the API alike).
+EXEMPTION_LOG_ROLES = ("legal_reviewer", "office_head", "admin")
+
+
+def ensure_may_read_log(actor) -> None:
+    if actor is None or not any(actor.has_role(role) for role in EXEMPTION_LOG_ROLES):
+        raise PermissionDenied("只有法制审核人员、机构负责人和系统管理员可以查看不予公开理由台账")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.persistence.audit import record_event, utcnow
+from engine.persistence.audit_state import case_state_digests
 from engine.persistence.models import Agency, Applicant, Case, CaseItem, NumberSequence
 from engine.persistence.numbering import REGISTRATION, format_number, reserve_numbers
 from engine.rules.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
@@ -453,9 +454,15 @@ def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor
     first_case_id = case_ids[numbers[0][0]]
     finished = sum(1 for r in rows if r.finished_on is not None)
     summary = ImportSummary(len(rows), finished, len(rows) - finished, numbered, first_case_id)
+    # No event per imported case (100k rows import in bulk): the import event records each case's state digest.
+    new_ids = sorted(case_ids.values())
+    states = {}
+    for start in range(0, len(new_ids), BATCH_ROWS):
+        states.update(case_state_digests(session, new_ids[start:start + BATCH_ROWS]))
     record_event(session, agency_id=agency.id, action="import_ledger", actor=actor,
                  changes={"file": ledger.name, "rows": summary.rows, "finished": summary.finished,
                           "still_open": summary.still_open, "numbered": numbered,
-                          "first_reg_no": numbers[0][0], "last_reg_no": numbers[-1][0]},
+                          "first_reg_no": numbers[0][0], "last_reg_no": numbers[-1][0],
+                          "case_states": {str(k): v for k, v in states.items()}},
                  reason=f"导入台账「{ledger.name}」")
     return summary

@@ -12,12 +12,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
-from engine.persistence.audit import utcnow
+from engine.persistence import limits
+from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Applicant, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks
+from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.similarity import normalize_id_number, similarity
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import CHANNELS
 from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
@@ -27,6 +30,7 @@ from engine.services.common import (
     load_case,
     not_before,
     not_future,
+    optional_text,
     require_text,
     use_case,
 )
@@ -85,20 +89,51 @@ def validate_id_number(id_type: str, id_number: str) -> None:
         raise InvalidInput("统一社会信用代码应为 18 位数字或大写字母")
 
 
-def _validate_registration(form: RegistrationForm, today: date) -> None:
-    a = form.applicant
+APPLICANT_LABELS = {"name": "申请人姓名或名称", "id_type": "证件类型", "id_number": "证件号码", "phone": "联系电话",
+                    "email": "电子邮箱", "address": "通信地址", "postal_code": "邮政编码", "contact_person": "联系人"}
+
+
+def validate_applicant(a: ApplicantForm) -> None:
+    """条例29(一): who asks and how to reach them; every field within its column, no control characters."""
     if a.kind not in APPLICANT_TYPES:
-        raise InvalidInput(f"申请人类型无效：{a.kind}")
-    require_text(a.name, "申请人姓名或名称", max_len=200)
+        raise InvalidInput(f"申请人类型无效：{a.kind}", details={"field": "applicant_kind"})
+    require_text(a.name, APPLICANT_LABELS["name"], max_len=limits.APPLICANT_FIELDS["name"], multiline=False,
+                 field="name")
+    for name, label in APPLICANT_LABELS.items():
+        optional_text(getattr(a, name), label, max_len=limits.APPLICANT_FIELDS[name], multiline=name == "address",
+                      field=name)
     if not (a.phone.strip() or a.email.strip() or a.address.strip()):
-        raise InvalidInput("请至少填写一种联系方式（电话、电子邮箱或通信地址，条例第二十九条）")
-    validate_id_number(a.id_type, a.id_number)
+        raise InvalidInput("请至少填写一种联系方式（电话、电子邮箱或通信地址，条例第二十九条）",
+                           details={"field": "phone"})
+    try:
+        validate_id_number(a.id_type, a.id_number)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, details={"field": "id_number"}) from None
+
+
+def _validate_registration(form: RegistrationForm, today: date) -> None:
+    validate_applicant(form.applicant)
     if form.channel not in CHANNELS:
-        raise InvalidInput(f"申请渠道无效：{form.channel}")
+        raise InvalidInput(f"申请渠道无效：{form.channel}", details={"field": "channel"})
     if not form.items:
-        raise InvalidInput("请至少填写一项申请公开的政府信息")
-    for n, (desc, _topic) in enumerate(form.items, start=1):
-        require_text(desc, f"第 {n} 项申请内容")
+        raise InvalidInput("请至少填写一项申请公开的政府信息", details={"field": "item_description"})
+    if len(form.items) > limits.MAX_ITEMS:
+        raise InvalidInput(f"一件申请最多 {limits.MAX_ITEMS} 项申请内容（现有 {len(form.items)} 项），请分件登记",
+                           details={"field": "item_description"})
+    for n, (desc, topic) in enumerate(form.items, start=1):
+        require_text(desc, f"第 {n} 项申请内容", field="item_description")
+        optional_text(topic, f"第 {n} 项的主题分类", max_len=limits.ITEM_TOPIC, multiline=False, field="item_topic")
+    optional_text(form.requested_form, "指定的提供形式", max_len=limits.REQUESTED_FORM, multiline=False,
+                  field="requested_form")
+    optional_text(form.requested_delivery, "获取信息的方式", max_len=limits.REQUESTED_DELIVERY, multiline=False,
+                  field="requested_delivery")
+    optional_text(form.purpose, "申请用途", field="purpose")
+    for label, field_name, day in (("提交日期", "submitted_on", form.submitted_on),
+                                   ("签收日期", "signed_for_on", form.signed_for_on),
+                                   ("确认日期", "confirmed_on", form.confirmed_on)):
+        if day is not None and not FIRST_COVERED <= day <= PROVISIONAL_UNTIL:
+            raise InvalidInput(f"{label}（{day.isoformat()}）不在工作日日历的范围内（{FIRST_COVERED.isoformat()} 至 "
+                               f"{PROVISIONAL_UNTIL.isoformat()}），请核对", details={"field": field_name})
     not_future(form.submitted_on, today, "提交日期")
     for label, day in (("签收日期", form.signed_for_on), ("确认日期", form.confirmed_on)):
         if day is not None:
@@ -120,21 +155,12 @@ def _receipt_date(form: RegistrationForm, agency: Agency) -> date | None:
         return None
 
 
-def _find_or_create_applicant(session: Session, agency: Agency, a: ApplicantForm) -> Applicant:
-    normalized = normalize_id_number(a.id_number)
-    if normalized:
-        existing = session.scalar(select(Applicant).where(
-            Applicant.agency_id == agency.id, Applicant.id_number_normalized == normalized,
-            Applicant.kind == a.kind))
-        if existing is not None:
-            # Keep the latest contact details; the case snapshot lives in the audit trail.
-            for attr in ("name", "phone", "email", "address", "postal_code", "contact_person"):
-                new = getattr(a, attr).strip()
-                if new:
-                    setattr(existing, attr, new)
-            return existing
+def _applicant_snapshot(session: Session, agency: Agency, a: ApplicantForm) -> Applicant:
+    """The applicant as stated in this application: a row of this case's own, never shared with or copied over
+    an earlier case (an archived case keeps the name and contact details it was registered with). The same
+    person's cases are found by `id_number_normalized`."""
     applicant = Applicant(agency_id=agency.id, kind=a.kind, name=a.name.strip(), id_type=a.id_type.strip(),
-                          id_number=a.id_number.strip(), id_number_normalized=normalized,
+                          id_number=a.id_number.strip(), id_number_normalized=normalize_id_number(a.id_number),
                           phone=a.phone.strip(), email=a.email.strip(), address=a.address.strip(),
                           postal_code=a.postal_code.strip(), contact_person=a.contact_person.strip())
     session.add(applicant)
@@ -169,7 +195,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     ensure_period_open(session, agency.id, received_on or form.submitted_on, actor=actor)
     year = (received_on or form.submitted_on).year
     seq = next_number(session, agency.id, REGISTRATION, year)
-    applicant = _find_or_create_applicant(session, agency, form.applicant)
+    applicant = _applicant_snapshot(session, agency, form.applicant)
     code = new_query_code()
     now = utcnow()
     case = Case(
@@ -254,6 +280,9 @@ def renew_query_code(session: Session, case_id: int, *, actor: User, today: date
 def find_possible_duplicates(session: Session, agency_id: int, applicant: ApplicantForm, texts: list[str],
                              *, exclude_case_id: int | None = None, limit: int = 10) -> list[dict]:
     """Earlier requests of the same applicant with similar content (条例36(六) 重复申请), best first."""
+    if any(has_control_characters(v) for v in (applicant.id_number, applicant.name, applicant.phone,
+                                                applicant.email, *texts)):
+        return []  # registration will refuse such input; it is never sent to the database
     normalized = normalize_id_number(applicant.id_number)
     conds = []
     if normalized:
@@ -293,3 +322,46 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
     return sorted(found.values(), key=lambda d: -d["similarity"])[:limit]
 
 
+
+
+@use_case
+def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *, actor: User, today: date,
+                     version: int | None = None) -> ActionResult:
+    """Correct the applicant data of one case (a clerk's audited action on that case only; refused once archived).
+    Other cases, even of the same person, keep what they were registered with."""
+    case = load_case(session, case_id, actor, version=version)
+    if actor is None or not actor.has_role("clerk"):
+        raise PermissionDenied("只有登记员可以更正申请人信息")
+    if case.stage == "archived":
+        raise WorkflowError("案件已归档，只读，不能更正申请人信息")
+    validate_applicant(applicant)
+    current = case.applicant
+    if applicant.kind != current.kind:
+        ensure_period_open(session, case.agency_id, case.received_on or case.submitted_on, actor=actor)
+    fields = ("kind", *APPLICANT_LABELS)
+    before = {name: getattr(current, name) for name in fields}
+    after = {name: getattr(applicant, name).strip() for name in fields}
+    changed = {name: {"before": before[name], "after": after[name]} for name in fields if before[name] != after[name]}
+    if not changed:
+        raise InvalidInput("申请人信息没有变化")
+    shared = session.scalar(select(Case.id).where(Case.applicant_id == current.id, Case.id != case.id).limit(1))
+    if shared is not None:  # rows written before per-case snapshots may be shared: copy before changing
+        current = _applicant_snapshot(session, session.get(Agency, case.agency_id), applicant)
+        case.applicant = current
+    else:
+        for name, value in after.items():
+            setattr(current, name, value)
+        current.id_number_normalized = normalize_id_number(applicant.id_number)
+    case.search_text = " ".join([current.name, *(item.description for item in case.items)])
+    finish_action(session, case, "update_applicant", actor, case.stage, {"applicant": changed})
+    return ActionResult(case)
+
+
+@use_case
+def reveal_applicant(session: Session, case_id: int, *, actor: User, today: date) -> Applicant:
+    """Show one case's applicant ID number and phone in full: allowed to the agency's staff, and logged (who, when)
+    in the case's audit trail (个人信息保护法第51条)."""
+    case = load_case(session, case_id, actor)
+    record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="reveal_personal_data",
+                 stage_before=case.stage, stage_after=case.stage, changes={"fields": ["id_number", "phone"]})
+    return case.applicant

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import GongkaiError, InvalidInput, NotFound, PermissionDenied, RuleViolation, WorkflowError
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.models import ArchiveNote, Case, Delivery, LegalChallenge, Letter, User
+from engine.persistence.models import ArchiveNote, AuditEvent, Case, Delivery, LegalChallenge, Letter, User
 from engine.rules.outcomes import case_report_outcome
 from engine.rules.vocabulary import (
     ACTION_LABELS,
@@ -53,6 +53,7 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
     renders; the PDF is frozen with its SHA-256, template version and data snapshot."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "sign", actor)
+    waived = _separation_of_duties(session, case, actor)
     problems = signing_problems(session, case, renderer)
     if problems:
         raise RuleViolation("尚不能签发：" + "；".join(problems), details=problems)
@@ -61,9 +62,26 @@ def sign_reply(session: Session, case_id: int, *, renderer: LetterRenderer, acto
                           renderer=renderer, actor=actor, today=today, signed=True)
     before = case.stage
     advance(case, "sign")
-    finish_action(session, case, "sign", actor, before, {"letter_id": letter.id, "doc_number": letter.doc_number,
-                                                          "sha256": letter.sha256})
+    changes = {"letter_id": letter.id, "doc_number": letter.doc_number, "sha256": letter.sha256}
+    if waived:
+        changes["separation_of_duties_waived"] = True
+    finish_action(session, case, "sign", actor, before, changes)
     return ActionResult(case, letters=[letter])
+
+
+def _separation_of_duties(session: Session, case: Case, actor) -> bool:
+    """Whoever decided an item or submitted the case for review does not sign its reply, whatever roles they hold;
+    an agency with `settings.one_person_office` allows it, and the signature is then marked in the audit trail.
+    Returns whether the rule was waived for this signature."""
+    deciders = {item.decided_by_id for item in case.items if item.decided_by_id is not None}
+    submitters = set(session.scalars(select(AuditEvent.actor_id).where(
+        AuditEvent.case_id == case.id, AuditEvent.action == "submit_for_review")))
+    if actor.id not in deciders | submitters:
+        return False
+    if (case.agency.settings or {}).get("one_person_office"):
+        return True
+    raise PermissionDenied("您拟定了本案的办理结果或提交了法制审核，不能再签发同一案件的答复书（职责分离）；"
+                           "请由另一位法制审核人员签发")
 
 
 NOT_CORRECTABLE = frozenset({"doc_number", "issued_on"})

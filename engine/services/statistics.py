@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from engine.persistence.models import Case, CaseItem, Department, ExemptionRecord
+from engine.persistence.models import Applicant, Case, CaseItem, Department, ExemptionRecord
 from engine.rules.calendar import WorkingCalendar
 from engine.rules.outcomes import OUTCOMES, RESULT_ROWS
 from engine.rules.similarity import bigrams
@@ -187,11 +187,14 @@ def repeated_requests(session: Session, agency_id: int | None, year: int, *, thr
                       limit_items: int = 5000) -> list[RepeatedRequest]:
     """Similar request texts from ≥ 2 different applicants: candidates for proactive disclosure (条例44)."""
     query = _agency_filter(
-        select(CaseItem.description, Case.id, Case.reg_no, Case.applicant_id)
-        .join(Case, Case.id == CaseItem.case_id).where(_year_filter(Case.received_on, year))
+        select(CaseItem.description, Case.id, Case.reg_no, Case.applicant_id, Applicant.kind,
+               Applicant.id_number_normalized)
+        .join(Case, Case.id == CaseItem.case_id).join(Applicant, Applicant.id == Case.applicant_id)
+        .where(_year_filter(Case.received_on, year))
         .order_by(Case.received_on.desc(), CaseItem.id.desc()).limit(limit_items), agency_id)
-    items = [(text, case_id, reg_no, applicant_id, _content_bigrams(text))
-             for text, case_id, reg_no, applicant_id in session.execute(query)]
+    # Each case keeps its own applicant snapshot; the same person is recognised by the ID number.
+    items = [(text, case_id, reg_no, (kind, id_number) if id_number else applicant_id, _content_bigrams(text))
+             for text, case_id, reg_no, applicant_id, kind, id_number in session.execute(query)]
     items = [item for item in items if len(item[4]) >= 2]
     # Candidate pairs share a rare bigram; common ones (in > 5% of texts) would pair everything with everything.
     index: dict[str, list[int]] = defaultdict(list)

@@ -44,9 +44,10 @@ def live_api(tmp_path_factory):
     dbmod.upgrade(url)
     engine = dbmod.make_engine(url)
     session = dbmod.session_factory(engine)()
+    # One user holds every working role, so the agency is a one-person office (separation of duties relaxed).
     agency = add_agency(session, "FUZZ", "模糊测试市人民政府办公室", letter_no_prefix="模政办公开",
                         review_body="模糊测试市人民政府", court="模糊测试市中级人民法院", contact="0571-12345678",
-                        settings={"seal_placeholder": True})
+                        settings={"seal_placeholder": True, "one_person_office": True})
     add_department(session, agency, "规划科")
     roles = ["clerk", "handler", "legal_reviewer", "office_head", "archivist"]
     everyone = add_user(session, agency, "fuzzer", PASSWORD, roles, display_name="全角色用户")

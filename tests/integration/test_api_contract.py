@@ -287,12 +287,12 @@ def test_the_exemption_log_lists_records_by_ground_department_and_period(api, se
     entry = log["items"][0]
     assert entry["reg_no"] == "依申请〔2026〕2号" and entry["department_name"] == "规划科"
     assert entry["created_at"].endswith("+08:00")
-    assert api["clerk"].get("/exemptions?ground=WITHHELD_INTERNAL")[1]["total"] == 0
-    assert api["clerk"].get(f"/exemptions?department_id={entry['department_id']}")[1]["total"] == 2
+    assert api["legal_reviewer"].get("/exemptions?ground=WITHHELD_INTERNAL")[1]["total"] == 0
+    assert api["legal_reviewer"].get(f"/exemptions?department_id={entry['department_id']}")[1]["total"] == 2
     created_on = entry["created_at"][:10]
-    assert api["clerk"].get(f"/exemptions?created_from={created_on}&created_to={created_on}")[1]["total"] == 2
-    assert api["clerk"].get("/exemptions?created_to=2020-01-01")[1]["total"] == 0
-    assert api["clerk"].get("/exemptions?review_state=confirmed")[1]["total"] == 0
+    assert api["legal_reviewer"].get(f"/exemptions?created_from={created_on}&created_to={created_on}")[1]["total"] == 2
+    assert api["legal_reviewer"].get("/exemptions?created_to=2020-01-01")[1]["total"] == 0
+    assert api["legal_reviewer"].get("/exemptions?review_state=confirmed")[1]["total"] == 0
 
 
 # ---------------------------------------------------------------- the applicant's status lookup

@@ -272,7 +272,7 @@ def test_user_administration_is_for_admins_of_the_same_agency_and_is_audited(ses
         update_user(session, users["clerk"].id, "deactivate", actor=users["office_head"])
     with pytest.raises(InvalidInput, match="自己"):
         update_user(session, users["admin"].id, "deactivate", actor=users["admin"])
-    with pytest.raises(InvalidInput, match="8 位"):
+    with pytest.raises(InvalidInput, match="10 位"):
         update_user(session, users["clerk"].id, "reset_password", password="short", actor=users["admin"])
     assert "已停用" in update_user(session, users["clerk"].id, "deactivate", actor=users["admin"])
     assert users["clerk"].active is False

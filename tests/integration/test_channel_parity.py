@@ -381,4 +381,8 @@ def test_the_pages_and_the_api_make_identical_cases(family, web_app, session, us
                 "lapsed_supplement": {"supplement_notice", "termination_notice"},
                 "lapsed_fee": {"fee_notice", "termination_notice"}, "withdrawn": {"termination_notice"}}
     assert expected.get(family, {"reply"}) <= set(types)
+    # Every action on either channel left state that matches its last audit event (keyed chain, state digests).
+    from engine.persistence.audit_verify import verify_audit
+
+    assert verify_audit(session).problems == []
 

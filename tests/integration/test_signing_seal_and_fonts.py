@@ -40,6 +40,7 @@ def in_review(session, users, today) -> Case:
 def without_seal(session, agency) -> None:
     agency.settings = {key: value for key, value in (agency.settings or {}).items() if key != "seal_placeholder"}
     agency.seal_image = None
+    agency.seal_image_data, agency.seal_image_sha256 = None, ""
     session.commit()
 
 
@@ -94,7 +95,7 @@ def test_an_uploaded_seal_image_lets_the_reply_be_signed_and_is_drawn_instead_of
     case = in_review(session, users, today)
     seal = tmp_path / "seal.png"
     Image.new("RGBA", (120, 120), (200, 0, 0, 255)).save(seal)
-    set_seal_image(session, str(seal), seal.stat().st_size, actor=users["admin"])
+    set_seal_image(session, seal.read_bytes(), actor=users["admin"])
     session.commit()
     letter = sign(session, users, case, today)
     reader = PdfReader(io.BytesIO(letter.pdf))

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from engine import services
 from engine.errors import NotFound
-from engine.persistence.models import Agency, Case, Letter
-from engine.services import ApplicantForm, RegistrationForm
+from engine.persistence.limits import MAX_ID
+from engine.persistence.models import Agency, Case
+from engine.services import ApplicantForm, RegistrationForm, downloads
 from engine.services.case_list import CaseCriteria, cases_matching
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.openapi import Operation
-from webui.api.schemas import MAX_ID
 
 TAG = "申请"
 
@@ -95,9 +95,7 @@ def list_cases():
     description="返回签发时冻结的 PDF 原件（从不重新生成），响应头给出其 SHA-256。"))
 def letter_pdf(case_id: int, letter_id: int):
     case = load(case_id)
-    letter = context.session().get(Letter, letter_id) if 1 <= letter_id <= MAX_ID else None
-    if letter is None or letter.case_id != case.id:
-        raise NotFound("没有找到该文书")
+    letter = downloads.letter_for_download(context.session(), letter_id, context.actor(), case_id=case.id)
     filename = f"{case.reg_no}-{letter.letter_type}-{letter.id}.pdf"
     digest = base64.b64encode(bytes.fromhex(letter.sha256)).decode()
     return Response(letter.pdf, mimetype="application/pdf", headers={

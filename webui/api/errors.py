@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import GongkaiError
 from engine.rules.calendar import OutsideCalendarError
 from engine.rules.clocks import ClockError
-from webui.refusals import status_for
+from webui.refusals import RETRY_AFTER_SECONDS, database_unavailable, status_for
 
 log = logging.getLogger("gongkai.api")
 
@@ -28,6 +28,7 @@ HTTP_CODES = {
     413: ("too_large", "请求体过大"),
     415: ("unsupported_media_type", "请求体须为 JSON（Content-Type: application/json）"),
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
+    503: ("unavailable", "服务暂时不可用，请稍后重试"),
 }
 
 # Pydantic's error types in words an integrator reads in the message (details keep pydantic's own).
@@ -119,6 +120,10 @@ def register(bp: Blueprint) -> None:
     @bp.errorhandler(IntegrityError)
     @bp.errorhandler(OperationalError)
     def concurrent_write(error: DBAPIError):
+        if database_unavailable(error):
+            log.error("API database unavailable on %s %s: %s", request.method, request.path, error.orig)
+            return error_response(503, "unavailable", "数据库暂时无法连接，请稍后重试", None,
+                                  {"Retry-After": str(RETRY_AFTER_SECONDS)})
         # Lock timeouts, deadlocks, serialization failures and a lost insert race: the transaction was
         # rolled back as a whole, so the client may simply retry.
         log.warning("API write conflict on %s %s: %s", request.method, request.path, error.orig)

@@ -13,6 +13,7 @@ from engine.rules import clocks
 from engine.rules.calendar import default_calendar
 from engine.rules.case_clock import clock_settings, compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.personal_data import mask_id_number, mask_phone
 from engine.rules.vocabulary import CHANNEL_LABELS
 from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, available_actions
 from webui.api import schemas as s
@@ -91,7 +92,8 @@ def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut
         supplement=s.SupplementOut(requested_on=case.supplement_requested_on, items=list(case.supplement_items or []),
                                    due_on=case.supplement_due_on, received_on=case.supplement_received_on),
         applicant=s.ApplicantOut(kind=applicant.kind, kind_label=APPLICANT_TYPES[applicant.kind], name=applicant.name,
-                                 id_type=applicant.id_type, id_number=applicant.id_number, phone=applicant.phone,
+                                 id_type=applicant.id_type, id_number=mask_id_number(applicant.id_number),
+                                 phone=mask_phone(applicant.phone),
                                  email=applicant.email, address=applicant.address,
                                  postal_code=applicant.postal_code, contact_person=applicant.contact_person),
         department=s.NamedRef(id=case.department.id, name=case.department.name) if case.department else None,

@@ -21,6 +21,8 @@ from pydantic import (
     create_model,
 )
 
+from engine.persistence import limits
+from engine.persistence.limits import MAX_ID, MAX_ITEMS, MAX_TEXT
 from engine.rules.exemptions import CHOICE, ELEMENTS, FLAG, GROUND_ARTICLES, REF, Element
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPLY_CODES
 from engine.rules.vocabulary import (
@@ -38,14 +40,12 @@ from engine.rules.vocabulary import (
     STAGES,
 )
 
-MAX_ID = 2_147_483_647
 FIRST_DAY = date(2008, 1, 1)   # the calendar starts with the year the regulation took effect
 LAST_DAY = date(2060, 12, 31)  # the calendar's provisional range ends here
-MAX_TEXT = 5000
 
 # Control characters (other than tab, newline, carriage return) have no place in a letter and PostgreSQL
 # refuses NUL in text; the same pattern is published in the schema so clients know it.
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -125,19 +125,19 @@ class ErrorOut(Output):
 
 class ApplicantIn(Input):
     kind: ApplicantKind = Field(description="申请人类型（年报列）：" + "、".join(f"{k} {v}" for k, v in APPLICANT_TYPES.items()))
-    name: text(200, min_length=1, description="姓名或名称")
-    id_type: text(40, description="证件类型，如 居民身份证、统一社会信用代码") = ""
-    id_number: text(60, description="证件号码（居民身份证校验末位）") = ""
-    phone: text(60) = ""
-    email: text(120) = ""
-    address: text(300) = ""
-    postal_code: text(12) = ""
-    contact_person: text(60, description="法人或者其他组织的联系人") = ""
+    name: text(limits.APPLICANT_FIELDS["name"], min_length=1, description="姓名或名称")
+    id_type: text(limits.APPLICANT_FIELDS["id_type"], description="证件类型，如 居民身份证、统一社会信用代码") = ""
+    id_number: text(limits.APPLICANT_FIELDS["id_number"], description="证件号码（居民身份证校验末位）") = ""
+    phone: text(limits.APPLICANT_FIELDS["phone"]) = ""
+    email: text(limits.APPLICANT_FIELDS["email"]) = ""
+    address: text(limits.APPLICANT_FIELDS["address"]) = ""
+    postal_code: text(limits.APPLICANT_FIELDS["postal_code"]) = ""
+    contact_person: text(limits.APPLICANT_FIELDS["contact_person"], description="法人或者其他组织的联系人") = ""
 
 
 class ItemIn(Input):
     description: text(MAX_TEXT, min_length=1, description="申请公开的政府信息的名称、文号或便于查询的特征性描述")
-    topic: text(60, description="主题分类（机关设置中的主题之一，可空）") = ""
+    topic: text(limits.ITEM_TOPIC, description="主题分类（机关设置中的主题之一，可空）") = ""
 
 
 class RegisterIn(Input):
@@ -149,9 +149,9 @@ class RegisterIn(Input):
     submitted_on: Day = Field(description="提交日期（不晚于今天）")
     signed_for_on: Day | None = Field(default=None, description="邮寄：签收日期")
     confirmed_on: Day | None = Field(default=None, description="平常信函、传真、需人工确认的网络申请：双方确认日期")
-    items: list[ItemIn] = Field(min_length=1, max_length=50)
-    requested_form: text(100, description="指定的提供形式，如 纸质、电子") = ""
-    requested_delivery: text(100, description="获取方式，如 邮寄、电子邮件、自行领取") = ""
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+    requested_form: text(limits.REQUESTED_FORM, description="指定的提供形式，如 纸质、电子") = ""
+    requested_delivery: text(limits.REQUESTED_DELIVERY, description="获取方式，如 邮寄、电子邮件、自行领取") = ""
     purpose: text(MAX_TEXT) = ""
 
 

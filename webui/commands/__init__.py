@@ -34,6 +34,9 @@ def _register() -> None:
     from webui.commands import job_cmds
     main.add_command(job_cmds.worker)
     main.add_command(job_cmds.scheduler)
+    from webui.commands import backup_cmds
+    main.add_command(backup_cmds.backup)
+    main.add_command(backup_cmds.restore)
 
 
 _register()

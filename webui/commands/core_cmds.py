@@ -29,7 +29,8 @@ def db_upgrade(revision: str) -> None:
     """把数据库升级到最新结构（GONGKAI_DATABASE_URL 指定的数据库）。"""
     from engine.persistence.db import upgrade
 
-    upgrade(_url(), revision)
+    for line in upgrade(_url(), revision):
+        click.echo(line)
     click.echo("数据库已升级到最新版本")
 
 
@@ -181,23 +182,45 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """校验每个机关的审计哈希链；完好退出 0，否则指出第一个断点并退出 1。"""
-    from sqlalchemy import select
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), default=None,
+              help="此前发布的检查点文件（链头哈希与事件数），用于发现被截断的链尾")
+def audit_verify(checkpoint_file: str | None) -> None:
+    """校验每个机关的审计链（密钥签名）以及每件案件、文书、材料与审计记录是否一致；完好退出 0，否则列出每个问题并退出 1。"""
+    from pathlib import Path
 
-    from engine.persistence.audit import verify_chain
+    from engine.persistence.audit_verify import read_checkpoint, verify_audit
     from engine.persistence.db import transaction
-    from engine.persistence.models import Agency
+
+    checkpoint = None
+    if checkpoint_file is not None:
+        try:
+            checkpoint = read_checkpoint(Path(checkpoint_file))
+        except ValueError as exc:
+            _fail(str(exc))
+    with transaction() as session:
+        report = verify_audit(session, checkpoint=checkpoint)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if not report.intact:
+        click.echo(f"审计校验未通过：发现 {len(report.problems)} 个问题", err=True)
+        sys.exit(1)
+    click.echo(f"审计链与记录完好（{report.agencies} 个机关，{report.events} 个事件，{report.cases} 件案件，"
+               f"{report.letters} 份文书，{report.uploads} 份材料）")
+
+
+@audit.command("checkpoint")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="写入检查点的文件（每日保存到数据库以外的地方）")
+def audit_checkpoint(out_file: str) -> None:
+    """写出审计检查点：每个机关的链头哈希、事件数和时间（以审计密钥签名）。"""
+    from pathlib import Path
+
+    from engine.persistence.audit_verify import write_checkpoint
+    from engine.persistence.db import transaction
 
     with transaction() as session:
-        agencies = session.scalars(select(Agency).order_by(Agency.id)).all()
-        for a in agencies:
-            broken = verify_chain(session, a)
-            if broken is not None:
-                click.echo(str(broken), err=True)
-                sys.exit(1)
-        count = len(agencies)
-    click.echo(f"审计链完好（{count} 个机关）")
+        checkpoint = write_checkpoint(session, Path(out_file))
+    click.echo(f"检查点已写入 {out_file}（{len(checkpoint['agencies'])} 个机关，共 {checkpoint['count']} 个事件）")
 
 
 @click.command()

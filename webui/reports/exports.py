@@ -40,6 +40,7 @@ from engine.services.reports import (
     AnnualReport,
     FullReport,
 )
+from webui.spreadsheet_cells import set_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DRAFT_MARK = "草稿"
@@ -148,7 +149,8 @@ def write_xlsx(full: FullReport, out: str | Path, *, draft: bool = False) -> Non
 
     def put(sheet, ref_row: int, col: int, value, *, end_row: int | None = None, end_col: int | None = None,
             align=centre):
-        cell = sheet.cell(row=ref_row, column=col, value=value)
+        cell = sheet.cell(row=ref_row, column=col)
+        set_text(cell, value)
         cell.alignment = align
         if end_row is not None or end_col is not None:
             sheet.merge_cells(start_row=ref_row, start_column=col, end_row=end_row or ref_row,

@@ -36,6 +36,7 @@ from webui.localtime import today
 from webui.refusals import discard_work, status_for
 from webui.reports import bp
 from webui.reports.exports import labels, render_pdf, tables_draft, write_xlsx
+from webui.spreadsheet_cells import csv_row
 
 PUBLISHER_ROLES = ("admin", "office_head")
 IMPORTER_ROLES = ("admin", "clerk")
@@ -51,6 +52,11 @@ def _year() -> int:
         year = int(request.args.get("year", today().year - 1))
     except ValueError:
         abort(400)
+    return _known_year(year)
+
+
+def _known_year(year: int) -> int:
+    """A report year the regulation covers and that has begun (2008 … this year); anything else is not found."""
     if not 2008 <= year <= today().year:
         abort(404)
     return year
@@ -116,6 +122,7 @@ def save_content(year: int):
 @bp.get("/annual/<int:year>/cell/<row>/<column>")
 @login_required
 def cell(year: int, row: str, column: str):
+    _known_year(year)
     if row not in REPORT_ROWS or column not in REPORT_COLUMNS:
         abort(404)
     cases = cell_cases(db.get_session(), year, row, column, current_user.agency_id, limit=2000)
@@ -126,6 +133,7 @@ def cell(year: int, row: str, column: str):
 @bp.get("/annual/<int:year>.<fmt>")
 @login_required
 def download(year: int, fmt: str):
+    _known_year(year)
     agency = _agency()
     full = full_report(db.get_session(), year, agency)
     report = full.tables
@@ -232,9 +240,9 @@ def statistic_csv(key: str):
     table = _statistic(key, year)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
+    writer.writerow(csv_row(table.header))
+    writer.writerows(csv_row(row) for row in table.rows)
     for note in table.notes:
-        writer.writerow([note])
+        writer.writerow(csv_row([note]))
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={key}-{year}.csv"})

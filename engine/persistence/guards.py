@@ -1,0 +1,46 @@
+"""The last line for stored text: no value longer than its column, none with a control character, whatever channel
+or code path wrote it (PostgreSQL refuses NUL and over-long values with an error page; SQLite would keep them and a
+BEL in a name then breaks every xlsx export). Forms, API schemas and services check first, with the field named;
+this catches whatever they missed, before anything reaches the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, event, inspect
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput
+from engine.rules.text_input import has_control_characters
+
+# The names people know the columns by (the fallback is the column's own name).
+COLUMN_LABELS = {
+    "name": "名称", "display_name": "显示名称", "username": "用户名", "id_type": "证件类型", "id_number": "证件号码",
+    "phone": "联系电话", "email": "电子邮箱", "address": "通信地址", "postal_code": "邮政编码",
+    "contact_person": "联系人", "requested_form": "指定的提供形式", "requested_delivery": "获取信息的方式",
+    "tracking_no": "邮件号", "description": "申请内容", "reason": "理由", "note": "备注", "text": "内容",
+    "party_name": "被征求意见方", "party_contact": "联系方式", "topic": "主题分类", "facts": "事实理由",
+    "referral_agency": "告知的机关", "referral_contact": "联系方式", "earlier_reply_number": "原答复文号",
+    "filename": "文件名", "doc_number": "文号", "article": "法律依据",
+}
+
+
+def _check(obj) -> None:
+    state = inspect(obj)
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        if not isinstance(column.type, String):
+            continue
+        value = getattr(obj, attr.key, None)
+        if not isinstance(value, str):
+            continue
+        label = COLUMN_LABELS.get(attr.key, attr.key)
+        if has_control_characters(value):
+            raise InvalidInput(f"{label}含有不允许的控制字符（如空字符），请删除后重新填写", details={"field": attr.key})
+        length = getattr(column.type, "length", None)
+        if length is not None and len(value) > length:
+            raise InvalidInput(f"{label}过长（最多 {length} 字）", details={"field": attr.key})
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unstorable_text(session: Session, _context, _instances) -> None:
+    for obj in (*session.new, *session.dirty):
+        _check(obj)
