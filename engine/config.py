@@ -22,6 +22,8 @@ class Settings:
     holidays_dir: Path
     blob_dir: Path
     secret_key: str | None = None
+    signing_key_secret: str | None = None
+    production: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -44,5 +46,7 @@ def load_settings() -> Settings:
         holidays_dir=Path(os.environ.get("GONGKAI_HOLIDAYS_DIR", data.get("holidays_dir", PROJECT_ROOT / "holidays"))),
         blob_dir=Path(data.get("blob_dir", var_dir / "blobs")),
         secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
+        signing_key_secret=os.environ.get("GONGKAI_SIGNING_KEY_SECRET") or data.get("signing_key_secret"),
+        production=os.environ.get("GONGKAI_PRODUCTION", "") not in ("", "0") or bool(data.get("production")),
         extra=data,
     )
