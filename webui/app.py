@@ -92,11 +92,12 @@ def create_app(config: dict | None = None) -> Flask:
         intake,
         legal_review,
         reports,
+        signatures,
     )
     from webui.presentation import register_filters
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
-                      archive.bp, archive_export.bp, reports.bp, admin.bp, api.bp):
+                      archive.bp, archive_export.bp, reports.bp, admin.bp, signatures.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
     register_filters(app)
