@@ -22,7 +22,7 @@ from letters.catalogue import LETTER_TYPES, TEMPLATES_DIR, LetterSpec
 from letters.errors import LetterDataError, LetterRenderError
 from letters.fetcher import AssetFetcher
 from letters.missing_glyphs import draw_missing_as_geta
-from letters.signing import SEAL_SIZE_PT, SealBox
+from letters.seal import SEAL_SIZE_PT, SealBox
 
 # Pango's font map is shared by every render of a configuration and is not safe across threads.
 _RENDER_LOCK = threading.Lock()
@@ -38,7 +38,6 @@ class RenderedLetter:
     template_version: str
     data_snapshot: dict
     page_count: int
-    signed: bool = False
 
 
 def cn_date(value: date) -> str:
@@ -155,7 +154,7 @@ def render_letter(letter_type: str, data: Mapping | Any, *, draft: bool = False,
         title = f"{letter.agency_name}{spec.title}" + (f"（{letter.doc_number}）" if letter.doc_number else "")
         pdf = signer(pdf, seal_box, title=title)
     return RenderedLetter(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), template_version=spec.version,
-                          data_snapshot=fields.dump(letter), page_count=page_count, signed=signing)
+                          data_snapshot=fields.dump(letter), page_count=page_count)
 
 
 class LetterSigner(Protocol):

@@ -36,8 +36,8 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 
 from letters.errors import LetterRenderError
+from letters.seal import SEAL_SIZE_PT, SealBox
 
-SEAL_SIZE_PT = 42 / 25.4 * 72  # GB/T 9704 §7.4: the seal is about 42 mm across
 FIELD_NAME = "GongkaiSignature"
 # Room for the CMS container: an RSA-4096 signature with a three-certificate chain fits with margin.
 RESERVED_BYTES = 16384
@@ -53,17 +53,6 @@ logging.getLogger("pyhanko.sign.validation").setLevel(logging.ERROR)
 
 class SigningError(LetterRenderError):
     """The letter could not be signed (bad key material, no room for the signature, a font that will not load)."""
-
-
-@dataclass(frozen=True)
-class SealBox:
-    """Where the seal goes on the page (GB/T 9704 §7.4): page index and rectangle in PDF points, origin bottom left."""
-
-    page_index: int
-    x0: float
-    y0: float
-    x1: float
-    y1: float
 
 
 @dataclass(frozen=True)
