@@ -255,7 +255,7 @@ def test_a_correction_is_signed_too(session, users, today):
 def test_archive_verify_names_a_signed_letter_whose_signature_was_tampered_with(session, users, today, tmp_path):
     from engine.persistence.models import Case
     from engine.services.archive_export import export_case
-    from engine.services.casefile_package import MANIFEST, SUMS, sha256_hex
+    from engine.services.casefile_package import CASEFILE_PDF, MANIFEST, SUMS, sha256_hex
     from webui.archive_export.rendering import casefile_renderer
     from webui.archive_export.verify import verify_case_zip
 
@@ -274,6 +274,14 @@ def test_archive_verify_names_a_signed_letter_whose_signature_was_tampered_with(
     reply_name = next(name for name, content in contents.items() if content == letter.pdf)
     assert f'"signed_with": "{active_signing_key(session, case.agency_id).fingerprint_sha256}"' in \
         contents[MANIFEST].decode()
+    assert verify_pdf(contents[reply_name]).ok
+    # 案卷.pdf shows the signature's appearance as part of the page and carries no copied, broken signature field.
+    casefile = PdfReader(io.BytesIO(contents[CASEFILE_PDF]))
+    assert not [a for page in casefile.pages for a in page.get("/Annots", []) or []
+                if a.get_object().get("/FT") == "/Sig"]
+    assert "电子签名" not in "".join(page.extract_text() for page in casefile.pages)  # drawn as outlines
+    assert any(b"GongkaiSignature" in page.get_contents().get_data() for page in casefile.pages)
+    assert "does not contain any signatures" in _pdfsig(contents[CASEFILE_PDF], tmp_path)
     # An insider alters the letter and recomputes every hash the package lists: the signature still names it.
     tampered = _flip_one_byte(letter.pdf)
     contents[reply_name] = tampered
