@@ -33,6 +33,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
+from pyhanko.stamp.static import StaticContentStamp
 from pyhanko_certvalidator import ValidationContext
 
 from letters.errors import LetterRenderError
@@ -115,11 +116,26 @@ def _cn_date(value: date) -> str:
 
 
 def _stamp_style(appearance: SignatureAppearance) -> StaticStampStyle:
-    return StaticStampStyle(background=_AppearanceContent(appearance), border_width=0, background_opacity=1.0,
-                            background_layout=layout.SimpleBoxLayoutRule(
-                                x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
-                                margins=layout.Margins.uniform(0),
-                                inner_content_scaling=layout.InnerScaling.NO_SCALING))
+    return _CompressedStampStyle(background=_AppearanceContent(appearance), border_width=0, background_opacity=1.0,
+                                 background_layout=layout.SimpleBoxLayoutRule(
+                                     x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
+                                     margins=layout.Margins.uniform(0),
+                                     inner_content_scaling=layout.InnerScaling.NO_SCALING))
+
+
+class _CompressedStamp(StaticContentStamp):
+    """pyHanko writes appearance streams uncompressed; the caption's outlines would add some 40 KB to each letter."""
+
+    def as_form_xobject(self):
+        xobject = super().as_form_xobject()
+        xobject.compress()
+        return xobject
+
+
+@dataclass(frozen=True)
+class _CompressedStampStyle(StaticStampStyle):
+    def create_stamp(self, writer, box, text_params) -> _CompressedStamp:
+        return _CompressedStamp(writer=writer, style=self, box=box)
 
 
 class _AppearanceContent(content.PdfContent):
