@@ -12,6 +12,7 @@ from engine import services
 from engine.persistence.models import Letter
 from engine.services.signing_keys import RegisteredSigner, registered_signer
 from webui import db
+from webui.api.schemas import MAX_ID
 from webui.localtime import in_shanghai
 
 bp = Blueprint("signatures", __name__)
@@ -112,7 +113,7 @@ def verify_upload():
 def verify_letter(letter_id: int):
     """The signature of a frozen letter, checked now from the bytes the database holds."""
     session = db.get_session()
-    letter = session.get(Letter, letter_id)
+    letter = session.get(Letter, letter_id) if 1 <= letter_id <= MAX_ID else None
     if letter is None:
         abort(404)
     case = services.load_case(session, letter.case_id, current_user)

@@ -81,6 +81,8 @@ def test_another_agencys_letter_signature_page_is_not_found(web_app, session, us
     session.commit()
     outsider = logged_in(web_app, "outsider")
     assert outsider.get(f"/letters/{letter.id}/signature").status_code == 404
+    assert outsider.get(f"/letters/{2**63}/signature").status_code == 404
+    assert outsider.get("/letters/999999/signature").status_code == 404
 
 
 def test_a_reply_signed_over_the_api_verifies_and_no_answer_carries_the_private_key(api, session, users, today):
