@@ -8,6 +8,8 @@ signer's role and the date). `PadesSigner` is the one replaceable signing compon
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import hashlib
 import io
@@ -30,7 +32,7 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import StaticStampStyle
 from pyhanko.stamp.static import StaticContentStamp
@@ -105,10 +107,21 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, appearance: SignatureAppeara
         new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=seal_box.page_index, box=box))
     out = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, output=out, bytes_reserved=RESERVED_BYTES)
+        _run(pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=RESERVED_BYTES))
     except (ValueError, TypeError, PdfReadError) as exc:
         raise SigningError(f"文书签名失败：{exc}") from exc
     return out.getvalue()
+
+
+def _run(coroutine):
+    """pyHanko is asynchronous inside; its synchronous wrappers call asyncio.run, which fails in a thread that already
+    runs an event loop (a caller driving Playwright, an async server). Such a caller gets a short-lived thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()
 
 
 def _cn_date(value: date) -> str:
@@ -338,7 +351,7 @@ def _check(signature) -> SignatureCheck:
         certificate = None
     try:
         context = ValidationContext(trust_roots=[], allow_fetching=False, revocation_mode="soft-fail")
-        status = validate_pdf_signature(signature, signer_validation_context=context)
+        status = _run(async_validate_pdf_signature(signature, signer_validation_context=context))
     except Exception as exc:  # a broken CMS container or byte range: the signature does not hold
         return SignatureCheck(name, False, False, False, True, certificate, None, reason,
                               problem=f"签名无法校验：{exc}")
