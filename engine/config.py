@@ -32,6 +32,8 @@ class Settings:
     secret_key: str | None = None
     redis_url: str | None = None  # GONGKAI_REDIS_URL: the job queue and shared rate limits (None: embedded)
     audit_key: str = DEV_AUDIT_KEY
+    signing_key_secret: str | None = None
+    production: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -63,5 +65,7 @@ def load_settings() -> Settings:
         secret_key=os.environ.get("GONGKAI_SECRET_KEY") or data.get("secret_key"),
         redis_url=os.environ.get("GONGKAI_REDIS_URL") or data.get("redis_url") or None,
         audit_key=os.environ.get("GONGKAI_AUDIT_KEY") or data.get("audit_key") or DEV_AUDIT_KEY,
+        signing_key_secret=os.environ.get("GONGKAI_SIGNING_KEY_SECRET") or data.get("signing_key_secret"),
+        production=os.environ.get("GONGKAI_PRODUCTION", "") not in ("", "0") or bool(data.get("production")),
         extra=data,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, NameObject
 
 from letters.assets import FALLBACK_FAMILIES, AssetConfig, FontConfig, default_assets, default_font_dir
 from letters.catalogue import LETTER_TYPES
@@ -479,7 +480,7 @@ def _insert_documents(base: bytes, at: int, placed: list[dict], pdfs: list[bytes
         if pdf is None or not document["page_count"]:
             continue
         for page in PdfReader(io.BytesIO(pdf)).pages:
-            writer.insert_page(page, position)
+            _flatten_signatures(writer.insert_page(page, position))
             position += 1
     outline = [(0, "案卷封面"), (1, "卷内目录")]
     outline += [(starts[d["anchor"]], d.get("title") or "文件") for d in placed if d["anchor"] in starts]
@@ -490,6 +491,47 @@ def _insert_documents(base: bytes, at: int, placed: list[dict], pdfs: list[bytes
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _flatten_signatures(page) -> None:
+    """A signed letter's visible signature becomes part of its page in 案卷.pdf. The signature itself belongs to the
+    original, kept byte for byte in the package; copied into the case file it could only be a broken one (its byte
+    range names another file), which a reader would report as tampering."""
+    annotations = page.get("/Annots")
+    if not annotations:
+        return
+    kept, drawn = ArrayObject(), []
+    for reference in annotations:
+        annotation = reference.get_object()
+        field = annotation.get("/Parent", annotation).get_object()
+        if annotation.get("/FT", field.get("/FT")) != "/Sig":
+            kept.append(reference)
+            continue
+        appearance = annotation.get("/AP", {}).get("/N")
+        if appearance is None:
+            continue
+        x0, y0, x1, y1 = _rectangle(annotation["/Rect"])
+        bx0, by0, bx1, by1 = _rectangle(appearance.get_object()["/BBox"])
+        if bx1 == bx0 or by1 == by0:
+            continue
+        name = NameObject(f"/GongkaiSignature{len(drawn)}")
+        resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
+        resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()[name] = appearance
+        sx, sy = (x1 - x0) / (bx1 - bx0), (y1 - y0) / (by1 - by0)
+        drawn.append(b"q %g 0 0 %g %g %g cm %s Do Q" % (sx, sy, x0 - bx0 * sx, y0 - by0 * sy, name.encode()))
+    if not drawn:
+        return
+    page[NameObject("/Annots")] = kept
+    content = page.get_contents()
+    stream = ContentStream(None, None)
+    stream.set_data(b"q\n" + (content.get_data() if content is not None else b"") + b"\nQ\n" + b"\n".join(drawn))
+    page.replace_contents(stream)
+
+
+def _rectangle(values) -> tuple[float, float, float, float]:
+    """A PDF rectangle normalised to (left, bottom, right, top): writers may give any two opposite corners."""
+    ax, ay, bx, by = (float(v) for v in values)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
 def _index_rows(data: Mapping, placed: list[dict]) -> list[dict]:

@@ -15,6 +15,9 @@ from engine.persistence import db as dbmod
 from engine.persistence.models import Base
 
 PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
+# Agency signing keys are encrypted with this in tests (and in the subprocesses they start), not with a secret
+# generated under the checkout's var/.
+os.environ.setdefault("GONGKAI_SIGNING_KEY_SECRET", "test-signing-key-secret")
 PASSWORD = "demo-password-1"
 TODAY = date(2026, 3, 2)
 
@@ -77,7 +80,9 @@ def today() -> date:
 
 @pytest.fixture
 def agency(session):
+    from engine.persistence.audit import utcnow
     from engine.services.accounts import add_agency, add_department
+    from engine.services.signing_keys import create_signing_key
 
     a = add_agency(
         session, "TESTCITY", "测试市人民政府办公室",
@@ -87,6 +92,7 @@ def agency(session):
         settings={"seal_placeholder": True},  # seals by hand: replies print “（印章）” and may be signed
     )
     add_department(session, a, "规划科")
+    create_signing_key(session, a, now=utcnow())
     session.commit()
     return a
 

@@ -108,11 +108,12 @@ def create_app(config: dict | None = None) -> Flask:
         legal_review,
         limits,
         reports,
+        signatures,
     )
     from webui.presentation import register_filters
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
-                      archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, api.bp):
+                      archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, signatures.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
     background.configure()  # jobs committed by a request go to Redis when it is configured

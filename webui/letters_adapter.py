@@ -1,4 +1,5 @@
-"""The renderer the engine's letter services take: `letters.render_letter` with the agency's fonts and seal."""
+"""The renderer the engine's letter services take: `letters.render_letter` with the agency's fonts and seal, signing
+with the agency's key when the engine hands one over (the signer is the one replaceable component: see README)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import letters
 from engine.config import load_settings
 from engine.services.agency_admin import seal_placeholder_chosen
 from letters.assets import FONT_ROLES, AssetConfig, FontConfig, default_assets
+
+# The signature caption's font when the agency configured no 楷体 file: Debian's fonts-lxgw-wenkai.
+FALLBACK_CAPTION_FONT = Path("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf")
 
 
 def assets_for(agency) -> AssetConfig:
@@ -44,19 +48,43 @@ def seal_file(agency) -> Path | None:
     return path
 
 
+def signer_for(signing, assets: AssetConfig):
+    """The PAdES signer for one letter from the engine's `SigningRequest` (key material decrypted for this call).
+
+    An agency using an official electronic seal system (SM2, GB/T 38540) would return its client here instead:
+    anything called as `signer(pdf, seal_box, title=…) -> signed pdf` fits `letters.render_letter`."""
+    from letters.signing import PadesSigner, SignatureAppearance, SigningIdentity
+
+    candidates = (assets.fonts.kai, FALLBACK_CAPTION_FONT, assets.fonts.fangsong)
+    font = next((path for path in candidates if path is not None and Path(path).is_file()), FALLBACK_CAPTION_FONT)
+    identity = SigningIdentity(private_key_der=signing.private_key_der, certificate_der=signing.certificate_der,
+                               chain_der=tuple(signing.chain_der))
+    seal = assets.seal_image if assets.seal_image is not None and Path(assets.seal_image).is_file() else None
+    appearance = SignatureAppearance(agency_name=signing.agency_name, signer_role=signing.signer_role,
+                                     signed_on=signing.signed_on, font_file=Path(font), seal_image=seal)
+    return PadesSigner(identity, appearance)
+
+
 class AgencyRenderer:
-    """A callable `(letter_type, data, *, draft=False) -> RenderedLetter` for the engine's services, which also
-    tells beforehand what an issued letter would lack (`issue_problems`), for the sign page."""
+    """A callable `(letter_type, data, *, draft=False, signing=None) -> RenderedLetter` for the engine's services,
+    which also tells beforehand what an issued letter would lack (`issue_problems`), for the sign page."""
 
     def __init__(self, assets: AssetConfig) -> None:
         self.assets = assets
 
-    def __call__(self, letter_type: str, data: dict, *, draft: bool = False):
-        return letters.render_letter(letter_type, data, draft=draft, assets=self.assets)
+    def __call__(self, letter_type: str, data: dict, *, draft: bool = False, signing=None):
+        signer = signer_for(signing, self.assets) if signing is not None else None
+        return letters.render_letter(letter_type, data, draft=draft, assets=self.assets, signer=signer)
 
     def issue_problems(self) -> list[str]:
         return letters.issue_problems(self.assets)
 
 
+def render_with(assets: AssetConfig) -> AgencyRenderer:
+    """The engine-facing renderer for these assets (tests and benchmarks use the default ones)."""
+    return AgencyRenderer(assets)
+
+
 def renderer_for(agency) -> AgencyRenderer:
+    """The engine-facing renderer for `agency`: its fonts, seal and (when the engine passes it) signing key."""
     return AgencyRenderer(assets_for(agency))

@@ -93,6 +93,7 @@ def navigation() -> list[tuple[str, str, str]]:
     if current_user.has_any_role("legal_reviewer", "office_head", "admin"):
         entries.append(("legal_review.exemption_log_page", "理由台账"))
     entries.append(("reports.index", "统计报表"))
+    entries.append(("signatures.verify_upload", "验证签名"))
     if current_user.has_role("admin"):
         entries.append(("admin.index", "系统管理"))
     from flask import current_app

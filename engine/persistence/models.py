@@ -416,9 +416,32 @@ class Letter(Base):
     template_version: Mapped[str] = mapped_column(String(80))
     data_snapshot: Mapped[dict] = mapped_column()
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # The agency key whose PAdES signature the PDF carries (None: issued unsigned, before the agency had one).
+    signing_key_id: Mapped[int | None] = mapped_column(ForeignKey("signing_keys.id"), nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
     supersede_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+
+
+class SigningKey(Base):
+    """An agency's signing identity: X.509 certificate (public) and its private key, encrypted at rest with a key
+    from configuration (AES-256-GCM, bound to the agency and the fingerprint). The newest unretired one signs."""
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    certificate_der: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_der: Mapped[list] = mapped_column(default=list)  # intermediate certificates, base64 DER
+    encrypted_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    encryption_key_id: Mapped[str] = mapped_column(String(16))  # which configured secret encrypted it
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    self_issued: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Delivery(Base):

@@ -24,6 +24,7 @@ from engine.persistence.models import (
     Delivery,
     ExemptionRecord,
     Letter,
+    SigningKey,
     Upload,
     User,
 )
@@ -150,7 +151,8 @@ def collect_case_file(session: Session, case: Case, *, exported_at: datetime) ->
                  "report_outcome": case.report_outcome,
                  "items": [{k: item[k] for k in ("seq", "description", "outcome")} for item in items]},
         "files": [{**d.index_entry(), "kind": d.kind, "source_id": d.source_id,
-                   "template_version": d.template_version} for d in documents],
+                   "template_version": d.template_version,
+                   **({"signed_with": d.signed_with} if d.signed_with else {})} for d in documents],
         "audit": audit,
         "archive_notes": [{"noted_on": n["noted_on"], "text": n["text"]} for n in notes],
     }
@@ -188,6 +190,9 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
     letters = session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.issued_on, Letter.id)).all()
     uploads = session.scalars(select(Upload).where(Upload.case_id == case.id).order_by(Upload.created_at, Upload.id)).all()
     superseded_by = {letter.supersedes_id: letter for letter in letters if letter.supersedes_id}
+    key_ids = {letter.signing_key_id for letter in letters if letter.signing_key_id}
+    fingerprints = dict(session.execute(select(SigningKey.id, SigningKey.fingerprint_sha256)
+                                        .where(SigningKey.id.in_(key_ids))).all()) if key_ids else {}
     delivered = _delivery_notes(session, case)
     result, application, process = [], [], []
     for letter in letters:
@@ -204,7 +209,7 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
             title="", doc_number=letter.doc_number,
             author=agency.name, dated_on=letter.issued_on, content_type="application/pdf", sha256=letter.sha256,
             content=letter.pdf, letter_type=letter.letter_type, template_version=letter.template_version,
-            note="；".join(notes))
+            note="；".join(notes), signed_with=fingerprints.get(letter.signing_key_id, ""))
         (result if live_result else process).append(doc)
     for upload in uploads:
         title = UPLOAD_KIND_LABELS.get(upload.kind, "材料")

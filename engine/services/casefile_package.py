@@ -62,6 +62,7 @@ class CaseFileDocument:
     template_version: str = ""
     note: str = ""
     suffix: str = ".pdf"
+    signed_with: str = ""  # SHA-256 fingerprint of the certificate whose PAdES signature the letter carries
 
     def index_entry(self) -> dict:
         return {"part": self.part, "path": self.path, "title": self.title, "letter_type": self.letter_type,

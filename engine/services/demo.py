@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import services
+from engine.persistence.audit import utcnow
 from engine.persistence.models import Agency, ExemptionRecord, User
 from engine.rules.calendar import default_calendar
 from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm
 from engine.services.accounts import add_agency, add_department, add_user
 from engine.services.agency_admin import SEAL_PLACEHOLDER
+from engine.services.signing_keys import create_signing_key
 
 DEMO_AGENCY = "DEMO"
 DEMO_PASSWORDS = {
@@ -110,6 +112,8 @@ def create_demo(session: Session, *, renderer, today: date) -> DemoResult:
         online_review_channel="示例市行政复议网上申请平台（https://fysq.example.gov.cn）",
         topics=["城乡规划", "房屋征收", "保障性住房", "财政资金", "生态环境", "其他"],
         settings={SEAL_PLACEHOLDER: True})  # no seal image in the demo: letters print “（印章）” so replies can be signed
+    # A self-issued identity, so that every demo letter — the signed replies above all — carries a valid signature.
+    create_signing_key(session, agency, now=utcnow())
     depts = [add_department(session, agency, name) for name in ("城建科", "财政科", "综合科")]
     for username, (display, roles, password) in DEMO_PASSWORDS.items():
         add_user(session, agency, username, password, roles, display_name=display,

@@ -16,6 +16,7 @@ from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.services.signing_keys import SigningRequest, signing_request
 
 
 class RenderedLike(Protocol):
@@ -26,11 +27,13 @@ class RenderedLike(Protocol):
 
 
 class LetterRenderer(Protocol):
-    """Renders a letter type from plain data (the web, API and CLI pass `letters.render_letter` with the
-    agency's fonts and seal). An issued letter (`draft=False`) is refused when a font or the seal is missing;
-    a renderer may also say so beforehand with `issue_problems() -> list[str]` (see `renderer_problems`)."""
+    """Renders a letter type from plain data (the web, API and CLI pass `webui.letters_adapter.renderer_for`: the
+    letters package with the agency's fonts and seal) and, given a `signing` request, signs it with that key.
+    An issued letter (`draft=False`) is refused when a font or the seal is missing; a renderer may also say so
+    beforehand with `issue_problems() -> list[str]` (see `renderer_problems`)."""
 
-    def __call__(self, letter_type: str, data: dict, *, draft: bool = False) -> RenderedLike: ...
+    def __call__(self, letter_type: str, data: dict, *, draft: bool = False,
+                 signing: SigningRequest | None = None) -> RenderedLike: ...
 
 
 def renderer_problems(renderer: LetterRenderer | None) -> list[str]:
@@ -40,9 +43,12 @@ def renderer_problems(renderer: LetterRenderer | None) -> list[str]:
     return list(check()) if check is not None else []
 
 
-def render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool) -> RenderedLike:
+def render(renderer: LetterRenderer, letter_type: str, data: dict, *, draft: bool,
+           signing: SigningRequest | None = None) -> RenderedLike:
     """Render or refuse: a letter that cannot render (missing remedies, recipient, basis…) stops the action."""
     try:
+        if signing is not None:
+            return renderer(letter_type, data, draft=draft, signing=signing)
         return renderer(letter_type, data, draft=draft)
     except GongkaiError:
         raise
@@ -60,21 +66,28 @@ def next_letter_number(session: Session, agency: Agency, year: int) -> str:
 def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
                  renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
                  signed: bool = False) -> Letter:
-    """Number, render and freeze one letter in the caller's transaction (a failed render leaves nothing)."""
+    """Number, render, sign and freeze one letter in the caller's transaction (a failed render leaves nothing).
+
+    Every letter is signed with the agency's key when it has one (PAdES, by the injected renderer); a `signed`
+    letter — the reply a legal reviewer 签发 and its corrections — must be, so without a key it is refused."""
     agency = session.get(Agency, case.agency_id)
+    now = utcnow()
+    identity = signing_request(session, agency, actor, signs_reply=signed, now=now, today=today)
     doc_number = next_letter_number(session, agency, today.year) if numbered else None
     data = build(doc_number)
-    rendered = render(renderer, letter_type, data, draft=False)
+    rendered = render(renderer, letter_type, data, draft=False, signing=identity[1] if identity else None)
     letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
                     pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
                     template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
-                    signed_by_id=actor.id if signed else None, created_at=utcnow())
+                    signed_by_id=actor.id if signed else None, signing_key_id=identity[0].id if identity else None,
+                    created_at=now)
     session.add(letter)
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
                  stage_before=case.stage, stage_after=case.stage,
                  changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
-                          "sha256": letter.sha256, "template_version": letter.template_version})
+                          "sha256": letter.sha256, "template_version": letter.template_version,
+                          **({"signed_with": identity[0].fingerprint_sha256} if identity else {})})
     return letter
 
 

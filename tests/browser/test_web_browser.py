@@ -149,6 +149,11 @@ def test_clerk_handler_and_reviewer_take_a_request_to_a_signed_delivered_partial
     reviewer.click("#sign-button")
     reviewer.wait_for_selector(".flash-success")
     assert "答复书已签发" in reviewer.inner_text(".flash-success")
+    _open_case(reviewer, base, case_url)
+    reviewer.click("tr:has(.badge.stage-signed) a:has-text('验证签名')")
+    reviewer.wait_for_selector(".signature-report")
+    assert "签名有效：文件自签名以来未被改动" in reviewer.inner_text(".signature-report")
+    reviewer.screenshot(path=str(tmp_path / "signature.png"), full_page=True)
 
     _open_case(clerk, base, case_url)
     clerk.click("a:has-text('登记送达')")

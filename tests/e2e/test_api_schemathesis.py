@@ -37,7 +37,9 @@ SEED = 20261122
 def live_api(tmp_path_factory):
     """A migrated SQLite database with an agency, a user holding every working role, a few cases in several
     stages, and the app served on an ephemeral port."""
+    from engine.persistence.audit import utcnow
     from engine.services.accounts import add_agency, add_department, add_user, create_token
+    from engine.services.signing_keys import create_signing_key
     from tests.integration import helpers_cases as walk
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'api.sqlite3'}"
@@ -49,6 +51,7 @@ def live_api(tmp_path_factory):
                         review_body="模糊测试市人民政府", court="模糊测试市中级人民法院", contact="0571-12345678",
                         settings={"seal_placeholder": True, "one_person_office": True})
     add_department(session, agency, "规划科")
+    create_signing_key(session, agency, now=utcnow())
     roles = ["clerk", "handler", "legal_reviewer", "office_head", "archivist"]
     everyone = add_user(session, agency, "fuzzer", PASSWORD, roles, display_name="全角色用户")
     token = create_token(session, everyone, "schemathesis")

@@ -97,6 +97,14 @@ def test_the_demo_creates_every_stage_and_outcome_and_a_second_run_with_if_empty
     assert stages == set(STAGES)
     assert outcomes == set(OUTCOMES)
     assert count >= 45
+    # Every signed reply of the demo carries a PAdES signature that verifies (DESIGN §7, Signatures).
+    from letters.signing import verify_pdf
+
+    engine = dbmod.make_engine(empty_db)
+    with engine.connect() as conn:
+        replies = conn.execute(text("SELECT id, pdf FROM letters WHERE signed_by_id IS NOT NULL")).all()
+    engine.dispose()
+    assert len(replies) >= 10 and all(verify_pdf(bytes(pdf)).ok for _id, pdf in replies)
     again = run(empty_db, "demo", "--if-empty")
     assert again.returncode == 0 and "已存在" in again.stdout
     assert run(empty_db, "audit", "verify").returncode == 0

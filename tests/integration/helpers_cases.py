@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import letters
 from engine import services
 from engine.services import ApplicantForm, ExemptionForm, ItemDecision, RegistrationForm
+from letters.assets import default_assets
+from webui.letters_adapter import render_with
 
-
-def render(letter_type: str, data: dict, *, draft: bool = False):
-    return letters.render_letter(letter_type, data, draft=draft)
+# The renderer the web, API and CLI inject: the default fonts, signing with the agency's key when it has one.
+render = render_with(default_assets())
 
 
 def registration(*, submitted_on: date, channel: str = "in_person", items=None, name: str = "张三",

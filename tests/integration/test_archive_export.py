@@ -24,6 +24,7 @@ from engine.services.archive_export import export_case, export_year
 from engine.services.archiving import append_archive_note
 from engine.services.casefile_collect import collect_case_file
 from engine.services.casefile_package import CASEFILE_PDF, MANIFEST, SUMS, write_case_file
+from engine.services.signing_keys import create_signing_key
 from tests.pdf_glyphs import handmade_pdf, notdef_uses
 from webui.archive_export.rendering import casefile_renderer
 from webui.archive_export.verify import verify_case_zip
@@ -90,6 +91,7 @@ def exported(database_template, tmp_path_factory):
                         review_body="测试市人民政府", court="测试市中级人民法院", contact="测试市人民路1号 0571-12345678",
                         topics=["城乡规划"], settings={"seal_placeholder": True})
     add_department(session, agency, "规划科")
+    create_signing_key(session, agency, now=EXPORTED_AT)
     session.commit()
     users = {role: add_user(session, agency, role, PASSWORD, [role], display_name=f"{role}用户") for role in ROLES}
     session.commit()

@@ -9,9 +9,8 @@ from sqlalchemy import select, text
 from engine import services
 from engine.persistence.audit import verify_chain
 from engine.persistence.models import Agency, AuditEvent
-from letters import render_letter
 
-from .helpers_cases import accept, register
+from .helpers_cases import accept, register, render
 
 MON = date(2026, 3, 2)
 
@@ -23,7 +22,7 @@ def _events(session, agency):
 def _make_history(session, agency, users):
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
-    services.withdraw(session, case.id, reason="申请人书面撤回", renderer=render_letter, actor=users["clerk"], today=MON)
+    services.withdraw(session, case.id, reason="申请人书面撤回", renderer=render, actor=users["clerk"], today=MON)
     session.commit()
     return case
 

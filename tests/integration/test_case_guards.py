@@ -12,7 +12,6 @@ from engine.errors import InvalidInput, NotFound, PermissionDenied, RuleViolatio
 from engine.persistence.models import AuditEvent, Case
 from engine.rules.calendar import default_calendar
 from engine.services import ExemptionForm, ItemDecision
-from letters import render_letter
 
 from .helpers_cases import accept, decide_disclosed, deliver, register, registration, render, review_and_sign
 
@@ -23,30 +22,30 @@ def test_a_supplement_request_after_seven_working_days_is_refused(session, agenc
     case, _ = register(session, users, MON)
     late = default_calendar().add_working_days(MON, 8)
     with pytest.raises(RuleViolation, match="7 个工作日"):
-        services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter, actor=users["clerk"], today=late)
+        services.request_supplement(session, case.id, items=["请写明文号"], renderer=render, actor=users["clerk"], today=late)
 
 
 def test_a_supplement_on_the_seventh_working_day_is_allowed_and_only_once(session, agency, users):
     case, _ = register(session, users, MON)
     day7 = default_calendar().add_working_days(MON, 7)
-    services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter, actor=users["clerk"], today=day7)
+    services.request_supplement(session, case.id, items=["请写明文号"], renderer=render, actor=users["clerk"], today=day7)
     assert case.stage == "awaiting_supplement"
     services.receive_supplement(session, case.id, received_on=day7, actor=users["clerk"], today=day7)
     assert case.clock_start_on == day7
     assert case.due_on == default_calendar().add_working_days(day7, 20)  # the clock restarts at 0
     with pytest.raises(RuleViolation, match="一次性"):
-        services.request_supplement(session, case.id, items=["再补"], renderer=render_letter, actor=users["clerk"], today=day7)
+        services.request_supplement(session, case.id, items=["再补"], renderer=render, actor=users["clerk"], today=day7)
 
 
 def test_a_lapsed_supplement_closes_the_case_as_r6_1_only_after_the_period(session, agency, users):
     case, _ = register(session, users, MON)
-    notice = services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter,
+    notice = services.request_supplement(session, case.id, items=["请写明文号"], renderer=render,
                                          actor=users["clerk"], today=MON).letter
     deliver(session, users, case, notice, MON)
     with pytest.raises(RuleViolation, match="尚未届满"):
-        services.close_lapsed(session, case.id, renderer=render_letter, actor=users["clerk"], today=case.supplement_due_on)
+        services.close_lapsed(session, case.id, renderer=render, actor=users["clerk"], today=case.supplement_due_on)
     after = default_calendar().add_working_days(case.supplement_due_on, 1)
-    services.close_lapsed(session, case.id, renderer=render_letter, actor=users["clerk"], today=after)
+    services.close_lapsed(session, case.id, renderer=render, actor=users["clerk"], today=after)
     assert (case.stage, case.report_outcome, case.finished_on) == ("closed", "LAPSED_SUPPLEMENT", after)
 
 
@@ -54,14 +53,14 @@ def test_an_extension_needs_the_office_head_is_at_most_twenty_days_and_only_once
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
     with pytest.raises(PermissionDenied, match="负责人"):
-        services.extend(session, case.id, working_days=10, reason="需协调", renderer=render_letter, actor=users["handler"], today=MON)
+        services.extend(session, case.id, working_days=10, reason="需协调", renderer=render, actor=users["handler"], today=MON)
     with pytest.raises(RuleViolation, match="20 个工作日"):
-        services.extend(session, case.id, working_days=21, reason="需协调", renderer=render_letter, actor=users["office_head"], today=MON)
+        services.extend(session, case.id, working_days=21, reason="需协调", renderer=render, actor=users["office_head"], today=MON)
     original = case.due_on
-    services.extend(session, case.id, working_days=20, reason="需协调多个部门", renderer=render_letter, actor=users["office_head"], today=MON)
+    services.extend(session, case.id, working_days=20, reason="需协调多个部门", renderer=render, actor=users["office_head"], today=MON)
     assert case.due_on == default_calendar().add_working_days(original, 20)
     with pytest.raises(RuleViolation, match="只能延长一次"):
-        services.extend(session, case.id, working_days=5, reason="再延", renderer=render_letter, actor=users["office_head"], today=MON)
+        services.extend(session, case.id, working_days=5, reason="再延", renderer=render, actor=users["office_head"], today=MON)
 
 
 def test_an_extension_after_the_due_date_is_refused(session, agency, users):
@@ -69,7 +68,7 @@ def test_an_extension_after_the_due_date_is_refused(session, agency, users):
     accept(session, users, case, MON)
     late = default_calendar().add_working_days(case.due_on, 1)
     with pytest.raises(RuleViolation, match="届满前"):
-        services.extend(session, case.id, working_days=10, reason="需协调", renderer=render_letter, actor=users["office_head"], today=late)
+        services.extend(session, case.id, working_days=10, reason="需协调", renderer=render, actor=users["office_head"], today=late)
 
 
 def test_a_consultation_pauses_the_clock_until_the_answer(session, agency, users):
@@ -79,7 +78,7 @@ def test_a_consultation_pauses_the_clock_until_the_answer(session, agency, users
     before = case.due_on
     sent = cal.add_working_days(MON, 2)
     c = services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某公司", sent_on=sent,
-                                   renderer=render_letter, actor=users["handler"], today=sent).record
+                                   renderer=render, actor=users["handler"], today=sent).record
     assert case.stage == "consulting"
     answered = cal.add_working_days(sent, 4)
     services.record_consultation_answer(session, case.id, consultation_id=c.id, answer="OBJECTION",
@@ -159,7 +158,7 @@ def test_archived_cases_are_read_only(session, agency, users):
     services.record_delivery(session, case.id, method="IN_PERSON", delivered_on=MON, actor=users["clerk"], today=MON)
     services.archive(session, case.id, actor=users["archivist"], today=MON)
     with pytest.raises(WorkflowError, match="已归档"):
-        services.withdraw(session, case.id, reason="撤回", renderer=render_letter, actor=users["clerk"], today=MON)
+        services.withdraw(session, case.id, reason="撤回", renderer=render, actor=users["clerk"], today=MON)
     with pytest.raises(RuleViolation, match="备考"):
         services.record_delivery(session, case.id, method="POST", delivered_on=MON, returned=True,
                                  actor=users["clerk"], today=MON)
@@ -170,7 +169,7 @@ def test_a_stale_version_is_refused_with_a_clear_message(session, agency, users)
     old_version = case.version
     accept(session, users, case, MON)
     with pytest.raises(StaleCase, match="已被他人修改"):
-        services.withdraw(session, case.id, reason="撤回", renderer=render_letter, actor=users["clerk"], today=MON, version=old_version)
+        services.withdraw(session, case.id, reason="撤回", renderer=render, actor=users["clerk"], today=MON, version=old_version)
 
 
 def test_another_agencys_case_is_not_found(session, agency, users):
@@ -180,7 +179,7 @@ def test_another_agencys_case_is_not_found(session, agency, users):
     other = add_agency(session, "OTHER", "另一机关")
     outsider = add_user(session, other, "outsider", "password-123", ["clerk"])
     with pytest.raises(NotFound):
-        services.withdraw(session, case.id, reason="撤回", renderer=render_letter, actor=outsider, today=MON)
+        services.withdraw(session, case.id, reason="撤回", renderer=render, actor=outsider, today=MON)
 
 
 def test_a_failed_action_leaves_no_partial_state_and_no_audit_event(session, agency, users, monkeypatch):
@@ -193,7 +192,7 @@ def test_a_failed_action_leaves_no_partial_state_and_no_audit_event(session, age
 
     monkeypatch.setattr(cases_module, "record_event", explode)
     with pytest.raises(RuntimeError):
-        services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter, actor=users["clerk"], today=MON)
+        services.request_supplement(session, case.id, items=["请写明文号"], renderer=render, actor=users["clerk"], today=MON)
     session.rollback()
     fresh = session.get(Case, case.id)
     assert fresh.stage == "registered"
@@ -203,15 +202,15 @@ def test_a_failed_action_leaves_no_partial_state_and_no_audit_event(session, age
 
 def test_plain_letters_wait_for_confirmation_before_the_clock_starts(session, agency, users):
     form = registration(submitted_on=MON, channel="plain_letter")
-    registered = services.register_request(session, form, renderer=render_letter, actor=users["clerk"], today=MON)
+    registered = services.register_request(session, form, renderer=render, actor=users["clerk"], today=MON)
     case = registered.case
     assert (case.stage, case.received_on, case.due_on) == ("received", None, None)
     confirmed = date(2026, 3, 4)
     with pytest.raises(InvalidInput, match="晚于申请到达日期.*2 日"):
-        services.confirm_receipt(session, case.id, confirmed_on=confirmed, renderer=render_letter,
+        services.confirm_receipt(session, case.id, confirmed_on=confirmed, renderer=render,
                                  actor=users["clerk"], today=confirmed)
     services.confirm_receipt(session, case.id, confirmed_on=confirmed, late_reason="需电话核实申请人身份",
-                             renderer=render_letter, actor=users["clerk"], today=confirmed)
+                             renderer=render, actor=users["clerk"], today=confirmed)
     event = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id,
                                                     AuditEvent.action == "confirm_receipt"))
     assert event.reason == "需电话核实申请人身份"
@@ -221,7 +220,7 @@ def test_plain_letters_wait_for_confirmation_before_the_clock_starts(session, ag
 
 def test_an_online_request_is_received_on_the_systems_confirmation_day(session, agency, users):
     registered = services.register_request(session, registration(submitted_on=MON, channel="online"),
-                                        renderer=render_letter, actor=users["clerk"], today=MON)
+                                        renderer=render, actor=users["clerk"], today=MON)
     case = registered.case
     assert case.received_on == MON
 
@@ -229,11 +228,11 @@ def test_an_online_request_is_received_on_the_systems_confirmation_day(session, 
 def test_a_bad_id_number_or_missing_contact_is_refused(session, agency, users):
     with pytest.raises(InvalidInput, match="校验位"):
         services.register_request(session, registration(submitted_on=MON, id_number="110105194912310021"),
-                                  renderer=render_letter, actor=users["clerk"], today=MON)
+                                  renderer=render, actor=users["clerk"], today=MON)
     form = registration(submitted_on=MON)
     form.applicant.phone = form.applicant.address = ""
     with pytest.raises(InvalidInput, match="联系方式"):
-        services.register_request(session, form, renderer=render_letter, actor=users["clerk"], today=MON)
+        services.register_request(session, form, renderer=render, actor=users["clerk"], today=MON)
 
 
 def test_an_earlier_similar_request_from_the_same_applicant_is_offered_as_a_possible_repeat(session, agency, users):
@@ -248,21 +247,21 @@ def test_an_earlier_similar_request_from_the_same_applicant_is_offered_as_a_poss
 def test_fee_time_pauses_the_clock_and_a_lapsed_fee_closes_the_case(session, agency, users):
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
-    issued = services.issue_fee_notice(session, case.id, mode="PER_PAGE", units=120, renderer=render_letter,
+    issued = services.issue_fee_notice(session, case.id, mode="PER_PAGE", units=120, renderer=render,
                                        actor=users["handler"], today=MON)
     fee = issued.record
     assert fee.amount_yuan == 700 + 400
     assert case.stage == "awaiting_fee" and case.clock_paused
     deliver(session, users, case, issued.letter, MON)
     after = default_calendar().add_working_days(fee.pay_by_on, 1)
-    services.close_lapsed(session, case.id, renderer=render_letter, actor=users["clerk"], today=after)
+    services.close_lapsed(session, case.id, renderer=render, actor=users["clerk"], today=after)
     assert case.report_outcome == "LAPSED_FEE"
 
 
 def test_an_item_topic_outside_the_agencys_list_is_refused(session, agency, users):
     with pytest.raises(InvalidInput, match="分类目录"):
         services.register_request(session, registration(submitted_on=MON, items=[("某文件", "天气预报")]),
-                                  renderer=render_letter, actor=users["clerk"], today=MON)
+                                  renderer=render, actor=users["clerk"], today=MON)
 
 
 def test_user_administration_is_for_admins_of_the_same_agency_and_is_audited(session, agency, users):
@@ -288,7 +287,7 @@ def test_disclosing_over_a_third_partys_objection_needs_the_written_notice_befor
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
     consultation = services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某建设有限公司",
-                                              sent_on=MON, renderer=render_letter, actor=users["handler"], today=MON).record
+                                              sent_on=MON, renderer=render, actor=users["handler"], today=MON).record
     answered = date(2026, 3, 6)
     services.record_consultation_answer(session, case.id, consultation_id=consultation.id, answer="OBJECTION",
                                         summary="认为合同金额属于商业秘密", answered_on=answered,
@@ -315,7 +314,7 @@ def test_a_consenting_third_party_needs_no_disclosure_notice(session, agency, us
     consultation_case, _ = register(session, users, MON)
     accept(session, users, consultation_case, MON)
     c = services.open_consultation(session, consultation_case.id, kind="THIRD_PARTY", party_name="某公司",
-                                   sent_on=MON, renderer=render_letter, actor=users["handler"], today=MON).record
+                                   sent_on=MON, renderer=render, actor=users["handler"], today=MON).record
     services.record_consultation_answer(session, consultation_case.id, consultation_id=c.id, answer="CONSENT",
                                         answered_on=MON, actor=users["handler"], today=MON)
     with pytest.raises(RuleViolation, match="不同意公开的第三方"):

@@ -7,10 +7,9 @@ from datetime import date
 import pytest
 
 from engine import services
-from letters import render_letter
 from webui.case_queries import CaseFilter, page_of
 
-from .helpers_cases import register
+from .helpers_cases import register, render
 
 MON = date(2026, 3, 2)
 
@@ -20,7 +19,7 @@ def three_cases(session, agency, users):
     register(session, users, MON, name="欧阳喆", id_number="", items=[("幸福小区房屋征收补偿方案", "房屋征收")])
     register(session, users, MON, name="李四", id_number="", items=[("公共租赁住房分配名单", "保障性住房")])
     case, _ = register(session, users, MON, name="王五", id_number="", items=[("地铁3号线环评报告", "城乡规划")])
-    services.request_supplement(session, case.id, items=["请写明文号"], renderer=render_letter, actor=users["clerk"], today=MON)
+    services.request_supplement(session, case.id, items=["请写明文号"], renderer=render, actor=users["clerk"], today=MON)
     case.search_text = case.search_text + " 补正后：地铁三号线东延段"  # an edit re-indexes the text
     session.commit()
     return agency

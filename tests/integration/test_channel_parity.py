@@ -345,12 +345,15 @@ def _portrait(session, case_id: int) -> dict:
 def twin_tokens(session, agency, password_hash, monkeypatch):
     """A twin of the test agency (same name and settings, its own numbers) with one API token per role."""
     import engine.services.accounts as accounts
+    from engine.persistence.audit import utcnow
+    from engine.services.signing_keys import create_signing_key
 
     twin = add_agency(session, "TWINCITY", agency.name, letter_no_prefix=agency.letter_no_prefix,
                       review_body=agency.review_body, court=agency.court, contact=agency.contact,
                       online_review_channel=agency.online_review_channel, topics=list(agency.topics),
                       settings=dict(agency.settings))
     add_department(session, twin, "规划科")
+    create_signing_key(session, twin, now=utcnow())
     tokens = {}
     with monkeypatch.context() as patch:
         patch.setattr(accounts, "hash_password", lambda _pw: password_hash)

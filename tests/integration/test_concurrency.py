@@ -12,10 +12,9 @@ from engine import services
 from engine.errors import StaleCase
 from engine.persistence import db as dbmod
 from engine.persistence.models import Case, User
-from letters import render_letter
 
 from ..conftest import PG_URL
-from .helpers_cases import registration
+from .helpers_cases import registration, render
 
 MON = date(2026, 3, 2)
 
@@ -48,7 +47,7 @@ def test_twenty_parallel_registrations_get_unique_gap_free_numbers(db_engine, ag
         with dbmod.transaction(db_engine) as s:
             clerk = s.get(User, clerk_id)
             services.register_request(s, registration(submitted_on=MON, name=f"申请人{i}", id_number=""),
-                                      renderer=render_letter, actor=clerk, today=MON)
+                                      renderer=render, actor=clerk, today=MON)
 
     assert _run_parallel(20, register) == []
     with dbmod.transaction(db_engine) as s:
@@ -60,14 +59,14 @@ def test_twenty_parallel_registrations_get_unique_gap_free_numbers(db_engine, ag
 
 def test_two_writers_on_one_case_one_gets_stale_case_and_nothing_is_lost(db_engine, agency, users):
     with dbmod.transaction(db_engine) as s:
-        registered = services.register_request(s, registration(submitted_on=MON), renderer=render_letter, actor=s.get(User, users["clerk"].id),
+        registered = services.register_request(s, registration(submitted_on=MON), renderer=render, actor=s.get(User, users["clerk"].id),
                                             today=MON)
         case = registered.case
         case_id, version = case.id, case.version
     s1 = dbmod.session_factory(db_engine)()
     s2 = dbmod.session_factory(db_engine)()
     try:
-        services.withdraw(s1, case_id, reason="申请人撤回", renderer=render_letter, actor=s1.get(User, users["clerk"].id), today=MON,
+        services.withdraw(s1, case_id, reason="申请人撤回", renderer=render, actor=s1.get(User, users["clerk"].id), today=MON,
                           version=version)
         from engine.persistence.models import Department
 

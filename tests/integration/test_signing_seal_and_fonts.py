@@ -99,9 +99,23 @@ def test_an_uploaded_seal_image_lets_the_reply_be_signed_and_is_drawn_instead_of
     session.commit()
     letter = sign(session, users, case, today)
     reader = PdfReader(io.BytesIO(letter.pdf))
-    images = [x for page in reader.pages for x in page["/Resources"].get("/XObject", {}).values()
-              if x.get_object().get("/Subtype") == "/Image"]
-    assert images and "（印章）" not in pdf_text(letter.pdf)
+    # The signed reply draws the seal in its signature's appearance at the seal position (issue 19), so look in the
+    # page's and the annotations' form XObjects alike.
+    def images(resources, depth=0):
+        found = []
+        for x in (resources or {}).get("/XObject", {}).values():
+            x = x.get_object()
+            if x.get("/Subtype") == "/Image":
+                found.append(x)
+            elif depth < 4:
+                found += images(x.get("/Resources"), depth + 1)
+        return found
+
+    drawn = [image for page in reader.pages for image in images(page["/Resources"])]
+    drawn += [image for page in reader.pages for annotation in page.get("/Annots", []) or []
+              for image in images({"/XObject": {"/N": annotation.get_object().get("/AP", {}).get("/N")}}
+                                  if annotation.get_object().get("/AP") else None)]
+    assert drawn and "（印章）" not in pdf_text(letter.pdf)
 
 
 def test_the_sign_page_names_the_missing_seal_before_the_click(web_app, session, users, today, agency):  # noqa: F811

@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.persistence.models import Case, Department, ExemptionRecord, Letter
-from letters import render_letter
 from tests.conftest import TODAY
 from tests.integration import test_web_support as support
-from tests.integration.helpers_cases import PARTIAL_EXEMPTION
+from tests.integration.helpers_cases import PARTIAL_EXEMPTION, render
 from tests.integration.test_web_support import logged_in, register_via_web
 
 web_app = support.web_app
@@ -148,7 +147,7 @@ def test_a_handler_notifies_an_objecting_third_party_before_the_reply_is_signed(
     case, _ = hc.register(session, users, today)
     hc.accept(session, users, case, today)
     c = services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某建设有限公司", sent_on=today,
-                                   renderer=render_letter, actor=users["handler"], today=today).record
+                                   renderer=render, actor=users["handler"], today=today).record
     services.record_consultation_answer(session, case.id, consultation_id=c.id, answer="OBJECTION",
                                         answered_on=today, summary="属于商业秘密", actor=users["handler"], today=today)
     session.commit()

@@ -1,5 +1,5 @@
-"""Checking a case-file package (案卷包) against itself: SHA256SUMS, manifest.json and the copy of the manifest
-embedded in 案卷.pdf, so any edited, added or missing file is named. Plain bytes in, problems (in Chinese) out.
+"""Checking a case-file package (案卷包) against itself: SHA256SUMS, manifest.json, the copy of the manifest
+embedded in 案卷.pdf and the PAdES signature of every signed letter, so any edited, added or missing file is named. Plain bytes in, problems (in Chinese) out.
 
 The package layout is `engine.services.casefile_package`; the PDF is read by `letters.casefile`.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.services.casefile_package import CASEFILE_PDF, FORMAT, MANIFEST, ORIGINALS, SUMS, sha256_hex
 from letters.casefile import embedded_manifest
+from letters.signing import verify_pdf
 
 
 def verify_case_zip(path: Path) -> list[str]:
@@ -93,6 +94,8 @@ def _check_manifest_files(manifest: dict, contents: dict[str, bytes], problems: 
         if sha256_hex(actual) != entry.get("sha256"):
             problems.append(f"原件「{name}」的 SHA-256 与 manifest.json 不符：应为 {entry.get('sha256')}，"
                             f"实际为 {sha256_hex(actual)}")
+        if entry.get("signed_with"):
+            _check_signature(name, actual, entry["signed_with"], problems)
         if len(actual) != entry.get("size_bytes"):
             problems.append(f"原件「{name}」的大小与 manifest.json 不符：应为 {entry.get('size_bytes')} 字节，"
                             f"实际为 {len(actual)} 字节")
@@ -100,6 +103,16 @@ def _check_manifest_files(manifest: dict, contents: dict[str, bytes], problems: 
     for name in contents:
         if name.startswith(ORIGINALS + "/") and name not in expected:
             problems.append(f"原件目录中的「{name}」未列入 manifest.json")
+
+
+def _check_signature(name: str, pdf: bytes, fingerprint: str, problems: list[str]) -> None:
+    """A letter the manifest records as signed must still carry an intact signature by that certificate."""
+    result = verify_pdf(pdf)
+    if not result.ok:
+        reasons = [result.problem] if result.problem else [s.problem or "签名不完整" for s in result.signatures if not s.ok]
+        problems.append(f"原件「{name}」的电子签名无效：{'；'.join(reasons)}")
+    elif not any(s.certificate and s.certificate.fingerprint_sha256 == fingerprint for s in result.signatures):
+        problems.append(f"原件「{name}」的签名证书与 manifest.json 记录的证书（指纹 {fingerprint}）不符")
 
 
 def _check_embedded(pdf: bytes, manifest: bytes, problems: list[str]) -> None:

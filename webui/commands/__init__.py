@@ -23,8 +23,10 @@ def _register() -> None:
 
     main.add_command(calendar_cmds.deadline)
     main.add_command(calendar_cmds.calendar)
-    from webui.commands import letter_cmds
+    from webui.commands import letter_cmds, signing_cmds
     main.add_command(letter_cmds.letter)
+    letter_cmds.letter.add_command(signing_cmds.letter_verify)
+    core_cmds.agency.add_command(signing_cmds.signing_key)
     from webui.commands import report_cmds
     main.add_command(report_cmds.report)
     from webui.commands import ledger_cmds

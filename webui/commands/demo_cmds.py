@@ -28,9 +28,10 @@ def demo(if_empty: bool) -> None:
             sys.exit(2)
         click.echo("正在生成示例数据（逐件走完真实办理流程并生成文书，约需半分钟）……", err=True)
 
-        def render(letter_type: str, data: dict, *, draft: bool = False):
-            """With the demo agency's fonts and seal setting, as the web uses (the agency exists by the first letter)."""
-            return renderer_for(agency_by_code(session, DEMO_AGENCY))(letter_type, data, draft=draft)
+        def render(letter_type: str, data: dict, *, draft: bool = False, signing=None):
+            """With the demo agency's fonts and seal setting, as the web uses (the agency exists by the first letter);
+            signed with its self-issued identity."""
+            return renderer_for(agency_by_code(session, DEMO_AGENCY))(letter_type, data, draft=draft, signing=signing)
 
         result = create_demo(session, renderer=render, today=today)
     click.echo(f"已创建示例机关 {result.agency_code} 和 {result.cases} 件示例申请")
