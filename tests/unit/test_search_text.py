@@ -1,0 +1,16 @@
+"""The one normal form of searched text: any bracket style, full-width digits, separators inside numbers."""
+
+from engine.rules.search import case_search_text, normalise_search_text
+
+
+def test_brackets_digits_and_separators_have_one_form():
+    forms = ["依申请[2026]45号", "依申请【2026】45号", "依申请（2026）45号", "依申请(2026)45号", "依申请〔２０２６〕45号"]
+    assert {normalise_search_text(f) for f in forms} == {"依申请〔2026〕45号"}
+    assert normalise_search_text(" 138-0013 8000 ") == "13800138000"
+    assert normalise_search_text("第3条 第2款") == "第3条 第2款"
+
+
+def test_case_text_holds_what_people_quote_and_nothing_empty():
+    text = case_search_text(applicant_name="赵六", id_number="11010519491231002X", phone="139-1234-5678",
+                            reg_no="依申请〔2026〕7号", items=["地铁3号线环评报告"], letter_numbers=["江测公[2026]21号"])
+    assert text == "赵六 11010519491231002X 13912345678 依申请〔2026〕7号 地铁3号线环评报告 江测公〔2026〕21号"
