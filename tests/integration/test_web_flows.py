@@ -89,7 +89,7 @@ def test_a_request_goes_from_registration_to_an_archived_partial_disclosure(web_
 
     archivist = logged_in(web_app, "archivist")
     assert case.reg_no in archivist.get("/archive").get_data(as_text=True)
-    response = archivist.post(f"/cases/{case_id}/do/archive", data={"version": case.version})
+    response = archivist.post(f"/cases/{case_id}/do/archive", data={"confirmed": "1", "version": case.version})
     assert response.status_code == 303, response.get_data(as_text=True)
     case = _case(session, case_id)
     assert case.stage == "archived" and case.archive_no
@@ -157,7 +157,7 @@ def test_a_handler_notifies_an_objecting_third_party_before_the_reply_is_signed(
     form = handler.get(f"/cases/{case.id}/do/notify_third_party").get_data(as_text=True)
     assert "某建设有限公司" in form and "条例第三十二条" in form
     case = _case(session, case.id)
-    response = handler.post(f"/cases/{case.id}/do/notify_third_party", data={
+    response = handler.post(f"/cases/{case.id}/do/notify_third_party", data={"confirmed": "1",
         "version": case.version, "consultation_id": c.id, "information": "出让合同成交价款",
         "reason": "成交价款是国有资产处置结果，不公开会对公共利益造成重大影响"})
     assert response.status_code == 303, response.get_data(as_text=True)
