@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -33,6 +32,7 @@ from engine.rules.workflow import STAGE_LABELS, available_actions
 from webui import db
 from webui import form_values as fv
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
+from webui.downloads import content_disposition, letter_filename
 from webui.localtime import today
 from webui.presentation import CHANNEL_LABELS, days_left
 
@@ -119,7 +119,7 @@ def _export_rows():
 
 
 def _attachment(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
+    return content_disposition(filename)
 
 
 @bp.get("/cases/export.csv")
@@ -197,10 +197,10 @@ def letter_pdf(letter_id: int):
     letter = session.get(Letter, letter_id)
     if letter is None:
         abort(404)
-    services.load_case(session, letter.case_id, current_user)
-    name = f"{letter.doc_number or letter.letter_type}-{letter.id}.pdf"
+    case = services.load_case(session, letter.case_id, current_user)
+    disposition = content_disposition(letter_filename(letter, case.reg_no), fallback=f"letter-{letter.id}.pdf")
     return Response(letter.pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": _attachment(name), "X-Letter-SHA256": letter.sha256})
+                    headers={"Content-Disposition": disposition, "X-Letter-SHA256": letter.sha256})
 
 
 @bp.get("/uploads/<int:upload_id>")
@@ -211,7 +211,8 @@ def upload_file(upload_id: int):
         abort(404)
     services.load_case(session, upload.case_id, current_user)
     return Response(upload.content, mimetype=upload.content_type,
-                    headers={"Content-Disposition": _attachment(upload.filename)})
+                    headers={"Content-Disposition": content_disposition(upload.filename,
+                                                                        fallback=f"upload-{upload.id}")})
 
 
 @bp.post("/cases/<int:case_id>/uploads")

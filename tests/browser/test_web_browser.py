@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine import services
+from engine.persistence.models import Case, Letter
 from tests.conftest import PASSWORD, TODAY
 from tests.integration import helpers_cases as h
 
@@ -147,6 +150,8 @@ def test_clerk_handler_and_reviewer_take_a_request_to_a_signed_delivered_partial
     reviewer.click("button:has-text('确认')")
     reviewer.wait_for_selector("text=各项审核完毕")
     reviewer.click("#sign-button")
+    reviewer.wait_for_selector("text=签发后答复书冻结，不能修改，只能更正")
+    reviewer.click("#confirm-sign")
     reviewer.wait_for_selector(".flash-success")
     assert "答复书已签发" in reviewer.inner_text(".flash-success")
 
@@ -176,16 +181,25 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     clerk.fill("textarea[name=items]", "请写明所申请文件的名称或文号\n请说明所申请信息的时间范围")
     clerk.fill("input[name=period_working_days]", "10")
     clerk.click("button:has-text('出具补正告知书')")
+    assert "补正告知书（样稿）" in clerk.inner_text("main")  # nothing issued before the confirmation
+    clerk.click("button:has-text('确认补正告知')")
     clerk.wait_for_selector(".flash-success")
     assert "补正中" in clerk.inner_text(".casehead")
     assert "补正告知书" in clerk.inner_text("#documents")
-    due_text = clerk.inner_text(".casehead .due-date")
-    supplement_due = date.fromisoformat(due_text.split()[0])
+    # The supplement period runs from the applicant's receipt (条例30): deliver the notice, then the date is known.
+    session.expire_all()
+    notice = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "supplement_notice"))
+    services.record_delivery(session, case.id, method="IN_PERSON", delivered_on=TODAY, letter_id=notice.id,
+                             actor=users["clerk"], today=TODAY)
+    session.commit()
+    supplement_due = session.get(Case, case.id).supplement_due_on
+    assert supplement_due is not None
 
     app.config["GONGKAI_TODAY"] = supplement_due + timedelta(days=1)
     _open_case(clerk, base, case_url)
     clerk.click("a:has-text('逾期未补正')")
     clerk.click("button:has-text('结案并出具终止办理告知书')")
+    clerk.click("button:has-text('确认逾期结案')")
     clerk.wait_for_selector(".flash-success")
     header = clerk.inner_text(".casehead")
     assert "已办结" in header and "逾期不补正" in header

@@ -120,7 +120,7 @@ class Web:
                                                                          ExemptionRecord.current.is_(True))):
             self.post("legal_reviewer", f"/cases/{self.case_id}/review/exemptions/{record.id}",
                       {"decision": "confirm"})
-        self.post("legal_reviewer", f"/cases/{self.case_id}/sign", {})
+        self.post("legal_reviewer", f"/cases/{self.case_id}/sign", {"confirmed": "1"})
 
     def deliver(self, on: date):
         reply = self.session.scalar(select(Letter).where(Letter.case_id == self.case_id,

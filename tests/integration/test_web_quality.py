@@ -319,3 +319,16 @@ def test_an_unconfirmed_plain_letter_waits_on_the_clerks_dashboard_at_risk_with_
     assert "待确认：已等待 5 日" in listing
     handler_page = logged_in(web_app, "handler").get("/").get_data(as_text=True)
     assert 'id="unconfirmed"' not in handler_page
+
+
+def test_downloads_are_named_for_people(web_app, session, users, today):
+    from urllib.parse import quote
+
+    case, _ = h.register(session, users, today)
+    clerk = logged_in(web_app, "clerk")
+    receipt = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "receipt"))
+    response = clerk.get(f"/letters/{receipt.id}.pdf")
+    disposition = response.headers["Content-Disposition"]
+    wanted = f"登记回执-{case.reg_no}.pdf"
+    assert case.reg_no.startswith("依申请〔")
+    assert disposition == f"attachment; filename=\"letter-{receipt.id}.pdf\"; filename*=UTF-8''{quote(wanted, safe='')}"

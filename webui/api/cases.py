@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 
 from flask import Response, jsonify, url_for
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.openapi import Operation
 from webui.api.schemas import MAX_ID
+from webui.downloads import content_disposition, letter_filename
 
 TAG = "申请"
 
@@ -98,11 +98,11 @@ def letter_pdf(case_id: int, letter_id: int):
     letter = context.session().get(Letter, letter_id) if 1 <= letter_id <= MAX_ID else None
     if letter is None or letter.case_id != case.id:
         raise NotFound("没有找到该文书")
-    filename = f"{case.reg_no}-{letter.letter_type}-{letter.id}.pdf"
     digest = base64.b64encode(bytes.fromhex(letter.sha256)).decode()
     return Response(letter.pdf, mimetype="application/pdf", headers={
         "X-Content-SHA256": letter.sha256,
         "Repr-Digest": f"sha-256=:{digest}:",
         "ETag": f'"{letter.sha256}"',
-        "Content-Disposition": f"attachment; filename=\"letter-{letter.id}.pdf\"; filename*=UTF-8''{quote(filename)}",
+        "Content-Disposition": content_disposition(letter_filename(letter, case.reg_no),
+                                                   fallback=f"letter-{letter.id}.pdf"),
     })
