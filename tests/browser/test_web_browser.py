@@ -59,8 +59,8 @@ def browser():
         chromium.close()
 
 
-def _sign_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def _sign_in(browser, base: str, username: str, **options):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN", **options)
     context.set_default_timeout(60_000)  # the CI machine has two cores and runs other suites alongside
     page = context.new_page()
     page.goto(f"{base}/login")
