@@ -10,6 +10,7 @@ from flask_login import current_user
 from engine.rules import clocks
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
+from engine.rules.search import request_summary
 from engine.rules.vocabulary import (
     CHALLENGE_LABELS,
     CHANNEL_LABELS,
@@ -121,6 +122,6 @@ def register_filters(app: Flask) -> None:
         CONSULTATION_ANSWER_LABELS=CONSULTATION_ANSWER_LABELS, REVIEW_STATE_LABELS=REVIEW_STATE_LABELS,
         REASON_ANSWER_LABELS=REASON_ANSWER_LABELS,
         DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, awaiting_confirmation=awaiting_confirmation, navigation=navigation,
-        has_endpoint=has_endpoint,
+        has_endpoint=has_endpoint, request_summary=request_summary,
         business_today=today,
     )

@@ -1,16 +1,16 @@
 """Rebuild every case's search text: applicant ID number and phone, the registration number, the items and the
 文号 of its letters, all in the one normal form of `engine.rules.search` (brackets 〔〕, half-width digits)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: search_text_rebuild
+Revises: annual_report_contents
 """
 import sqlalchemy as sa
 from alembic import op
 
-from engine.rules.search import case_search_text
+from engine.rules.search import case_search_text, request_summary
 
-revision = "0004"
-down_revision = "0003"
+revision = "search_text_rebuild"
+down_revision = "annual_report_contents"
 branch_labels = None
 depends_on = None
 
@@ -30,7 +30,8 @@ def upgrade() -> None:
     for case_id, reg_no, old, name, id_number, phone, contact, email in rows:
         text = case_search_text(applicant_name=name, id_number=id_number or "", phone=phone or "",
                                 contact_person=contact or "", email=email or "", reg_no=reg_no,
-                                items=items.get(case_id) or [old or ""], letter_numbers=numbers.get(case_id, []))
+                                items=items.get(case_id) or [request_summary(old or "", name)],
+                                letter_numbers=numbers.get(case_id, []))
         if text != old:
             bind.execute(sa.text("UPDATE cases SET search_text = :t WHERE id = :id"), {"t": text, "id": case_id})
 
