@@ -20,6 +20,7 @@ from engine.persistence.audit_state import case_state_digests
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, NumberSequence, User
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import APPLICANT_TYPES, REPLY_CODES
+from engine.rules.search import case_search_text
 from engine.services.accounts import add_agency, add_department, add_user, hash_password
 
 PASSWORD = "bench-password-1"
@@ -145,7 +146,8 @@ def generate(session: Session, *, code: str = "BENCH", count: int = 10_000, toda
             "supplement_items": [], "department_id": rng.choice(department_ids) if handler else None,
             "handler_id": handler.id if handler else None, "requested_form": "纸质", "requested_delivery": "邮寄",
             "purpose": "", "query_code_hash": "", "report_outcome": outcome, "finished_on": finished,
-            "closed_reason": "", "imported": False, "search_text": " ".join([name, *texts]),
+            "closed_reason": "", "imported": False, "search_text": case_search_text(
+                applicant_name=name, reg_no=f"依申请〔{year}〕{seqs[year]}号", items=texts),
             "archive_no": f"{agency.code}-{year}-XXGK-D10-{n + 1}" if stage == "archived" else None,
             "retention": "Y10" if stage == "archived" else None, "retention_reason": "",
             "archived_on": finished if stage == "archived" else None, "version": 1, "created_at": now,

@@ -7,14 +7,24 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 fontdir="$here/var/fonts"
 
+with_browser=0
 pkgs=(fonts-noto-cjk fonts-noto-cjk-extra fonts-lxgw-wenkai libharfbuzz-subset0 libpango-1.0-0
       libpangoft2-1.0-0 poppler-utils fontconfig ghostscript)
 for arg in "$@"; do
   case "$arg" in
-    --with-browser) pkgs+=(chromium) ;;
+    --with-browser) pkgs+=(chromium) ; with_browser=1 ;;
     --with-libreoffice) pkgs+=(libreoffice-writer) ;;
   esac
 done
+
+# axe-core for the accessibility checks of the browser tests, from the npm registry (tests/browser/package.json).
+if [ $with_browser -eq 1 ] && [ ! -f "$here/tests/browser/node_modules/axe-core/axe.min.js" ]; then
+  if command -v npm >/dev/null; then
+    npm ci --prefix "$here/tests/browser" --no-audit --no-fund --silent || echo "未能安装 axe-core（npm）" >&2
+  else
+    echo "未找到 npm：无障碍检查（axe-core）将跳过" >&2
+  fi
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

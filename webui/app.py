@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
         PRODUCTION=production,
         WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch must still submit; the session bounds it
         SEAL_DIR=str(settings.var_dir / "seals"),
+        DRAFT_DIR=str(settings.var_dir / "drafts"),  # 样稿 shown on confirmation pages, kept one hour
         JSON_AS_ASCII=False,
     )
     # Anything under [web] in gongkai.toml, e.g. API_RATE_LIMIT_PER_TOKEN = 600 or PROXY_FIX_HOPS = 1.
@@ -102,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
         cases,
         dashboard,
         drafting,
+        drafts,
         handling,
         intake,
         jobs,
@@ -112,7 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from webui.presentation import register_filters
 
-    for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, legal_review.bp,
+    for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, drafts.bp, legal_review.bp,
                       archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, signatures.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API

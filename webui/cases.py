@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -34,6 +33,7 @@ from engine.services import downloads
 from webui import db
 from webui import form_values as fv
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
+from webui.downloads import content_disposition, letter_filename
 from webui.localtime import today
 from webui.presentation import CHANNEL_LABELS, days_left
 from webui.spreadsheet_cells import csv_row, xlsx_row
@@ -121,7 +121,7 @@ def _export_rows():
 
 
 def _attachment(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(filename)}"
+    return content_disposition(filename)
 
 
 @bp.get("/cases/export.csv")
@@ -198,10 +198,12 @@ def reveal(case_id: int):
 @bp.get("/letters/<int:letter_id>.pdf")
 def letter_pdf(letter_id: int):
     """A frozen letter, served only to users of its case's agency (another agency's is not found)."""
-    letter = downloads.letter_for_download(db.get_session(), letter_id, current_user)
-    name = f"{letter.doc_number or letter.letter_type}-{letter.id}.pdf"
+    session = db.get_session()
+    letter = downloads.letter_for_download(session, letter_id, current_user)
+    reg_no = session.get(Case, letter.case_id).reg_no
+    disposition = content_disposition(letter_filename(letter, reg_no), fallback=f"letter-{letter.id}.pdf")
     return Response(letter.pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": _attachment(name), "X-Letter-SHA256": letter.sha256})
+                    headers={"Content-Disposition": disposition, "X-Letter-SHA256": letter.sha256})
 
 
 @bp.get("/uploads/<int:upload_id>")
@@ -209,7 +211,8 @@ def upload_file(upload_id: int):
     """An uploaded file, served only to its agency and only while its bytes match the recorded hash."""
     upload = downloads.upload_for_download(db.get_session(), upload_id, current_user)
     return Response(upload.content, mimetype=upload.content_type,
-                    headers={"Content-Disposition": _attachment(upload.filename)})
+                    headers={"Content-Disposition": content_disposition(upload.filename,
+                                                                        fallback=f"upload-{upload.id}")})
 
 
 @bp.post("/cases/<int:case_id>/uploads")

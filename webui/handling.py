@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask import session as session_cookie
 from flask_login import current_user
 from markupsafe import Markup
@@ -25,12 +25,13 @@ from engine.rules.vocabulary import (
     CONSULTATION_ANSWERS,
     CONSULTATION_KINDS,
     DELIVERY_METHODS,
+    LETTER_LABELS,
     REASON_ANSWERS,
     RETENTION_PERIODS,
 )
 from engine.rules.workflow import available_actions, objecting_third_parties
 from engine.services.archiving import retention_for
-from webui import db
+from webui import db, drafts
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
@@ -44,6 +45,18 @@ class CaseAction:
     allowed: Callable[[Case, object], bool]
     perform: Callable[[Session, Case, Agency, date, int], str]
     context: Callable[[Session, Case, Agency], dict] = lambda session, case, agency: {}
+    # What confirming does, shown with the letters' 样稿 before anything is issued; "" = no confirmation step.
+    confirm: str = ""
+
+
+LETTER_CONFIRM = "确认后将编定文号并出具下列文书；文书出具后冻结，不能修改或撤回，只能另行更正。"
+
+
+def _letters(agency):
+    """The letter renderer; during a confirmation's dry run it renders 样稿 without numbers and keeps them."""
+    captured = g.get("letter_drafts")
+    real = renderer_for(agency)
+    return real if captured is None else drafts.capturing(real, captured)
 
 
 def _workflow(*names: str) -> Callable[[Case, object], bool]:
@@ -58,7 +71,7 @@ def _workflow(*names: str) -> Callable[[Case, object], bool]:
 def confirm_receipt(session, case, agency, on, version):
     services.confirm_receipt(session, case.id, confirmed_on=fv.required_date("confirmed_on", "确认日期"),
                              late_reason=fv.text("late_reason"),
-                             renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+                             renderer=_letters(agency), actor=current_user, today=on, version=version)
     # The code is not put into the flash (a readable cookie); the receipt page shows it once from the receipt.
     session_cookie["show_query_code"] = case.id
     link = url_for("intake.registered", case_id=case.id)
@@ -70,7 +83,7 @@ def request_supplement(session, case, agency, on, version):
     items = [line.strip() for line in fv.text("items").splitlines() if line.strip()]
     result = services.request_supplement(
         session, case.id, items=items, period_working_days=fv.optional_int("period_working_days", "补正期限"),
-        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+        renderer=_letters(agency), actor=current_user, today=on, version=version)
     return (f"已出具补正告知书 {result.letter.doc_number}：申请人自收到之日起 {case.supplement_period_working_days} "
             "个工作日内补正，期限届满日在登记送达后确定，请登记送达")
 
@@ -82,14 +95,14 @@ def receive_supplement(session, case, agency, on, version):
 
 
 def close_lapsed(session, case, agency, on, version):
-    result = services.close_lapsed(session, case.id, renderer=renderer_for(agency), actor=current_user, today=on,
+    result = services.close_lapsed(session, case.id, renderer=_letters(agency), actor=current_user, today=on,
                                    version=version)
     return f"已结案（{case.closed_reason}），出具终止办理告知书 {result.letter.doc_number}"
 
 
 def withdraw(session, case, agency, on, version):
     result = services.withdraw(session, case.id, reason=fv.text("reason"), issue_notice=fv.flag("issue_notice"),
-                               file=fv.upload("file"), renderer=renderer_for(agency), actor=current_user, today=on,
+                               file=fv.upload("file"), renderer=_letters(agency), actor=current_user, today=on,
                                version=version)
     if result.letter:
         return f"申请人已撤回，已结案并出具终止办理告知书 {result.letter.doc_number}"
@@ -131,7 +144,7 @@ def open_consultation(session, case, agency, on, version):
         party_name=fv.text("party_name"), party_contact=fv.text("party_contact"), subject=fv.text("subject"),
         sent_on=fv.required_date("sent_on", "发出日期"), item_seqs=fv.int_list("item_seqs", "涉及的申请事项"),
         party_is_person=fv.flag("party_is_person"), file=fv.upload("file"),
-        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+        renderer=_letters(agency), actor=current_user, today=on, version=version)
     consultation_letter, notice = result.letters
     return (f"已出具征求意见书 {consultation_letter.doc_number}（对方自收到之日起 15 个工作日内提出意见，请登记送达）"
             f"和给申请人的征求意见告知书 {notice.doc_number}；期间答复期限暂停计算")
@@ -175,7 +188,7 @@ def issue_fee_notice(session, case, agency, on, version):
     result = services.issue_fee_notice(
         session, case.id, mode=fv.choice("mode", "计费方式", (fees.PER_APPLICATION, fees.PER_PAGE)),
         units=fv.required_int("units", "件数或页数"),
-        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+        renderer=_letters(agency), actor=current_user, today=on, version=version)
     fee = result.record
     return (f"已出具收费通知书 {result.letter.doc_number}：{fee.amount_yuan} 元；申请人自收到通知书之日起 20 个工作日内"
             "缴纳，请登记送达")
@@ -196,7 +209,7 @@ def record_payment(session, case, agency, on, version):
 
 def extend(session, case, agency, on, version):
     result = services.extend(session, case.id, working_days=fv.required_int("working_days", "延长的工作日数"),
-                             reason=fv.text("reason"), renderer=renderer_for(agency), actor=current_user, today=on,
+                             reason=fv.text("reason"), renderer=_letters(agency), actor=current_user, today=on,
                              version=version)
     return f"已批准延期至 {case.due_on.isoformat()}，出具延期答复告知书 {result.letter.doc_number}"
 
@@ -205,7 +218,7 @@ def request_reasons(session, case, agency, on, version):
     result = services.request_reasons(
         session, case.id, volume_description=fv.text("volume_description"),
         period_working_days=fv.optional_int("period_working_days", "说明理由的期限") or 10,
-        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+        renderer=_letters(agency), actor=current_user, today=on, version=version)
     return (f"已出具说明理由告知书 {result.letter.doc_number}：申请人自收到之日起 {case.reason_period_working_days} "
             "个工作日内说明理由，请登记送达")
 
@@ -220,7 +233,7 @@ def record_reasons(session, case, agency, on, version):
 def set_delayed_reply(session, case, agency, on, version):
     result = services.set_delayed_reply(
         session, case.id, new_due_on=fv.required_date("new_due_on", "延迟答复的期限"), reason=fv.text("reason"),
-        renderer=renderer_for(agency), actor=current_user, today=on, version=version)
+        renderer=_letters(agency), actor=current_user, today=on, version=version)
     return f"已确定延迟答复期限至 {case.delay_due_on.isoformat()}，出具延迟答复告知书 {result.letter.doc_number}"
 
 
@@ -267,7 +280,7 @@ def notify_third_party(session, case, agency, on, version):
     result = services.notify_third_party_of_disclosure(
         session, case.id, consultation_id=fv.optional_int("consultation_id", "征求意见记录") or 0,
         information=fv.text("information"), reason=fv.text("reason"),
-        disclosure_on=fv.optional_date("disclosure_on", "拟公开日期"), renderer=renderer_for(agency),
+        disclosure_on=fv.optional_date("disclosure_on", "拟公开日期"), renderer=_letters(agency),
         actor=current_user, today=on, version=version)
     return f"已出具公开决定告知书 {result.letter.doc_number}（送第三方）"
 
@@ -291,26 +304,35 @@ def _archive_context(session, case, agency):
 
 ACTIONS: dict[str, CaseAction] = {
     "confirm_receipt": CaseAction("确认收件", _workflow("confirm_receipt"), confirm_receipt),
-    "request_supplement": CaseAction("补正告知", _workflow("request_supplement"), request_supplement),
+    "request_supplement": CaseAction("补正告知", _workflow("request_supplement"), request_supplement,
+                                     confirm=LETTER_CONFIRM),
     "receive_supplement": CaseAction("收到补正", _workflow("receive_supplement"), receive_supplement),
-    "close_lapsed": CaseAction("逾期结案", _workflow("close_lapsed_supplement", "close_lapsed_fee"), close_lapsed),
-    "withdraw": CaseAction("申请人撤回", _workflow("withdraw"), withdraw),
+    "close_lapsed": CaseAction("逾期结案", _workflow("close_lapsed_supplement", "close_lapsed_fee"), close_lapsed,
+                               confirm="确认后案件结案（不能恢复办理）。" + LETTER_CONFIRM),
+    "withdraw": CaseAction("申请人撤回", _workflow("withdraw"), withdraw,
+                           confirm="确认后案件结案（不能恢复办理）；选择出具告知书的，" + LETTER_CONFIRM),
     "accept": CaseAction("受理并分办", _workflow("accept"), accept, _assignment_context),
     "assign": CaseAction("改派承办", _workflow("assign"), assign, _assignment_context),
-    "open_consultation": CaseAction("征求意见", _workflow("open_consultation"), open_consultation),
+    "open_consultation": CaseAction("征求意见", _workflow("open_consultation"), open_consultation,
+                                    confirm=LETTER_CONFIRM),
     "record_consultation_answer": CaseAction("登记意见", _workflow("record_consultation_answer"),
                                              record_consultation_answer, _consultation_context),
-    "issue_fee_notice": CaseAction("收费通知", _workflow("issue_fee_notice"), issue_fee_notice, _fee_context),
+    "issue_fee_notice": CaseAction("收费通知", _workflow("issue_fee_notice"), issue_fee_notice, _fee_context,
+                                   confirm=LETTER_CONFIRM),
     "record_payment": CaseAction("登记缴费", _workflow("record_payment"), record_payment),
-    "extend": CaseAction("批准延期答复", _workflow("extend"), extend),
-    "request_reasons": CaseAction("要求说明理由", _workflow("request_reasons"), request_reasons),
+    "extend": CaseAction("批准延期答复", _workflow("extend"), extend,
+                         confirm="延期只能批准一次。" + LETTER_CONFIRM),
+    "request_reasons": CaseAction("要求说明理由", _workflow("request_reasons"), request_reasons,
+                                  confirm=LETTER_CONFIRM),
     "record_reasons": CaseAction("登记说明理由情况", _workflow("record_reasons"), record_reasons),
-    "set_delayed_reply": CaseAction("确定延迟答复期限", _workflow("set_delayed_reply"), set_delayed_reply),
+    "set_delayed_reply": CaseAction("确定延迟答复期限", _workflow("set_delayed_reply"), set_delayed_reply,
+                                    confirm=LETTER_CONFIRM),
     "record_delivery": CaseAction("登记送达", _delivery_allowed, record_delivery, _delivery_context),
     "record_challenge": CaseAction("登记复议、诉讼", _challenge_allowed, record_challenge, _challenge_context),
-    "archive": CaseAction("归档", _workflow("archive"), archive, _archive_context),
+    "archive": CaseAction("归档", _workflow("archive"), archive, _archive_context,
+                          confirm="归档后案件材料冻结，取得档号，不能再办理或修改；保管期限按所选确定。"),
     "notify_third_party": CaseAction("告知第三方公开决定", _workflow("notify_third_party"), notify_third_party,
-                                     _notify_context),
+                                     _notify_context, confirm=LETTER_CONFIRM),
 }
 
 
@@ -320,6 +342,20 @@ def _render(case: Case, agency: Agency, name: str, values, status: int = 200):
     context = action.context(session, case, agency)
     return render_template(f"handling/{name}.html", case=case, agency=agency, action=action, name=name,
                            values=values, today=today(), **context), status
+
+
+def _confirmation(case_id: int, name: str, action: CaseAction):
+    """After a dry run that succeeded: nothing is kept; the page shows what confirming will produce (the 样稿 of
+    each letter, without its number) and posts the same values again with confirmed=1."""
+    session = db.get_session()
+    captured = g.pop("letter_drafts")
+    discard_work(session)
+    case = services.load_case(session, case_id, current_user)
+    previews = [(LETTER_LABELS.get(letter_type, letter_type), drafts.keep(pdf)) for letter_type, pdf in captured]
+    hidden = [(k, v) for k, values in request.form.lists() if k not in ("csrf_token", "confirmed", "quote")
+              for v in values]
+    return render_template("handling/confirm.html", case=case, action=action, name=name, previews=previews,
+                           hidden=hidden, file_fields=[k for k, f in request.files.items() if f.filename])
 
 
 @bp.route("/cases/<int:case_id>/do/<name>", methods=["GET", "POST"])
@@ -336,8 +372,13 @@ def act(case_id: int, name: str):
         values = request.form  # empty on GET; a MultiDict either way (checkbox lists read it with getlist)
         return _render(case, agency, name, values)
     on = today()
+    dry_run = bool(action.confirm) and request.form.get("confirmed") != "1"
+    if dry_run:
+        g.letter_drafts = []
     try:
         message = action.perform(session, case, agency, on, fv.case_version())
+        if dry_run:
+            return _confirmation(case_id, name, action)
     except GongkaiError as refusal:
         discard_work(session)
         fresh = services.load_case(session, case_id, current_user)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine import services
-from engine.errors import GongkaiError
+from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.models import Case, ConfidentialityReview, Department, ExemptionRecord, Letter
 from engine.rules.exemptions import GROUND_ARTICLES
 from engine.rules.outcomes import OUTCOMES
@@ -95,10 +95,22 @@ def return_for_revision(case_id: int):
     return redirect(url_for("cases.show", case_id=case.id), 303)
 
 
+def _confirm_signing(session, case: Case):
+    """签发 is irreversible: first the reply as it will be signed (样稿, number pending) and what signing does."""
+    if not any(a.name == "sign" for a in available_actions(case, current_user)):
+        abort(403)
+    problems = signing_problems(session, case)
+    if problems:
+        return _refused(case.id, RuleViolation("尚不能签发：" + "；".join(problems)))
+    return render_template("legal_review/confirm_sign.html", case=case, version_value=fv.text("version"))
+
+
 @bp.post("/cases/<int:case_id>/sign")
 def sign(case_id: int):
     session = db.get_session()
     case = services.load_case(session, case_id, current_user)
+    if request.form.get("confirmed") != "1":
+        return _confirm_signing(session, case)
     try:
         letter = services.sign_reply(session, case.id, renderer=renderer_for(case.agency), actor=current_user,
                                      today=today(), version=fv.case_version()).letter

@@ -11,6 +11,7 @@ from engine.rules import clocks
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.personal_data import mask_id_number, mask_phone
+from engine.rules.search import request_summary
 from engine.rules.vocabulary import (
     CHALLENGE_LABELS,
     CHANNEL_LABELS,
@@ -124,6 +125,6 @@ def register_filters(app: Flask) -> None:
         CONSULTATION_ANSWER_LABELS=CONSULTATION_ANSWER_LABELS, REVIEW_STATE_LABELS=REVIEW_STATE_LABELS,
         REASON_ANSWER_LABELS=REASON_ANSWER_LABELS,
         DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, awaiting_confirmation=awaiting_confirmation, navigation=navigation,
-        has_endpoint=has_endpoint,
+        has_endpoint=has_endpoint, request_summary=request_summary,
         business_today=today,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager
 
 from engine.persistence.models import Applicant, Case, Department
 from engine.rules.calendar import default_calendar
+from engine.rules.search import normalise_search_text
 from engine.rules.workflow import OPEN_STAGES
 
 DUE_SOON_WORKING_DAYS = 3
@@ -31,7 +32,8 @@ class CaseCriteria:
     received_from: date | None = None
     received_to: date | None = None
     outcome: str = ""
-    q: str = ""                     # any part of the applicant's name, the request text or the registration number
+    q: str = ""                     # any part of the applicant (name, ID number, phone), the request text, the
+    #                                 registration number in any bracket style or a letter's 文号
 
 
 def due_soon_limit(today: date, cal=None) -> date:
@@ -57,8 +59,9 @@ def _escape_like(text_: str) -> str:
 def text_match(q: str, dialect: str):
     """Substring search: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by triggers), else
     ILIKE, which PostgreSQL serves from its pg_trgm GIN index (migration 0002)."""
+    by_number = Case.reg_no.ilike(f"%{_escape_like(q.strip())}%", escape="\\")
+    q = normalise_search_text(q)
     pattern = f"%{_escape_like(q)}%"
-    by_number = Case.reg_no.ilike(pattern, escape="\\")
     if dialect == "sqlite" and len(q) >= 3:
         phrase = '"' + q.replace('"', '""') + '"'
         in_fts = Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))

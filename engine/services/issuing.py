@@ -16,6 +16,7 @@ from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.services.search_text import refresh_search_text
 from engine.services.signing_keys import SigningRequest, signing_request
 
 
@@ -83,6 +84,8 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
                     created_at=now)
     session.add(letter)
     session.flush()
+    if letter.doc_number:
+        refresh_search_text(session, case)  # the 文号 a caller or a 复议机关 quotes finds the case
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
                  stage_before=case.stage, stage_after=case.stage,
                  changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,

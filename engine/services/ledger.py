@@ -24,6 +24,7 @@ from engine.persistence.audit_state import case_state_digests
 from engine.persistence.models import Agency, Applicant, Case, CaseItem, NumberSequence
 from engine.persistence.numbering import REGISTRATION, format_number, reserve_numbers
 from engine.rules.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
+from engine.rules.search import case_search_text
 from engine.rules.vocabulary import CHANNEL_LABELS
 from engine.services.period_lock import ensure_period_open, lock_message, locked_years
 
@@ -433,7 +434,8 @@ def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor
                 "applicant_id": applicants[(row.kind, row.applicant)], "stage": stage, "channel": row.channel,
                 "submitted_on": row.received_on, "received_on": row.received_on, "clock_start_on": row.received_on,
                 "due_on": due_on, "due_provisional": provisional, "report_outcome": row.outcome,
-                "finished_on": row.finished_on, "imported": True, "search_text": f"{row.applicant} {row.request}",
+                "finished_on": row.finished_on, "imported": True, "search_text": case_search_text(applicant_name=row.applicant, reg_no=reg_no,
+                                                                              items=[row.request]),
                 "supplement_items": [], "version": 1, "created_at": now, "updated_at": now,
             })
         # render_nulls keeps rows with and without a reply date in one batch (else the ORM splits on None keys).

@@ -36,6 +36,7 @@ from engine.services.common import (
 )
 from engine.services.issuing import LetterRenderer, issue_letter
 from engine.services.period_lock import ensure_period_open
+from engine.services.search_text import refresh_search_text
 from engine.services.uploads import UploadedFile, attach
 
 DUPLICATE_THRESHOLD = 0.5
@@ -205,11 +206,11 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
         channel=form.channel, submitted_on=form.submitted_on, received_on=None,
         requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
         purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
-        search_text=" ".join([applicant.name, *(d for d, _ in form.items)]),
         created_at=now, updated_at=now, supplement_items=[],
     )
     for n, (desc, topic) in enumerate(form.items, start=1):
         case.items.append(CaseItem(seq=n, description=desc.strip(), topic=(topic or "").strip(), is_primary=n == 1))
+    refresh_search_text(session, case)
     session.add(case)
     session.flush()
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,

@@ -56,8 +56,8 @@ def browser():
         chromium.close()
 
 
-def _sign_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def _sign_in(browser, base: str, username: str, **options):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN", **options)
     context.set_default_timeout(60_000)  # the CI machine has two cores and runs other suites alongside
     page = context.new_page()
     page.goto(f"{base}/login")
@@ -147,6 +147,8 @@ def test_clerk_handler_and_reviewer_take_a_request_to_a_signed_delivered_partial
     reviewer.click("button:has-text('确认')")
     reviewer.wait_for_selector("text=各项审核完毕")
     reviewer.click("#sign-button")
+    reviewer.wait_for_selector("text=签发后答复书冻结，不能修改，只能更正")
+    reviewer.click("#confirm-sign")
     reviewer.wait_for_selector(".flash-success")
     assert "答复书已签发" in reviewer.inner_text(".flash-success")
     _open_case(reviewer, base, case_url)
@@ -181,6 +183,8 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     clerk.fill("textarea[name=items]", "请写明所申请文件的名称或文号\n请说明所申请信息的时间范围")
     clerk.fill("input[name=period_working_days]", "10")
     clerk.click("button:has-text('出具补正告知书')")
+    assert "补正告知书（样稿）" in clerk.inner_text("main")  # nothing issued before the confirmation
+    clerk.click("button:has-text('确认补正告知')")
     clerk.wait_for_selector(".flash-success")
     assert "补正中" in clerk.inner_text(".casehead")
     assert "补正告知书" in clerk.inner_text("#documents")
@@ -199,6 +203,7 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     _open_case(clerk, base, case_url)
     clerk.click("a:has-text('逾期未补正')")
     clerk.click("button:has-text('结案并出具终止办理告知书')")
+    clerk.click("button:has-text('确认逾期结案')")
     clerk.wait_for_selector(".flash-success")
     header = clerk.inner_text(".casehead")
     assert "已办结" in header and "逾期不补正" in header

@@ -96,7 +96,7 @@ def test_gunicorn_serves_a_request_from_registration_to_a_delivered_reply(gunico
     reviewer.login("legal_reviewer")
     reviewer.get(f"/cases/{case_id}/review")
     case = _case(session, case_id)
-    response = reviewer.post(f"/cases/{case_id}/sign", {"version": case.version})
+    response = reviewer.post(f"/cases/{case_id}/sign", {"version": case.version, "confirmed": "1"})
     assert response.status_code == 303, response.text[-1500:]
 
     case = _case(session, case_id)

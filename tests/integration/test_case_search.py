@@ -39,3 +39,35 @@ def test_the_list_finds_cases_by_any_part_of_their_text(session, three_cases, q,
     rows, total = page_of(session, three_cases.id, CaseFilter(q=q), MON)
     assert {c.applicant.name for c in rows} == expected
     assert total == len(expected)
+
+
+@pytest.fixture
+def quoted_case(session, agency, users):
+    """A case whose applicant, number and letters are what a caller or a 复议机关 would quote."""
+    from dataclasses import replace
+
+    from .helpers_cases import registration
+    register(session, users, MON, name="李四", id_number="", items=[("公共租赁住房分配名单", "保障性住房")])
+    form = registration(submitted_on=MON, name="赵六", id_number="11010519491231002x",
+                        items=[("地铁3号线环评报告", "城乡规划")])
+    form = replace(form, applicant=replace(form.applicant, phone="139-1234-5678"))
+    result = services.register_request(session, form, renderer=render, actor=users["clerk"], today=MON)
+    case, code = result.case, result.query_code
+    notice = services.request_supplement(session, case.id, items=["请写明文号"], renderer=render,
+                                         actor=users["clerk"], today=MON).letter
+    session.commit()
+    return case, code, notice.doc_number
+
+
+def test_a_case_is_found_by_what_people_quote(session, agency, quoted_case):
+    case, code, doc_number = quoted_case
+    assert doc_number and "〔" in case.reg_no
+    year_open, year_close = case.reg_no.index("〔"), case.reg_no.index("〕")
+    typed_numbers = [case.reg_no[:year_open] + o + case.reg_no[year_open + 1:year_close] + c
+                     + case.reg_no[year_close + 1:] for o, c in ("[]", "【】", "()", "（）", "〔〕")]
+    for q in [doc_number, doc_number.replace("〔", "[").replace("〕", "]"), "11010519491231002X", "1101051949",
+              "13912345678", "139 1234 5678", "赵六", "环评报告", *typed_numbers]:
+        rows, total = page_of(session, agency.id, CaseFilter(q=q), MON)
+        assert [c.id for c in rows] == [case.id], q
+    for secret in (code, code.lower()):  # the query code is never searchable
+        assert page_of(session, agency.id, CaseFilter(q=secret), MON)[1] == 0

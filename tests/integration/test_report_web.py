@@ -59,7 +59,11 @@ def test_the_office_head_publishes_a_reconciled_and_complete_year(web_app, sessi
     session.commit()
     assert "发布2025年度报告" in browser.get("/reports/annual?year=2025").get_data(as_text=True)
 
-    response = browser.post("/reports/annual/2025/publish")
+    confirm = browser.post("/reports/annual/2025/publish")  # first the consequences, nothing published yet
+    assert confirm.status_code == 200 and "2025年度数据即锁定" in confirm.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(PublishedReport)) == 0
+    response = browser.post("/reports/annual/2025/publish", data={"confirmed": "1"})
 
     assert response.status_code == 302
     session.expire_all()

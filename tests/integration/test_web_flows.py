@@ -72,7 +72,10 @@ def test_a_request_goes_from_registration_to_an_archived_partial_disclosure(web_
                              data={"version": case.version, "decision": "confirm"})
     assert response.status_code == 303
     case = _case(session, case_id)
-    response = reviewer.post(f"/cases/{case_id}/sign", data={"version": case.version})
+    confirm = reviewer.post(f"/cases/{case_id}/sign", data={"version": case.version})  # first the 样稿 and a warning
+    assert confirm.status_code == 200 and "签发后答复书冻结，不能修改，只能更正" in confirm.get_data(as_text=True)
+    assert _case(session, case_id).stage == "in_review"
+    response = reviewer.post(f"/cases/{case_id}/sign", data={"version": case.version, "confirmed": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)
     case = _case(session, case_id)
     assert case.stage == "signed"
@@ -88,7 +91,10 @@ def test_a_request_goes_from_registration_to_an_archived_partial_disclosure(web_
 
     archivist = logged_in(web_app, "archivist")
     assert case.reg_no in archivist.get("/archive").get_data(as_text=True)
-    response = archivist.post(f"/cases/{case_id}/do/archive", data={"version": case.version})
+    confirm = archivist.post(f"/cases/{case_id}/do/archive", data={"version": case.version})
+    assert confirm.status_code == 200 and "归档后案件材料冻结" in confirm.get_data(as_text=True)
+    assert _case(session, case_id).stage == "replied"
+    response = archivist.post(f"/cases/{case_id}/do/archive", data={"confirmed": "1", "version": case.version})
     assert response.status_code == 303, response.get_data(as_text=True)
     case = _case(session, case_id)
     assert case.stage == "archived" and case.archive_no
@@ -156,7 +162,7 @@ def test_a_handler_notifies_an_objecting_third_party_before_the_reply_is_signed(
     form = handler.get(f"/cases/{case.id}/do/notify_third_party").get_data(as_text=True)
     assert "某建设有限公司" in form and "条例第三十二条" in form
     case = _case(session, case.id)
-    response = handler.post(f"/cases/{case.id}/do/notify_third_party", data={
+    response = handler.post(f"/cases/{case.id}/do/notify_third_party", data={"confirmed": "1",
         "version": case.version, "consultation_id": c.id, "information": "出让合同成交价款",
         "reason": "成交价款是国有资产处置结果，不公开会对公共利益造成重大影响"})
     assert response.status_code == 303, response.get_data(as_text=True)

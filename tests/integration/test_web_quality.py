@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from datetime import timedelta
 
@@ -48,7 +49,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(db_url, agency, users):
 def test_a_stale_version_is_refused_with_a_clear_message_and_the_input_is_kept(web_app, session, users, today):
     case, _ = h.register(session, users, today)
     clerk = logged_in(web_app, "clerk")
-    response = clerk.post(f"/cases/{case.id}/do/request_supplement", data={
+    response = clerk.post(f"/cases/{case.id}/do/request_supplement", data={"confirmed": "1",
         "version": case.version - 1, "items": "请写明所申请文件的文号", "period_working_days": "10"})
     page = response.get_data(as_text=True)
     assert response.status_code == 409
@@ -196,23 +197,23 @@ def test_the_list_filters_searches_and_exports_what_it_shows(web_app, session, u
 def test_a_supplement_request_issues_its_notice_and_a_lapsed_one_closes_the_case(web_app, session, users, today):
     case, _ = h.register(session, users, today)
     clerk = logged_in(web_app, "clerk")
-    response = clerk.post(f"/cases/{case.id}/do/request_supplement", data={
+    response = clerk.post(f"/cases/{case.id}/do/request_supplement", data={"confirmed": "1",
         "version": case.version, "items": "请写明所申请批复的文号\n请提供身份证明复印件", "period_working_days": "5"})
     assert response.status_code == 303
     case = _case(session, case.id)
     notice = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "supplement_notice"))
     assert notice.data_snapshot["period_working_days"] == 5 and len(notice.data_snapshot["items"]) == 2
-    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
+    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"confirmed": "1", "version": case.version})
     assert response.status_code == 422 and "尚未登记送达" in response.get_data(as_text=True)
     response = clerk.post(f"/cases/{case.id}/do/record_delivery", data={
         "version": case.version, "letter_id": notice.id, "method": "IN_PERSON", "delivered_on": today.isoformat()})
     assert response.status_code == 303
     case = _case(session, case.id)
     assert case.supplement_due_on == default_calendar().add_working_days(today, 5)
-    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
+    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"confirmed": "1", "version": case.version})
     assert response.status_code == 422 and "期限尚未届满" in response.get_data(as_text=True)
     web_app.config["GONGKAI_TODAY"] = case.supplement_due_on + timedelta(days=1)
-    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"version": case.version})
+    response = clerk.post(f"/cases/{case.id}/do/close_lapsed", data={"confirmed": "1", "version": case.version})
     assert response.status_code == 303
     case = _case(session, case.id)
     assert case.stage == "closed" and case.report_outcome == "LAPSED_SUPPLEMENT"
@@ -230,10 +231,24 @@ def test_the_fee_calculator_quotes_and_the_notice_follows_the_quote(web_app, ses
     form["version"] = case.version
     page = handler.post(f"/cases/{case.id}/do/issue_fee_notice", data={**form, "quote": "1"}).get_data(as_text=True)
     assert "第31—100页" in page and "1100 元" in page  # 70 × 10 + 20 × 20
-    response = handler.post(f"/cases/{case.id}/do/issue_fee_notice", data=form)
+    confirm = handler.post(f"/cases/{case.id}/do/issue_fee_notice", data=form)  # nothing issued yet: a 样稿
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "确认收费通知" in page and 'name="confirmed" value="1"' in page
+    assert _case(session, case.id).stage == "in_handling" and not _case(session, case.id).fees
+    draft_url = re.search(r'src="(/drafts/[^"]+\.pdf)"', page).group(1)
+    draft = handler.get(draft_url)
+    assert draft.status_code == 200 and draft.data.startswith(b"%PDF")
+    from tests.integration.test_letter_rendering import flat, pdf_text
+    draft_text = flat(pdf_text(draft.data))
+    assert "样稿" in draft_text and "文号待出具时编定" in draft_text
+    assert logged_in(web_app, "clerk").get(draft_url).status_code == 404  # only for the user who asked
+    response = handler.post(f"/cases/{case.id}/do/issue_fee_notice", data={**form, "confirmed": "1"})
     assert response.status_code == 303
     case = _case(session, case.id)
     assert case.stage == "awaiting_fee" and case.fees[0].amount_yuan == 1100
+    issued = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "fee_notice"))
+    assert issued.doc_number and issued.doc_number in flat(pdf_text(issued.pdf))
+    assert issued.doc_number not in draft_text  # the 样稿 never shows a made-up number
     assert session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "fee_notice"))
 
 
@@ -243,7 +258,7 @@ def test_the_office_head_approves_an_extension_and_the_notice_is_issued(web_app,
     case = _case(session, case.id)
     original = case.due_on
     head = logged_in(web_app, "office_head")
-    response = head.post(f"/cases/{case.id}/do/extend", data={"version": case.version, "working_days": "10",
+    response = head.post(f"/cases/{case.id}/do/extend", data={"confirmed": "1", "version": case.version, "working_days": "10",
                                                               "reason": "所涉文件数量较多，需要逐页进行区分处理"})
     assert response.status_code == 303
     case = _case(session, case.id)
@@ -306,3 +321,16 @@ def test_an_unconfirmed_plain_letter_waits_on_the_clerks_dashboard_at_risk_with_
     assert "待确认：已等待 5 日" in listing
     handler_page = logged_in(web_app, "handler").get("/").get_data(as_text=True)
     assert 'id="unconfirmed"' not in handler_page
+
+
+def test_downloads_are_named_for_people(web_app, session, users, today):
+    from urllib.parse import quote
+
+    case, _ = h.register(session, users, today)
+    clerk = logged_in(web_app, "clerk")
+    receipt = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "receipt"))
+    response = clerk.get(f"/letters/{receipt.id}.pdf")
+    disposition = response.headers["Content-Disposition"]
+    wanted = f"登记回执-{case.reg_no}.pdf"
+    assert case.reg_no.startswith("依申请〔")
+    assert disposition == f"attachment; filename=\"letter-{receipt.id}.pdf\"; filename*=UTF-8''{quote(wanted, safe='')}"

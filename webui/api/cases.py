@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 
 from flask import Response, jsonify, url_for
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from engine.services.case_list import CaseCriteria, cases_matching
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.openapi import Operation
+from webui.downloads import content_disposition, letter_filename
 
 TAG = "申请"
 
@@ -96,11 +96,11 @@ def list_cases():
 def letter_pdf(case_id: int, letter_id: int):
     case = load(case_id)
     letter = downloads.letter_for_download(context.session(), letter_id, context.actor(), case_id=case.id)
-    filename = f"{case.reg_no}-{letter.letter_type}-{letter.id}.pdf"
     digest = base64.b64encode(bytes.fromhex(letter.sha256)).decode()
     return Response(letter.pdf, mimetype="application/pdf", headers={
         "X-Content-SHA256": letter.sha256,
         "Repr-Digest": f"sha-256=:{digest}:",
         "ETag": f'"{letter.sha256}"',
-        "Content-Disposition": f"attachment; filename=\"letter-{letter.id}.pdf\"; filename*=UTF-8''{quote(filename)}",
+        "Content-Disposition": content_disposition(letter_filename(letter, case.reg_no),
+                                                   fallback=f"letter-{letter.id}.pdf"),
     })

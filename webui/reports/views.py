@@ -31,6 +31,7 @@ from engine.services.reports import (
     published_report,
 )
 from webui import db
+from webui.downloads import content_disposition
 from webui.letters_adapter import assets_for
 from webui.localtime import today
 from webui.refusals import discard_work, status_for
@@ -130,6 +131,10 @@ def cell(year: int, row: str, column: str):
                            column_label=COLUMN_LABELS[column])
 
 
+def _title(agency, year: int, draft: bool) -> str:
+    return f"{agency.name}{year}年政府信息公开工作年度报告{'（草稿）' if draft else ''}"
+
+
 @bp.get("/annual/<int:year>.<fmt>")
 @login_required
 def download(year: int, fmt: str):
@@ -140,7 +145,8 @@ def download(year: int, fmt: str):
     if fmt == "json":
         stem = f"{agency.code}-{year}-annual-report{'-draft' if not report.reconciles else ''}"
         return Response(json.dumps(report.as_json(), ensure_ascii=False), mimetype="application/json",
-                        headers={"Content-Disposition": f"attachment; filename={stem}.json"})
+                        headers={"Content-Disposition": content_disposition(
+                            _title(agency, year, not report.reconciles) + ".json", fallback=f"{stem}.json")})
     # An incomplete report (a part not entered, table 三 unreconciled) is only ever handed out marked 草稿.
     draft = tables_draft(full) if fmt == "xlsx" else not full.complete
     stem = f"{agency.code}-{year}-annual-report{'-draft' if draft else ''}"
@@ -150,10 +156,12 @@ def download(year: int, fmt: str):
             write_xlsx(full, path, draft=draft)
             data = path.read_bytes()
         return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={stem}.xlsx"})
+                        headers={"Content-Disposition": content_disposition(_title(agency, year, draft) + ".xlsx",
+                                                                            fallback=f"{stem}.xlsx")})
     if fmt == "pdf":
         return Response(render_pdf(full, draft=draft, assets=assets_for(agency)), mimetype="application/pdf",
-                        headers={"Content-Disposition": f"attachment; filename={stem}.pdf"})
+                        headers={"Content-Disposition": content_disposition(_title(agency, year, draft) + ".pdf",
+                                                                            fallback=f"{stem}.pdf")})
     abort(404)
 
 
@@ -162,6 +170,10 @@ def download(year: int, fmt: str):
 def publish(year: int):
     if not _may(*PUBLISHER_ROLES):
         abort(403)
+    if request.form.get("confirmed") != "1":  # publishing locks the year: first say so, then ask
+        agency = _agency()
+        full = full_report(db.get_session(), year, agency)
+        return render_template("reports/confirm_publish.html", year=year, agency=agency, complete=full.complete)
     try:
         publish_report(db.get_session(), _agency(), year, current_user.row, today())
     except GongkaiError as refusal:

@@ -7,6 +7,12 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  // 打印 buttons (hidden without scripts: the browser's own print command does the same).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   var form = document.getElementById("register-form");
   if (!form) { return; }
 

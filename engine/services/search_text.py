@@ -1,0 +1,22 @@
+"""Keeping a case's searchable text current: at registration and whenever a numbered letter is issued."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.persistence.models import Case, Letter
+from engine.rules.search import case_search_text
+
+
+def refresh_search_text(session: Session, case: Case) -> None:
+    """Rebuild `case.search_text` from the applicant, the registration number, the items and the letters'
+    numbers (the database keeps its index — pg_trgm or SQLite FTS5 — in step by itself)."""
+    numbers = session.scalars(select(Letter.doc_number).where(Letter.case_id == case.id, Letter.doc_number != "")
+                              .order_by(Letter.id)).all() if case.id is not None else []
+    a = case.applicant
+    text = case_search_text(applicant_name=a.name, id_number=a.id_number, phone=a.phone,
+                            contact_person=a.contact_person, email=a.email, reg_no=case.reg_no,
+                            items=[i.description for i in case.items], letter_numbers=numbers)
+    if case.search_text != text:
+        case.search_text = text
