@@ -133,7 +133,8 @@ def agency():
         fee_pauses_clock=fv.flag("fee_pauses_clock"), online_manual_confirmation=fv.flag("online_manual_confirmation"),
         topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"),
         reason_request_pauses_clock=fv.flag("reason_request_pauses_clock"),
-        review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"))
+        review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"),
+        contact_phone=fv.text("contact_phone"))
     try:
         agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
     except GongkaiError as refusal:

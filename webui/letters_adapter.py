@@ -6,6 +6,7 @@ from pathlib import Path
 
 import letters
 from engine.services.agency_admin import seal_placeholder_chosen
+from letters import wording
 from letters.assets import FONT_ROLES, AssetConfig, FontConfig, default_assets
 
 
@@ -40,3 +41,31 @@ class AgencyRenderer:
 
 def renderer_for(agency) -> AgencyRenderer:
     return AgencyRenderer(assets_for(agency))
+
+
+class LetterWordingCatalogue:
+    """The letters package's slots, placeholders and checks, as `engine.services.letter_wording` takes them."""
+
+    letter_types = tuple(letters.LETTER_TYPES)
+
+    def title(self, letter_type: str) -> str:
+        return letters.LETTER_TYPES[letter_type].title
+
+    def slot_labels(self, letter_type: str) -> dict[str, str]:
+        return {slot.name: slot.label for slot in wording.slots(letter_type)}
+
+    def default_slots(self, letter_type: str) -> dict[str, str]:
+        return wording.default_slots(letter_type)
+
+    def placeholder_names(self, letter_type: str) -> list[str]:
+        return wording.placeholder_names(letter_type)
+
+    def check(self, letter_type: str, slots, *, agency) -> dict[str, str]:
+        # Imported here: the preview renders HTML through WeasyPrint's module, which pages that never check
+        # wording should not load.
+        from letters import wording_preview
+
+        return wording_preview.check(letter_type, slots, agency=agency)
+
+
+WORDING_CATALOGUE = LetterWordingCatalogue()

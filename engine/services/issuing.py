@@ -16,6 +16,7 @@ from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.services.letter_wording import BUILT_IN_VERSION, with_active_wording
 
 
 class RenderedLike(Protocol):
@@ -60,21 +61,24 @@ def next_letter_number(session: Session, agency: Agency, year: int) -> str:
 def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
                  renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
                  signed: bool = False) -> Letter:
-    """Number, render and freeze one letter in the caller's transaction (a failed render leaves nothing)."""
+    """Number, render with the agency's active wording and freeze one letter in the caller's transaction (a failed
+    render leaves nothing)."""
     agency = session.get(Agency, case.agency_id)
     doc_number = next_letter_number(session, agency, today.year) if numbered else None
-    data = build(doc_number)
+    data = with_active_wording(session, agency.id, letter_type, build(doc_number))
     rendered = render(renderer, letter_type, data, draft=False)
+    wording_version = (data.get("wording") or {}).get("version", BUILT_IN_VERSION)
     letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
                     pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
                     template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
-                    signed_by_id=actor.id if signed else None, created_at=utcnow())
+                    wording_version=wording_version, signed_by_id=actor.id if signed else None, created_at=utcnow())
     session.add(letter)
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action="issue_letter",
                  stage_before=case.stage, stage_after=case.stage,
                  changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
-                          "sha256": letter.sha256, "template_version": letter.template_version})
+                          "sha256": letter.sha256, "template_version": letter.template_version,
+                          "wording_version": wording_version})
     return letter
 
 
