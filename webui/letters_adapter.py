@@ -60,12 +60,22 @@ class LetterWordingCatalogue:
     def placeholder_names(self, letter_type: str) -> list[str]:
         return wording.placeholder_names(letter_type)
 
+    # letters.wording_preview is imported on use: it loads WeasyPrint, which pages that never preview wording
+    # should not pay for (as the letters package itself does).
     def check(self, letter_type: str, slots, *, agency) -> dict[str, str]:
-        # Imported here: the preview renders HTML through WeasyPrint's module, which pages that never check
-        # wording should not load.
         from letters import wording_preview
 
         return wording_preview.check(letter_type, slots, agency=agency)
+
+    def preview_blocks(self, letter_type: str, slots, *, agency):
+        from letters import wording_preview
+
+        return wording_preview.preview_blocks(letter_type, slots, agency=agency)
+
+    def preview_pdf(self, letter_type: str, slots, *, agency, assets):
+        from letters import wording_preview
+
+        return wording_preview.preview_pdf(letter_type, slots, agency=agency, assets=assets)
 
 
 WORDING_CATALOGUE = LetterWordingCatalogue()
