@@ -185,6 +185,17 @@ def resolve(letter_type: str, letter: object, wording: Mapping[str, str] | None)
     return {name: _fill(text.strip(), values) for name, text in texts.items()}
 
 
+def unfilled(letter_type: str, letter: object, wording: Mapping[str, str]) -> dict[str, list[str]]:
+    """The slots `resolve` leaves out of this letter, with the placeholders that have no value in its data."""
+    values = {placeholder.name: placeholder.value(letter) for placeholder in placeholders(letter_type)}
+    left_out = {}
+    for name, text in wording.items():
+        missing = [used for used in _PLACEHOLDER.findall(text) if values.get(used) is None]
+        if missing:
+            left_out[name] = list(dict.fromkeys(missing))
+    return left_out
+
+
 def _fill(text: str, values: Mapping[str, str | None]) -> str:
     # One pass over the placeholders, so a value that itself contains braces is never expanded again.
     if any(values.get(name) is None for name in _PLACEHOLDER.findall(text)):

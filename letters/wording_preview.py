@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from letters import wording
 from letters.assets import AssetConfig
 from letters.lint import wording_problems
-from letters.render import RenderedLetter, render_html, render_letter
+from letters.render import RenderedLetter, build_letter_data, render_html, render_letter
 from letters.samples import sample_data
 
 # What of the letter's own data a preview takes from the agency instead of the fictitious sample.
@@ -46,6 +46,16 @@ def preview_blocks(letter_type: str, slots: Mapping[str, str] | None, *,
     parser.feed(html.partition("<body")[2])
     parser.close()
     return parser.blocks
+
+
+def left_out(letter_type: str, slots: Mapping[str, str], *, agency: Mapping[str, str | None] | None = None
+             ) -> dict[str, str]:
+    """Each slot the preview leaves out, with a Chinese sentence saying which placeholders have no value."""
+    letter = build_letter_data(letter_type, sample_with_wording(letter_type, slots, agency=agency))
+    labels = {slot.name: slot.label for slot in wording.slots(letter_type)}
+    return {name: f"措辞“{labels[name]}”用到的 {' '.join('{' + used + '}' for used in missing)} 在本文书中没有值，"
+                  "这一段不会印出（可在机关设置中补充）"
+            for name, missing in wording.unfilled(letter_type, letter, slots).items()}
 
 
 def preview_text(letter_type: str, slots: Mapping[str, str] | None, *,

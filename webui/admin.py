@@ -234,10 +234,12 @@ def _wording_page(letter_type: str, slots: dict[str, str], *, errors: dict[str, 
                                                                       agency=letter_wording.agency_fields(agency))
     preview = None if errors else WORDING_CATALOGUE.preview_blocks(letter_type, slots,
                                                                  agency=letter_wording.agency_fields(agency))
+    left_out = {} if errors else WORDING_CATALOGUE.left_out(letter_type, slots,
+                                                            agency=letter_wording.agency_fields(agency))
     return render_template(
         "admin/wording_edit.html", letter_type=letter_type, title=LETTER_TYPES[letter_type].title,
         slot_specs=wording.slots(letter_type), placeholders=wording.placeholders(letter_type), slots=slots,
-        errors=errors, preview=preview, active=active,
+        errors=errors, preview=preview, left_out=left_out, active=active,
         labels=WORDING_CATALOGUE.slot_labels(letter_type),
         history=letter_wording.wording_history(session, agency, letter_type, catalogue=WORDING_CATALOGUE)), status
 
@@ -288,7 +290,8 @@ def wording_preview_fragment(letter_type: str):
     agency = letter_wording.agency_fields(_agency())
     errors = WORDING_CATALOGUE.check(letter_type, slots, agency=agency)
     preview = None if errors else WORDING_CATALOGUE.preview_blocks(letter_type, slots, agency=agency)
-    return render_template("admin/_wording_preview.html", preview=preview, errors=errors,
+    left_out = {} if errors else WORDING_CATALOGUE.left_out(letter_type, slots, agency=agency)
+    return render_template("admin/_wording_preview.html", preview=preview, errors=errors, left_out=left_out,
                            labels=WORDING_CATALOGUE.slot_labels(letter_type))
 
 

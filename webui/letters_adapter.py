@@ -72,6 +72,11 @@ class LetterWordingCatalogue:
 
         return wording_preview.preview_blocks(letter_type, slots, agency=agency)
 
+    def left_out(self, letter_type: str, slots, *, agency) -> dict[str, str]:
+        from letters import wording_preview
+
+        return wording_preview.left_out(letter_type, slots, agency=agency)
+
     def preview_pdf(self, letter_type: str, slots, *, agency, assets):
         from letters import wording_preview
 

@@ -146,3 +146,11 @@ def test_only_administrators_reach_the_wording_pages(web_app):
     clerk = logged_in(web_app, "clerk")
     assert clerk.get("/admin/wording/receipt").status_code == 403
     assert clerk.post("/admin/wording/receipt", data={"action": "save"}).status_code == 403
+
+
+def test_the_preview_says_which_paragraph_is_left_out_for_a_placeholder_without_a_value(web_app):
+    admin = logged_in(web_app, "admin")  # the test agency has no contact phone set
+    slots = {**wording.default_slots("receipt"), "contact": "咨询电话：{联系电话}"}
+    fragment = admin.post("/admin/wording/receipt/preview", data=_form(slots)).get_data(as_text=True)
+    assert "措辞“联系方式（附注）”用到的 {联系电话} 在本文书中没有值，这一段不会印出" in fragment
+    assert "咨询电话：" not in fragment.split('class="letter-preview"')[1]
