@@ -142,6 +142,7 @@ CHANGE_LABELS = {
     "corrections": "更正内容", "size_bytes": "大小（字节）", "content_type": "文件类型", "confirm": "确认",
     "comment": "意见", "basis": "依据", "reviewed_on": "审查日期", "information": "公开的信息",
     "disclosure_on": "拟公开日期", "summary": "摘要", "paid": "已缴费", "primary": "主要事项",
+    "wording_version": "措辞版本",
 }
 # Keys of audit data that are for machines (integrity checks), never shown in the case file's process record.
 CHANGE_KEYS_HIDDEN = frozenset({"template_version"})

@@ -13,6 +13,7 @@ from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.persistence.audit import verify_chain
 from engine.persistence.models import AuditEvent, Letter, LetterWording
 from engine.services import letter_wording
+from engine.services.casefile_collect import describe_changes
 from letters import LETTER_TYPES, sample_data, wording
 from tests.integration.helpers_cases import register
 from webui.letters_adapter import WORDING_CATALOGUE
@@ -98,6 +99,7 @@ def test_the_next_receipt_carries_the_active_wording_and_older_receipts_keep_the
     issued = session.scalars(select(AuditEvent).where(AuditEvent.action == "issue_letter")
                              .order_by(AuditEvent.seq)).all()
     assert [e.changes["wording_version"] for e in issued] == [0, 1]
+    assert "措辞版本：1" in describe_changes(issued[1].changes)  # the case file's process record, in Chinese
     letter_wording.activate_wording(session, agency, "receipt", 0, actor=users["admin"])
     session.commit()
     session.expire_all()
