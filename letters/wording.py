@@ -149,14 +149,16 @@ def _text_problem(text: object, slot: Slot, allowed: list[str]) -> str | None:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             what = "换行" if char in "\r\n" else f"控制字符 U+{ord(char):04X}"
             return f"含有{what}：措辞只能是一段纯文本"
-    if _TEMPLATE_SYNTAX.search(text):
-        return f"含有模板语法“{_TEMPLATE_SYNTAX.search(text).group(0)}”：只能使用 {{占位符}}（可用：{_listed(allowed)}）"
+    syntax = _TEMPLATE_SYNTAX.search(text)
+    if syntax:
+        return f"含有模板语法“{syntax.group(0)}”：只能使用 {{占位符}}（可用：{_listed(allowed)}）"
     if _MARKUP.search(text):
         return "含有尖括号（< 或 >）：措辞中不能写标记或代码"
     for match in _PLACEHOLDER.finditer(text):
         if match.group(1) not in allowed:
             return f"含有未知的占位符“{match.group(0)}”（可用：{_listed(allowed)}）"
-    if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
+    outside = _PLACEHOLDER.sub("", text)
+    if "{" in outside or "}" in outside:
         return f"含有不成对的花括号：花括号只能用于占位符（可用：{_listed(allowed)}）"
     used = set(_PLACEHOLDER.findall(text))
     missing = [name for name in slot.required if name not in used]
