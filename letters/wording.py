@@ -100,11 +100,17 @@ def _known(letter_type: str) -> None:
         raise LetterDataError("letter_type", f"未知的文书类型：{letter_type}（可用：{known}）")
 
 
+# A third party answers the consultation to the contact the letter gives (条例第32条): its note must keep it.
+_CONTACT_TO_ANSWER = Slot("contact", "联系方式（附注）",
+                          "成文日期下方括号内的附注：第三方据此提出意见，须包含 {联系方式}", required=("联系方式",))
+
+
 def slots(letter_type: str) -> tuple[Slot, ...]:
     """The editable slots of `letter_type`, in the order they appear on the letter."""
     _known(letter_type)
     opening = (_RECEIPT_OPENING,) if letter_type == "receipt" else ()
-    return (*opening, _ADDITIONAL, _CLOSING, _SIGNATURE, _CONTACT)
+    contact = _CONTACT_TO_ANSWER if letter_type == "third_party_consultation" else _CONTACT
+    return (*opening, _ADDITIONAL, _CLOSING, _SIGNATURE, contact)
 
 
 def placeholders(letter_type: str) -> tuple[Placeholder, ...]:

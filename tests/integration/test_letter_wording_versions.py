@@ -26,8 +26,8 @@ def _pdf_text(pdf: bytes) -> str:
 
 @pytest.mark.parametrize("letter_type", sorted(LETTER_TYPES))
 def test_every_letter_type_prints_a_custom_version_of_every_slot_in_its_pdf(letter_type):
-    custom = {slot.name: f"本机关{slot.label}第七版" + ("{收到日期}" if "收到日期" in slot.required else "")
-              + ("，{机关名称}" if slot.name == "signature" else "") for slot in wording.slots(letter_type)}
+    custom = {slot.name: f"本机关{slot.label}第七版，" + "".join(f"{{{name}}}" for name in slot.required)
+              for slot in wording.slots(letter_type)}
     data = {**sample_data()[letter_type], "wording": {"version": 7, "slots": custom}}
     rendered = letters.render_letter(letter_type, data)
     text = _pdf_text(rendered.pdf)

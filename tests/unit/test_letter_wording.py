@@ -43,7 +43,7 @@ def test_the_default_wording_renders_exactly_the_letter_without_a_version(letter
 
 @pytest.mark.parametrize("letter_type", TYPES)
 def test_every_slot_of_every_type_prints_the_agency_wording(letter_type):
-    custom = {slot.name: f"{slot.label}的本机关措辞{index}，{{机关名称}}" + ("{收到日期}" if slot.required else "")
+    custom = {slot.name: f"{slot.label}的本机关措辞{index}，{{机关名称}}" + "".join(f"{{{name}}}" for name in slot.required)
               for index, slot in enumerate(wording.slots(letter_type))}
     text = _body_text(render_html(letter_type, _with(letter_type, custom)))
     agency = SAMPLE[letter_type]["agency_name"]
@@ -105,6 +105,12 @@ def test_unknown_slots_and_a_signature_without_the_agency_name_are_refused(lette
 def test_the_receipt_opening_must_keep_the_receipt_date():
     problems = wording.slot_problems("receipt", {"opening": "你的申请已收到，现予登记。"})
     assert problems == {"opening": "措辞“开头语”（opening）必须包含占位符 {收到日期}"}
+
+
+def test_the_third_party_consultation_note_must_keep_the_contact_to_answer_to():
+    problems = wording.slot_problems("third_party_consultation", {"contact": "此致敬礼"})
+    assert problems == {"contact": "措辞“联系方式（附注）”（contact）必须包含占位符 {联系方式}"}
+    assert wording.slot_problems("third_party_consultation", {"contact": "请将书面意见寄至：{联系方式}"}) == {}
 
 
 def test_wording_in_letter_data_is_checked_at_render_time_too():
