@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 
 from sqlalchemy import select
@@ -24,10 +25,13 @@ def _receipt(session, case_id) -> Letter:
     session.expire_all()
     return session.scalar(select(Letter).where(Letter.case_id == case_id, Letter.letter_type == "receipt"))
 
+# A page's footer (— 1 —) and the next page's 样稿 mark, where a paragraph runs over a page.
+PAGE_BREAK = re.compile(r"—\d+—(?=.)(样稿（未签发）)?")
+
 
 def _pdf_text(pdf: bytes) -> str:
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-    return "".join(text.split())
+    return PAGE_BREAK.sub("", "".join(text.split()))
 
 
 def _form(slots: dict, **extra) -> dict:
