@@ -1,13 +1,13 @@
 """Agency wording of letters: versioned slot texts per agency and letter type, and the version each letter used
 
-Revision ID: 0005
-Revises: annual_report_contents
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "annual_report_contents"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
