@@ -35,14 +35,30 @@ def full_width_citation(basis: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LetterWording:
+    """The agency's wording a letter is rendered with (`letters.wording`): its version and the text of its slots."""
+
+    version: int
+    slots: dict[str, str]
+
+    def validate(self, path: str) -> None:
+        if self.version < 0:
+            field = join_path(path, "version")
+            raise LetterDataError(field, f"字段 {field} 应为非负整数")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LetterData:
-    """Fields every letter has: 发文机关署名, 文号, 主送, 成文日期 and an optional 附注 (GB/T 9704 §7.3)."""
+    """Fields every letter has: 发文机关署名, 文号, 主送, 成文日期 and an optional 附注 (GB/T 9704 §7.3), and the
+    agency's own wording of the free paragraphs (absent: the built-in wording)."""
 
     agency_name: str
     doc_number: str | None = None  # none on a 样稿 (no number is made up before signing); required when issued
     recipient: str
     issued_on: date
     contact: str | None = None
+    contact_phone: str | None = None
+    wording: LetterWording | None = None
 
     def validate(self, path: str) -> None:
         """Cross-field checks; `path` is where this object sits in the data (for the error message)."""

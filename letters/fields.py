@@ -70,6 +70,12 @@ def _convert(hint: Any, raw: Any, path: str) -> Any:
             raise LetterDataError(path, f"字段 {path} 应为列表")
         (inner, _ellipsis) = typing.get_args(hint)
         return tuple(_convert(inner, item, f"{path}[{index}]") for index, item in enumerate(raw))
+    if origin is dict:
+        if not isinstance(raw, Mapping):
+            raise LetterDataError(path, f"字段 {path} 应为对象（JSON object）")
+        (key_hint, value_hint) = typing.get_args(hint)
+        return {_convert(key_hint, key, path): _convert(value_hint, value, join_path(path, str(key)))
+                for key, value in raw.items()}
     if dataclasses.is_dataclass(hint):
         return build(hint, raw, path)
     if hint is str:
@@ -133,6 +139,8 @@ def dump(instance: Any) -> Any:
         return out
     if isinstance(instance, tuple):
         return [dump(item) for item in instance]
+    if isinstance(instance, dict):
+        return {key: dump(value) for key, value in instance.items()}
     if isinstance(instance, dt.date):
         return instance.isoformat()
     if isinstance(instance, Decimal):

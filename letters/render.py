@@ -16,7 +16,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
-from letters import fields
+from letters import fields, wording
 from letters.assets import ASSETS_DIR, AssetConfig, default_assets, font_css, issue_problems
 from letters.catalogue import LETTER_TYPES, TEMPLATES_DIR, LetterSpec
 from letters.errors import LetterDataError, LetterRenderError
@@ -106,8 +106,9 @@ def render_html(letter_type: str, data: Mapping | Any, *, draft: bool = False,
     assets = assets or default_assets()
     seal = None if assets.seal_placeholder else assets.seal_image
     remedies = letter.remedy_sentences() if hasattr(letter, "remedy_sentences") else ()
+    slots = wording.resolve(letter_type, letter, letter.wording.slots if letter.wording else None)
     html = _environment().get_template(spec.template).render(
-        letter=letter, spec=spec, draft=draft, remedies=remedies,
+        letter=letter, spec=spec, draft=draft, remedies=remedies, wording=slots,
         seal_url=seal.resolve().as_uri() if seal is not None else None, seal_placeholder=assets.seal_placeholder)
     return draw_missing_as_geta(_breakable_quotes(html), assets.fonts)
 

@@ -20,7 +20,7 @@ REQUEST = {"registration_number": "依申请〔2026〕37号", "received_on": "20
 
 def _common(**overrides) -> dict:
     return {"agency_name": AGENCY, "recipient": "张喆", "issued_on": "2026-11-21", "contact": CONTACT,
-            **REQUEST, **overrides}
+            "contact_phone": "0571-87000000", **REQUEST, **overrides}
 
 
 _ITEMS: dict[str, dict] = {

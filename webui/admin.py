@@ -1,11 +1,22 @@
 """系统管理: users and roles, departments, agency settings (numbers, remedies bodies, seal, policies, topics),
-API tokens, and the holiday calendar's coverage. Administrators only, and only for their own agency."""
+the agency's wording of its letters, API tokens, and the holiday calendar's coverage. Administrators only, and only for their own agency."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,11 +25,13 @@ from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
 from engine.rules.vocabulary import ROLES
-from engine.services import accounts, agency_admin
+from engine.services import accounts, agency_admin, letter_wording
 from engine.services.agency_admin import AGENCY_TEXT_FIELDS
+from letters import LETTER_TYPES, wording
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
+from webui.letters_adapter import WORDING_CATALOGUE, assets_for
 from webui.localtime import today
 from webui.refusals import discard_work, status_for
 
@@ -131,7 +144,8 @@ def agency():
         fee_pauses_clock=fv.flag("fee_pauses_clock"), online_manual_confirmation=fv.flag("online_manual_confirmation"),
         topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"),
         reason_request_pauses_clock=fv.flag("reason_request_pauses_clock"),
-        review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"))
+        review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"),
+        contact_phone=fv.text("contact_phone"))
     try:
         agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
     except GongkaiError as refusal:
@@ -190,3 +204,137 @@ def revoke_token(token_id: int):
         return _refused(refusal, "admin.tokens")
     flash("令牌已吊销", "success")
     return redirect(url_for("admin.tokens"), 303)
+
+
+# 文书措辞: each letter type's free paragraphs, worded by the agency, previewed live, saved as versions.
+
+def _wording_type(letter_type: str) -> str:
+    if letter_type not in WORDING_CATALOGUE.letter_types:
+        abort(404)
+    return letter_type
+
+
+def _posted_slots(letter_type: str) -> dict[str, str]:
+    return {slot.name: request.form.get(f"slot_{slot.name}", "").strip() for slot in wording.slots(letter_type)}
+
+
+def _wording_page(letter_type: str, slots: dict[str, str], *, errors: dict[str, str] | None = None,
+                  status: int = 200):
+    session = db.get_session()
+    agency = _agency()
+    active = letter_wording.active_wording(session, agency, letter_type, catalogue=WORDING_CATALOGUE)
+    errors = errors if errors is not None else WORDING_CATALOGUE.check(letter_type, slots,
+                                                                      agency=letter_wording.agency_fields(agency))
+    preview = None if errors else WORDING_CATALOGUE.preview_blocks(letter_type, slots,
+                                                                 agency=letter_wording.agency_fields(agency))
+    left_out = {} if errors else WORDING_CATALOGUE.left_out(letter_type, slots,
+                                                            agency=letter_wording.agency_fields(agency))
+    return render_template(
+        "admin/wording_edit.html", letter_type=letter_type, title=LETTER_TYPES[letter_type].title,
+        slot_specs=wording.slots(letter_type), placeholders=wording.placeholders(letter_type), slots=slots,
+        errors=errors, preview=preview, left_out=left_out, active=active,
+        labels=WORDING_CATALOGUE.slot_labels(letter_type),
+        history=letter_wording.wording_history(session, agency, letter_type, catalogue=WORDING_CATALOGUE)), status
+
+
+@bp.get("/wording")
+def wordings():
+    session = db.get_session()
+    agency = _agency()
+    rows = [(letter_type, LETTER_TYPES[letter_type].title,
+             letter_wording.active_wording(session, agency, letter_type, catalogue=WORDING_CATALOGUE).version,
+             len(letter_wording.wording_history(session, agency, letter_type, catalogue=WORDING_CATALOGUE)))
+            for letter_type in WORDING_CATALOGUE.letter_types]
+    return render_template("admin/wording_index.html", rows=rows)
+
+
+@bp.get("/wording/<letter_type>")
+def wording_edit(letter_type: str):
+    letter_type = _wording_type(letter_type)
+    active = letter_wording.active_wording(db.get_session(), _agency(), letter_type, catalogue=WORDING_CATALOGUE)
+    return _wording_page(letter_type, active.slots)
+
+
+@bp.post("/wording/<letter_type>")
+def wording_save(letter_type: str):
+    """预览 re-shows the page with the posted wording; 保存 makes it a new version (activated when asked)."""
+    letter_type = _wording_type(letter_type)
+    slots = _posted_slots(letter_type)
+    if request.form.get("action") != "save":
+        return _wording_page(letter_type, slots)
+    try:
+        row = letter_wording.save_wording(db.get_session(), _agency(), letter_type, slots,
+                                          catalogue=WORDING_CATALOGUE, actor=current_user.row,
+                                          activate=fv.flag("activate"), source="管理页面")
+    except GongkaiError as refusal:
+        discard_work(db.get_session())
+        flash(refusal.message, "error")
+        errors = refusal.details if isinstance(refusal.details, dict) else {}
+        return _wording_page(letter_type, slots, errors=errors, status=status_for(refusal))
+    flash(f"已保存第{row.version}版措辞" + ("并启用" if row.active else "（尚未启用）"), "success")
+    return redirect(url_for("admin.wording_edit", letter_type=letter_type), 303)
+
+
+@bp.post("/wording/<letter_type>/preview")
+def wording_preview_fragment(letter_type: str):
+    """The live preview: the sample letter with the wording being typed, or the problems that refuse it."""
+    letter_type = _wording_type(letter_type)
+    slots = _posted_slots(letter_type)
+    agency = letter_wording.agency_fields(_agency())
+    errors = WORDING_CATALOGUE.check(letter_type, slots, agency=agency)
+    preview = None if errors else WORDING_CATALOGUE.preview_blocks(letter_type, slots, agency=agency)
+    left_out = {} if errors else WORDING_CATALOGUE.left_out(letter_type, slots, agency=agency)
+    return render_template("admin/_wording_preview.html", preview=preview, errors=errors, left_out=left_out,
+                           labels=WORDING_CATALOGUE.slot_labels(letter_type))
+
+
+@bp.post("/wording/<letter_type>/preview.pdf")
+def wording_preview_pdf(letter_type: str):
+    letter_type = _wording_type(letter_type)
+    slots = _posted_slots(letter_type)
+    record = _agency()
+    errors = WORDING_CATALOGUE.check(letter_type, slots, agency=letter_wording.agency_fields(record))
+    if errors:
+        return _wording_page(letter_type, slots, errors=errors, status=400)
+    rendered = WORDING_CATALOGUE.preview_pdf(letter_type, slots, agency=letter_wording.agency_fields(record),
+                                           assets=assets_for(record))
+    g.framable = True  # a document CSP on a PDF can stop the browser's viewer
+    return Response(rendered.pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename={letter_type}-preview.pdf"})
+
+
+@bp.post("/wording/<letter_type>/activate")
+def wording_activate(letter_type: str):
+    letter_type = _wording_type(letter_type)
+    version = fv.optional_int("version", "版本") or 0
+    try:
+        letter_wording.activate_wording(db.get_session(), _agency(), letter_type, version, actor=current_user.row)
+    except GongkaiError as refusal:
+        return _refused(refusal, "admin.wording_edit", letter_type=letter_type)
+    flash("已恢复系统默认措辞" if version == 0 else f"已启用第{version}版措辞", "success")
+    return redirect(url_for("admin.wording_edit", letter_type=letter_type), 303)
+
+
+MAX_WORDING_FILE_BYTES = 512 * 1024
+
+
+@bp.post("/wording/import")
+def wording_import():
+    """A province's wording from a JSON file: a new version of every letter type it words, all or nothing."""
+    file = request.files.get("file")
+    content = file.read(MAX_WORDING_FILE_BYTES + 1) if file else b""
+    try:
+        if not content or len(content) > MAX_WORDING_FILE_BYTES:
+            raise InvalidInput("请选择不超过 512 KB 的措辞文件（JSON）")
+        try:
+            payload = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidInput("措辞文件不是有效的 UTF-8 JSON") from None
+        rows = letter_wording.import_wording(db.get_session(), _agency(), payload, catalogue=WORDING_CATALOGUE,
+                                             actor=current_user.row, activate=fv.flag("activate"),
+                                             source=f"导入：{(file.filename or '')[:150]}")
+    except GongkaiError as refusal:
+        return _refused(refusal, "admin.wordings")
+    flash("已导入措辞：" + "、".join(f"{LETTER_TYPES[row.letter_type].title}第{row.version}版" for row in rows),
+          "success")
+    return redirect(url_for("admin.wordings"), 303)

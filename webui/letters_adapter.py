@@ -10,6 +10,7 @@ from pathlib import Path
 import letters
 from engine.config import load_settings
 from engine.services.agency_admin import seal_placeholder_chosen
+from letters import wording
 from letters.assets import FONT_ROLES, AssetConfig, FontConfig, default_assets
 
 # The signature caption's font when the agency configured no 楷体 file: Debian's fonts-lxgw-wenkai.
@@ -88,3 +89,46 @@ def render_with(assets: AssetConfig) -> AgencyRenderer:
 def renderer_for(agency) -> AgencyRenderer:
     """The engine-facing renderer for `agency`: its fonts, seal and (when the engine passes it) signing key."""
     return AgencyRenderer(assets_for(agency))
+
+
+class LetterWordingCatalogue:
+    """The letters package's slots, placeholders and checks, as `engine.services.letter_wording` takes them."""
+
+    letter_types = tuple(letters.LETTER_TYPES)
+
+    def title(self, letter_type: str) -> str:
+        return letters.LETTER_TYPES[letter_type].title
+
+    def slot_labels(self, letter_type: str) -> dict[str, str]:
+        return {slot.name: slot.label for slot in wording.slots(letter_type)}
+
+    def default_slots(self, letter_type: str) -> dict[str, str]:
+        return wording.default_slots(letter_type)
+
+    def placeholder_names(self, letter_type: str) -> list[str]:
+        return wording.placeholder_names(letter_type)
+
+    # letters.wording_preview is imported on use: it loads WeasyPrint, which pages that never preview wording
+    # should not pay for (as the letters package itself does).
+    def check(self, letter_type: str, slots, *, agency) -> dict[str, str]:
+        from letters import wording_preview
+
+        return wording_preview.check(letter_type, slots, agency=agency)
+
+    def preview_blocks(self, letter_type: str, slots, *, agency):
+        from letters import wording_preview
+
+        return wording_preview.preview_blocks(letter_type, slots, agency=agency)
+
+    def left_out(self, letter_type: str, slots, *, agency) -> dict[str, str]:
+        from letters import wording_preview
+
+        return wording_preview.left_out(letter_type, slots, agency=agency)
+
+    def preview_pdf(self, letter_type: str, slots, *, agency, assets):
+        from letters import wording_preview
+
+        return wording_preview.preview_pdf(letter_type, slots, agency=agency, assets=assets)
+
+
+WORDING_CATALOGUE = LetterWordingCatalogue()

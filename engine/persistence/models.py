@@ -420,6 +420,8 @@ class Letter(Base):
     signing_key_id: Mapped[int | None] = mapped_column(ForeignKey("signing_keys.id"), nullable=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
     supersede_reason: Mapped[str] = mapped_column(Text, default="")
+    # The agency wording version it was rendered with (0: the built-in wording; NULL: issued before versions).
+    wording_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]
 
 
@@ -442,6 +444,28 @@ class SigningKey(Base):
     self_issued: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class LetterWording(Base):
+    """One version of an agency's wording of a letter type's free paragraphs (slots). Versions are never
+    changed; at most one per agency and type is active, and a letter records the version it used."""
+
+    __tablename__ = "letter_wordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    letter_type: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    slots: Mapped[dict] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "letter_type", "version", name="uq_letter_wordings_agency_type_version"),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
 
 
 class Delivery(Base):

@@ -44,6 +44,7 @@ class AgencySettingsForm:
     reason_request_pauses_clock: bool = False
     review_first_also: list[str] = field(default_factory=list)
     seal_placeholder: bool = False
+    contact_phone: str = ""
 
 
 def _column_length(name: str) -> int:
@@ -86,6 +87,8 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
     period = form.supplement_period_working_days
     if period is None or not 1 <= period <= 60:
         raise InvalidInput("补正期限应为 1 至 60 个工作日")
+    if len(form.contact_phone.strip()) > 60:
+        raise InvalidInput("联系电话过长")
     for name, change in changes.items():
         setattr(agency, name, change["after"])
     agency.supplement_period_working_days = period
@@ -99,7 +102,8 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
     settings = {"fee_payment_method": form.fee_payment_method.strip(),
                 "reason_request_pauses_clock": bool(form.reason_request_pauses_clock),
                 "review_first_also": [c for c in REVIEW_FIRST_OPTIONAL if c in form.review_first_also],
-                SEAL_PLACEHOLDER: bool(form.seal_placeholder)}
+                SEAL_PLACEHOLDER: bool(form.seal_placeholder),
+                "contact_phone": form.contact_phone.strip()}
     for name, value in settings.items():
         if before.get(name) != value and (before.get(name) or value):
             changes[name] = {"before": before.get(name), "after": value}

@@ -16,6 +16,7 @@ from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.services.letter_wording import BUILT_IN_VERSION, with_active_wording
 from engine.services.search_text import refresh_search_text
 from engine.services.signing_keys import SigningRequest, signing_request
 
@@ -67,7 +68,8 @@ def next_letter_number(session: Session, agency: Agency, year: int) -> str:
 def issue_letter(session: Session, case: Case, letter_type: str, build: Callable[[str | None], dict], *,
                  renderer: LetterRenderer, actor: User, today: date, numbered: bool = True,
                  signed: bool = False) -> Letter:
-    """Number, render, sign and freeze one letter in the caller's transaction (a failed render leaves nothing).
+    """Number, render with the agency's active wording, sign and freeze one letter in the caller's transaction (a
+    failed render leaves nothing).
 
     Every letter is signed with the agency's key when it has one (PAdES, by the injected renderer); a `signed`
     letter — the reply a legal reviewer 签发 and its corrections — must be, so without a key it is refused."""
@@ -75,13 +77,14 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
     now = utcnow()
     identity = signing_request(session, agency, actor, signs_reply=signed, now=now, today=today)
     doc_number = next_letter_number(session, agency, today.year) if numbered else None
-    data = build(doc_number)
+    data = with_active_wording(session, agency.id, letter_type, build(doc_number))
     rendered = render(renderer, letter_type, data, draft=False, signing=identity[1] if identity else None)
+    wording_version = (data.get("wording") or {}).get("version", BUILT_IN_VERSION)
     letter = Letter(case_id=case.id, letter_type=letter_type, doc_number=doc_number or "", issued_on=today,
                     pdf=rendered.pdf, sha256=rendered.sha256, size_bytes=len(rendered.pdf),
                     template_version=rendered.template_version, data_snapshot=rendered.data_snapshot,
-                    signed_by_id=actor.id if signed else None, signing_key_id=identity[0].id if identity else None,
-                    created_at=now)
+                    wording_version=wording_version, signed_by_id=actor.id if signed else None,
+                    signing_key_id=identity[0].id if identity else None, created_at=now)
     session.add(letter)
     session.flush()
     if letter.doc_number:
@@ -90,6 +93,7 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
                  stage_before=case.stage, stage_after=case.stage,
                  changes={"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,
                           "sha256": letter.sha256, "template_version": letter.template_version,
+                          "wording_version": wording_version,
                           **({"signed_with": identity[0].fingerprint_sha256} if identity else {})})
     return letter
 

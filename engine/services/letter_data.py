@@ -38,6 +38,7 @@ def _common(case: Case, agency: Agency, *, doc_number: str, issued_on: date) -> 
         "recipient": case.applicant.name,
         "issued_on": issued_on.isoformat(),
         "contact": agency.contact or None,
+        "contact_phone": (agency.settings or {}).get("contact_phone") or None,
     }
 
 

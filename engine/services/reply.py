@@ -31,6 +31,7 @@ from engine.services.common import (
 )
 from engine.services.decisions import signing_problems
 from engine.services.issuing import LetterRenderer, current_reply, issue_letter, render, renderer_problems
+from engine.services.letter_wording import with_active_wording
 from engine.services.notice_periods import start_period
 from engine.services.period_lock import ensure_period_open
 from engine.services.uploads import UploadedFile, attach
@@ -43,7 +44,7 @@ def preview_reply(session: Session, case_id: int, *, renderer: LetterRenderer, a
         raise RuleViolation("尚有申请事项未拟定办理结果，无法预览答复书")
     # No number is made up for a draft: the 文号 is taken only when the reply is signed.
     data = letter_data.reply_data(session, case, doc_number=None, issued_on=today)
-    return render(renderer, "reply", data, draft=True)
+    return render(renderer, "reply", with_active_wording(session, case.agency_id, "reply", data), draft=True)
 
 
 @use_case

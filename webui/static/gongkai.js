@@ -97,3 +97,25 @@
     timer = setTimeout(check, 500);
   });
 })();
+
+// Live preview of an agency's letter wording: the sample letter re-rendered as the administrator types.
+(function () {
+  var form = document.getElementById("wording-form");
+  var target = document.getElementById("wording-preview");
+  if (!form || !target) { return; }
+  var timer = null;
+  function refresh() {
+    var body = new FormData(form);
+    body.delete("action");
+    fetch(form.dataset.previewUrl, { method: "POST", credentials: "same-origin", body: body })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        // The fragment is our own template's output, every text in it escaped by Jinja.
+        if (html !== null) { target.innerHTML = html; }
+      }).catch(function () { /* keep the last preview */ });
+  }
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  });
+})();
