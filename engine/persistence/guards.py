@@ -23,6 +23,11 @@ COLUMN_LABELS = {
 }
 
 
+# Columns the engine builds itself, never from one typed value: the case's search text keeps its shown part and its
+# search-only part apart with an ASCII unit separator (engine/rules/search.py).
+MACHINE_COLUMNS = frozenset({"search_text"})
+
+
 def _check(obj) -> None:
     state = inspect(obj)
     for attr in state.mapper.column_attrs:
@@ -30,7 +35,7 @@ def _check(obj) -> None:
         if not isinstance(column.type, String):
             continue
         value = getattr(obj, attr.key, None)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or attr.key in MACHINE_COLUMNS:
             continue
         label = COLUMN_LABELS.get(attr.key, attr.key)
         if has_control_characters(value):
