@@ -28,7 +28,8 @@ def _dir() -> Path:
 def capturing(renderer, captured: list):
     """A renderer for a dry run: every letter rendered as a 样稿 without its number, and remembered."""
 
-    def render(letter_type: str, data: dict, *, draft: bool = False):
+    def render(letter_type: str, data: dict, *, draft: bool = False, signing=None):
+        # A 样稿 is never signed: the signing request (the agency's key) is not used in a dry run.
         pending = {**data, "doc_number": None} if "doc_number" in data else data
         rendered = renderer(letter_type, pending, draft=True)
         captured.append((letter_type, rendered.pdf))

@@ -154,6 +154,9 @@ def test_the_embedded_setup_generates_one_secret_under_var_and_keeps_using_it(se
                                                                               tmp_path, users):
     settings_env.delenv("GONGKAI_SIGNING_KEY_SECRET", raising=False)
     settings_env.setenv("GONGKAI_VAR_DIR", str(tmp_path / "var"))
+    from engine.config import load_settings
+
+    load_settings.cache_clear()  # the users fixture's audit events read the settings before the change
     create_signing_key(session, agency, now=utcnow())
     secret_file = tmp_path / "var" / "signing_key_secret"
     assert secret_file.stat().st_mode & 0o777 == 0o600 and len(secret_file.read_text()) == 64

@@ -31,7 +31,7 @@ def _ready_for_signing(session, users, today):
 def test_a_reply_signed_on_the_web_page_verifies_and_its_signature_page_says_so(web_app, session, users, today):
     case = _ready_for_signing(session, users, today)
     reviewer = logged_in(web_app, "legal_reviewer")
-    response = reviewer.post(f"/cases/{case.id}/sign", data={"version": case.version})
+    response = reviewer.post(f"/cases/{case.id}/sign", data={"version": case.version, "confirmed": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)
     session.expire_all()
     reply = session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.letter_type == "reply"))
