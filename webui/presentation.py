@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from engine.rules import clocks
 from engine.rules.calendar import default_calendar
+from engine.rules.case_clock import REPLY_WORKING_DAYS
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.personal_data import mask_id_number, mask_phone
 from engine.rules.search import request_summary
@@ -64,7 +65,7 @@ def awaiting_confirmation(case, on: date | None = None) -> dict:
     since it arrived, and the due date it would have if confirmed on arrival."""
     on = on or today()
     waited = max((on - case.submitted_on).days, 0)
-    due_if_arrival = default_calendar().add_working_days(case.submitted_on, 20)
+    due_if_arrival = default_calendar().add_working_days(case.submitted_on, REPLY_WORKING_DAYS)
     kind = "on_time" if waited == 0 else "overdue" if on > due_if_arrival else "due_soon"
     return {"days": waited, "due_if_arrival": due_if_arrival, "css": f"due-{kind.replace('_', '-')}"}
 
