@@ -16,6 +16,7 @@ from engine.persistence.limits import MAX_TEXT
 from engine.persistence.models import Agency, Case, Letter
 from engine.rules.case_clock import clock_settings, refresh_due
 from engine.rules.text_input import text_problem
+from engine.services.case_events import CaseEvent, publish
 
 
 @dataclass
@@ -76,6 +77,7 @@ def finish_action(session: Session, case: Case, action: str, actor, before_stage
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action=action,
                  stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
+    publish(session, CaseEvent(case, action, actor, before_stage, case.stage, changes))
 
 
 def require_text(value: str, label: str, *, max_len: int = MAX_TEXT, multiline: bool = True,

@@ -16,6 +16,7 @@ from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Case, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
+from engine.services.case_events import CaseEvent, publish
 from engine.services.letter_wording import BUILT_IN_VERSION, with_active_wording
 from engine.services.search_text import refresh_search_text
 from engine.services.signing_keys import SigningRequest, signing_request
@@ -95,6 +96,9 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
                           "sha256": letter.sha256, "template_version": letter.template_version,
                           "wording_version": wording_version,
                           **({"signed_with": identity[0].fingerprint_sha256} if identity else {})})
+    publish(session, CaseEvent(case, "issue_letter", actor, case.stage, case.stage,
+                               {"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number},
+                               letter=letter))
     return letter
 
 

@@ -191,6 +191,8 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     # The applicant's period runs from its receipt of the notice: no date until the delivery is recorded.
     assert "尚未登记送达" in clerk.inner_text(".casehead .due-date")
     clerk.click("a:has-text('登记文书送达')")
+    # all_inner_texts() does not wait: wait for the delivery form before reading its options.
+    clerk.wait_for_selector("select[name=letter_id] option:has-text('补正告知书')", state="attached")
     notice = next(o for o in clerk.locator("select[name=letter_id] option").all_inner_texts() if "补正告知书" in o)
     clerk.select_option("select[name=letter_id]", label=notice)
     clerk.select_option("select[name=method]", "IN_PERSON")
