@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,6 +35,8 @@ from engine.rules.vocabulary import (
     EXEMPTION_REVIEW_STATES,
     FEE_MODES,
     JOB_STATES,
+    MESSAGE_CHANNELS,
+    MESSAGE_STATES,
     RETENTION_PERIODS,
     STAGES,
 )
@@ -121,6 +124,9 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     # Bumped by logout-everywhere, password reset, deactivation and role changes; sessions and tokens carry it.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the daily digest and the assignment messages go (empty: the user gets none).
+    email: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
 
     agency: Mapped[Agency] = relationship(lazy="joined")
@@ -636,6 +642,8 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Backoff: a queued job that failed is not run again before this (None: at once).
+    run_after: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state_valid"),)
 
@@ -648,3 +656,34 @@ class JobResultChunk(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Message(Base):
+    """One notification (an e-mail or an SMS) as it was sent or is waiting to be: the outbox row and its log.
+    `dedup_key` is unique, so the same event never makes two messages, and a retried send job finds the row
+    already `sent` and sends nothing."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(_in("channel", MESSAGE_CHANNELS), name="channel_valid"),
+        CheckConstraint(_in("status", MESSAGE_STATES), name="status_valid"),
+    )

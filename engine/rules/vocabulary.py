@@ -167,3 +167,9 @@ REASON_ANSWERS = tuple(REASON_ANSWER_LABELS)
 # Background jobs (engine/services/jobs.py): the four states a job row can be in.
 JOB_STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 JOB_STATES = tuple(JOB_STATE_LABELS)
+
+# Notifications (engine/services/notifications.py): how a message travels and where it stands.
+MESSAGE_CHANNEL_LABELS = {"email": "电子邮件", "sms": "短信"}
+MESSAGE_CHANNELS = tuple(MESSAGE_CHANNEL_LABELS)
+MESSAGE_STATE_LABELS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败", "suppressed": "未发送"}
+MESSAGE_STATES = tuple(MESSAGE_STATE_LABELS)

@@ -62,3 +62,6 @@ __all__ = [
     "return_for_revision", "review_exemption", "sign_reply", "signing_problems", "submit_for_review",
     "supersede_letter", "update_applicant", "upload_file", "withdraw",
 ]
+
+# Subscribes to case events (applicant and staff messages) and registers the send and digest job kinds.
+from engine.services import notifications, notify_jobs  # noqa: E402,F401

@@ -11,7 +11,9 @@ handed the same id only one wins. The attempt number is the fencing token: progr
 the final state are written only `WHERE attempts = <mine> AND state = 'running'`, in one transaction with
 the result, so a worker killed with `kill -9` and its successor can never both deliver a result. A worker
 that stops beating its heart is presumed dead; `sweep` queues its job again, and after `max_attempts`
-failed or interrupted attempts the job is `failed` with the last error. Job bodies must therefore be
+failed or interrupted attempts the job is `failed` with the last error. A kind may ask for backoff: its failed
+job is queued again with `run_after` (base × 2^(attempt−1), at most an hour), and neither the runner nor the
+sweeper hands it out before then. Job bodies must therefore be
 idempotent: whatever they write before returning may be written again by the next attempt.
 
 This module knows no queue library: the dispatcher is injected with `set_dispatcher`.
@@ -51,6 +53,7 @@ UNDISPATCHED_GRACE_SECONDS = 5
 # A queued job handed to the queue this long ago and never started is presumed lost with Redis' data.
 LOST_SECONDS = 15 * 60
 _PENDING = "gongkai_jobs_to_dispatch"
+MAX_BACKOFF_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,21 @@ class JobKind:
     label: str  # shown to users (Chinese)
     run: Callable[[JobContext], JobOutput]
     max_attempts: int = MAX_ATTEMPTS
+    backoff_seconds: float = 0.0  # delay before the second attempt, doubled for each further one
+
+    def retry_delay(self, attempt: int) -> timedelta:
+        """How long a job that failed its `attempt`-th run waits before the next."""
+        return timedelta(seconds=min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempt - 1)))
 
 
 REGISTRY: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS):
+def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS, backoff_seconds: float = 0.0):
     """Register the decorated function `(ctx) -> JobOutput` as the body of jobs of kind `name`."""
 
     def register(run: Callable[[JobContext], JobOutput]):
-        REGISTRY[name] = JobKind(name, label, run, max_attempts)
+        REGISTRY[name] = JobKind(name, label, run, max_attempts, backoff_seconds)
         return run
 
     return register
@@ -264,7 +272,7 @@ def claim(engine: Engine, job_id: int, *, worker: str | None = None) -> int | No
     with engine.begin() as conn:
         result = conn.execute(
             update(Job)
-            .where(Job.id == job_id, Job.attempts < Job.max_attempts,
+            .where(Job.id == job_id, Job.attempts < Job.max_attempts, _due(now),
                    or_(Job.state == "queued", and_(Job.state == "running", Job.heartbeat_at < stale)))
             .values(state="running", attempts=Job.attempts + 1, worker=(worker or worker_name())[:120],
                     started_at=now, heartbeat_at=now, finished_at=None)
@@ -300,7 +308,7 @@ def perform(engine: Engine, job_id: int, *, work_root: Path | None = None) -> st
         return "skipped"
     except Exception as error:  # noqa: BLE001 - whatever stopped the body is recorded on the job
         log.exception("job %s attempt %s failed", job_id, attempt)
-        return _record_failure(engine, job_id, attempt, ctx_args["max_attempts"], error)
+        return _record_failure(engine, job_id, attempt, ctx_args["max_attempts"], error, kind)
     finally:
         stop.set()
         beat.join(timeout=5)
@@ -323,15 +331,20 @@ def _finish(engine: Engine, ctx: JobContext, output: JobOutput) -> str:
     return "done"
 
 
-def _record_failure(engine: Engine, job_id: int, attempt: int, max_attempts: int, error: Exception) -> str:
+def _record_failure(engine: Engine, job_id: int, attempt: int, max_attempts: int, error: Exception,
+                    kind: JobKind | None = None) -> str:
     message = _describe(error)
     final = attempt >= max_attempts
     state = "failed" if final else "queued"
+    delay = kind.retry_delay(attempt) if kind is not None and not final else timedelta(0)
+    note = f"，{int(delay.total_seconds())} 秒后重试" if delay else ""
     with engine.begin() as conn:
         result = conn.execute(update(Job).where(Job.id == job_id, Job.attempts == attempt, Job.state == "running")
-                              .values(state=state, error=f"第 {attempt} 次执行失败：{message}",
-                                      finished_at=_now() if final else None, enqueued_at=None))
-    if result.rowcount == 1 and not final:
+                              .values(state=state, error=f"第 {attempt} 次执行失败{note}：{message}",
+                                      finished_at=_now() if final else None, enqueued_at=None,
+                                      run_after=_now() + delay if delay else None))
+    # A delayed retry is handed to the queue by the sweeper once it is due (the runner polls for it).
+    if result.rowcount == 1 and not final and not delay:
         dispatch(engine, [job_id])
     return state
 
@@ -374,15 +387,22 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[int]:
     undispatched = now - timedelta(seconds=UNDISPATCHED_GRACE_SECONDS)
     lost = now - timedelta(seconds=LOST_SECONDS)
     return list(session.scalars(select(Job.id).where(
-        Job.state == "queued",
+        Job.state == "queued", _due(now),
         or_(and_(Job.enqueued_at.is_(None), Job.created_at < undispatched), Job.enqueued_at < lost))
         .order_by(Job.id)))
 
 
-def next_queued(session: Session) -> int | None:
-    """The oldest queued job (the embedded runner's queue is the table itself)."""
-    return session.scalar(select(Job.id).where(Job.state == "queued", Job.attempts < Job.max_attempts)
-                          .order_by(Job.id).limit(1))
+def next_queued(session: Session, *, kinds: tuple[str, ...] = ()) -> int | None:
+    """The oldest queued job that is due, of `kinds` if given (the embedded runner's queue is the table itself)."""
+    stmt = select(Job.id).where(Job.state == "queued", Job.attempts < Job.max_attempts, _due(_now()))
+    if kinds:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    return session.scalar(stmt.order_by(Job.id).limit(1))
+
+
+def _due(now: datetime):
+    """Not waiting out a retry's backoff."""
+    return or_(Job.run_after.is_(None), Job.run_after <= now)
 
 
 def enqueue_periodic(session: Session, kind: str, *, every: timedelta, now: datetime | None = None) -> Job | None:

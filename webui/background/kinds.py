@@ -22,6 +22,8 @@ VIEW_ROLES = {
     "archive_export_case": ("archivist", "admin"),
     "calendar_recompute": ("admin",),
     "purge_finished_jobs": ("admin",),
+    "send_message": ("admin",),
+    "staff_digests": ("admin",),
 }
 RECOMPUTE_BATCH = 200
 KEEP_FINISHED_JOBS = timedelta(days=30)

@@ -4,7 +4,9 @@
 - `run_scheduler()`: `gongkai scheduler` — once per cluster (a Redis lease): re-queues what dead workers
   left, dispatches jobs that never reached Redis, and enqueues the periodic jobs.
 - `run_embedded()`: without Redis, `gongkai serve` starts this in a background process (and `gongkai worker`
-  runs it in the foreground): the table itself is the queue, polled every second.
+  runs it in the foreground): the table itself is the queue, polled every second. Messages (`QUICK_KINDS`) have
+  a lane of their own, a thread that runs only them, so a registration's e-mail goes out within seconds even while
+  a year's export holds the main lane for an hour.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ log = logging.getLogger("gongkai.jobs")
 SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("GONGKAI_SCHEDULER_INTERVAL_SECONDS", "5"))
 POLL_SECONDS = 1.0
 # Periodic jobs: kind → how often (the scheduler enqueues each once per period, cluster-wide).
-PERIODIC = {"purge_finished_jobs": timedelta(days=1)}
+# The digest job is hourly and writes each user's digest once a day, from the configured hour on.
+PERIODIC = {"purge_finished_jobs": timedelta(days=1), "staff_digests": timedelta(hours=1)}
+QUICK_KINDS = ("send_message",)
 
 
 def perform_job(job_id: int) -> str:
@@ -56,12 +60,12 @@ def sweep_once(engine: Engine, *, dispatch: bool) -> list[int]:
     return ids
 
 
-def work_pending(engine: Engine, *, limit: int | None = None) -> int:
-    """Run queued jobs in this process until none is left (or `limit` ran); how many ran."""
+def work_pending(engine: Engine, *, limit: int | None = None, only: tuple[str, ...] = ()) -> int:
+    """Run queued jobs (of the kinds `only` names, if any) in this process until none is left (or `limit` ran); how many ran."""
     ran = 0
     while limit is None or ran < limit:
         with transaction(engine) as session:
-            job_id = jobs.next_queued(session)
+            job_id = jobs.next_queued(session, kinds=only)
         if job_id is None:
             return ran
         if jobs.perform(engine, job_id) != "skipped":
@@ -80,15 +84,29 @@ def run_embedded(database_url: str | None = None, stop: threading.Event | None =
     engine = make_engine(database_url or load_settings().database_url)
     last_sweep = 0.0
     parent = os.getppid()
-    try:
+    done = threading.Event()
+
+    def running() -> bool:
         # A runner started by `gongkai serve` ends with it, even when the server was killed without cleanup.
-        while not stop.is_set() and (not parent_bound or os.getppid() == parent):
+        return not stop.is_set() and not done.is_set() and (not parent_bound or os.getppid() == parent)
+
+    def quick_lane() -> None:
+        while running():
+            if not _guarded(work_pending, engine, limit=1, only=QUICK_KINDS):
+                stop.wait(POLL_SECONDS)
+
+    lane = threading.Thread(target=quick_lane, name="gongkai-messages", daemon=True)
+    lane.start()
+    try:
+        while running():
             if time.monotonic() - last_sweep >= SCHEDULER_INTERVAL_SECONDS:
                 _guarded(sweep_once, engine, dispatch=False)
                 last_sweep = time.monotonic()
             if not _guarded(work_pending, engine, limit=1):
                 stop.wait(POLL_SECONDS)
     finally:
+        done.set()
+        lane.join(timeout=30)
         engine.dispose()
 
 
