@@ -92,7 +92,7 @@ def create_user():
         user = accounts.add_user(session, _agency(), fv.text("username"), request.form.get("password", ""),
                                  [r for r in request.form.getlist("roles") if r],
                                  display_name=fv.text("display_name") or None, department=department,
-                                 actor=current_user)
+                                 actor=current_user, email=fv.text("email"))
     except GongkaiError as refusal:
         return _refused(refusal, "admin.users")
     flash(f"已创建用户 {user.username}", "success")
@@ -106,7 +106,8 @@ def user_operation(user_id: int, operation: str):
     try:
         message = accounts.update_user(db.get_session(), user_id, operation, actor=current_user,
                                        password=request.form.get("password", ""),
-                                       roles=request.form.getlist("roles"))
+                                       roles=request.form.getlist("roles"), email=request.form.get("email", ""),
+                                       digest_enabled=request.form.get("digest_enabled") == "1")
     except NotFound:
         abort(404)
     except GongkaiError as refusal:

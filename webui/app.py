@@ -109,13 +109,15 @@ def create_app(config: dict | None = None) -> Flask:
         jobs,
         legal_review,
         limits,
+        notifications,
         reports,
         signatures,
     )
     from webui.presentation import register_filters
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, drafts.bp, legal_review.bp,
-                      archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, signatures.bp, api.bp):
+                      archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, signatures.bp, notifications.bp,
+                      api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
     background.configure()  # jobs committed by a request go to Redis when it is configured

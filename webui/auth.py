@@ -23,7 +23,7 @@ login_manager.login_message = "请先登录"
 login_manager.login_message_category = "info"
 
 # Endpoints reachable without a signed-in user; the JSON API authenticates by token on its own.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "notifications.unsubscribe", "notifications.unsubscribe_confirm"})
 PUBLIC_BLUEPRINTS = frozenset({"api"})
 
 

@@ -27,9 +27,9 @@ from engine.persistence.models import (
 from engine.rules import clocks
 from engine.rules.case_clock import clock_settings, compute_due
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
-from engine.rules.vocabulary import UPLOAD_KINDS_CHOOSABLE
+from engine.rules.vocabulary import MESSAGE_CHANNEL_LABELS, MESSAGE_STATE_LABELS, UPLOAD_KINDS_CHOOSABLE
 from engine.rules.workflow import STAGE_LABELS, available_actions
-from engine.services import downloads
+from engine.services import downloads, notifications
 from webui import db
 from webui import form_values as fv
 from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
@@ -183,6 +183,9 @@ def show(case_id: int):
         "cases/show.html", case=case, agency=agency, due=due, explanation=explanation, events=events,
         letters=letters, superseded=superseded, uploads=uploads, deliveries=deliveries, challenges=challenges,
         records=records, reviews=reviews, notes=notes, names=names, actions=action_links(case),
+        case_messages=notifications.case_messages(session, case.id),
+        MESSAGE_KIND_LABELS=notifications.KIND_LABELS, MESSAGE_CHANNEL_LABELS=MESSAGE_CHANNEL_LABELS,
+        MESSAGE_STATE_LABELS=MESSAGE_STATE_LABELS,
         left=days_left(case.due_on, case.stage, on), today=on, upload_kinds=UPLOAD_KINDS_CHOOSABLE,
         can_upload=case.stage != "archived" and not case.imported and current_user.has_any_role("clerk", "handler"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from engine.rules.vocabulary import ROLES
 from engine.services.common import optional_text, require_text
 
 MIN_PASSWORD_LENGTH = 10
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LOGIN_FAILED = "用户名或密码错误"
 _hasher = PasswordHasher()
 
@@ -103,24 +105,34 @@ def add_department(session: Session, agency: Agency, name: str) -> Department:
 
 
 def add_user(session: Session, agency: Agency, username: str, password: str, roles: list[str], *,
-             display_name: str | None = None, department: Department | None = None, actor=None) -> User:
+             display_name: str | None = None, department: Department | None = None, actor=None,
+             email: str = "") -> User:
     username = require_text(username, "用户名", max_len=limits.USERNAME, multiline=False, field="username")
     display_name = optional_text(display_name, "显示名称", max_len=limits.DISPLAY_NAME, multiline=False,
                                  field="display_name") or None
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise InvalidInput(f"角色无效：{'、'.join(unknown) or '（空）'}；可用角色：{'、'.join(ROLES)}")
+    email = checked_email(email)
     _require_good_password(password)
     if session.scalar(select(User).where(User.username == username)):
         raise InvalidInput(f"用户名「{username}」已存在")
     user = User(agency_id=agency.id, username=username, display_name=display_name or username,
                 password_hash=hash_password(password), roles=list(roles), created_at=utcnow(),
-                department_id=department.id if department else None)
+                department_id=department.id if department else None, email=email, digest_enabled=True)
     session.add(user)
     session.flush()
     record_event(session, agency_id=agency.id, action="add_user", actor=actor,
                  changes={"username": username, "roles": list(roles)})
     return user
+
+
+def checked_email(email: str | None) -> str:
+    """A staff e-mail address (where digests and assignment messages go), or "" for none."""
+    email = optional_text(email, "电子邮箱", max_len=120, multiline=False, field="email")
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise InvalidInput(f"电子邮箱格式不正确：{email}", details={"field": "email"})
+    return email
 
 
 def throttle_key(kind: str, value: str) -> str:
@@ -220,13 +232,13 @@ def _require_admin(actor, agency_id: int) -> None:
         raise PermissionDenied("只有本机关的系统管理员可以管理用户")
 
 
-USER_OPERATIONS = ("deactivate", "activate", "unlock", "reset_password", "roles")
+USER_OPERATIONS = ("deactivate", "activate", "unlock", "reset_password", "roles", "email")
 # After these, the user's sessions and tokens stop working at once (they were granted under the old state).
 SESSION_ENDING_OPERATIONS = ("deactivate", "reset_password", "roles")
 
 
 def update_user(session: Session, user_id: int, operation: str, *, actor: User, password: str = "",
-                roles: list[str] | None = None) -> str:
+                roles: list[str] | None = None, email: str = "", digest_enabled: bool = True) -> str:
     """Administer a user of the actor's agency (admin only); returns the Chinese confirmation. Audited."""
     user = session.get(User, user_id)
     if user is None or actor is None or user.agency_id != actor.agency_id:
@@ -259,6 +271,9 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
             raise PermissionDenied("不能给自己增加角色，须由另一位系统管理员授予")
         user.roles = wanted
         message = f"已更新 {user.username} 的角色"
+    elif operation == "email":
+        user.email, user.digest_enabled = checked_email(email), bool(digest_enabled)
+        message = f"已更新 {user.username} 的电子邮箱与提醒设置"
     else:
         raise NotFound(f"未知的用户管理操作「{operation}」")
     if operation in SESSION_ENDING_OPERATIONS:

@@ -103,6 +103,8 @@ def send_email(smtp_url: str, message: EmailMessage) -> None:
         raise
     except smtplib.SMTPAuthenticationError as error:
         raise SendError(f"邮件服务器登录失败（{error.smtp_code}）") from error
+    except smtplib.SMTPNotSupportedError as error:
+        raise SendError(f"邮件服务器不支持所需的扩展（{error}）：请检查 GONGKAI_SMTP_URL 的 TLS 与登录设置") from error
     except smtplib.SMTPRecipientsRefused as error:
         raise SendError(f"邮件服务器拒收收件人：{'、'.join(error.recipients)}") from error
     except smtplib.SMTPResponseException as error:

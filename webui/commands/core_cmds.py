@@ -136,7 +136,8 @@ def _read_password() -> str:
               help="角色：clerk handler legal_reviewer office_head archivist admin（可重复）")
 @click.option("--agency", "agency_code", required=True, help="机关代码")
 @click.option("--display-name", default=None, help="显示姓名")
-def user_add(name: str, roles: tuple[str, ...], agency_code: str, display_name: str | None) -> None:
+@click.option("--email", default="", help="电子邮箱（接收每日待办提醒和分办提醒，可不填）")
+def user_add(name: str, roles: tuple[str, ...], agency_code: str, display_name: str | None, email: str) -> None:
     """新增用户 NAME；密码从提示或标准输入读取，绝不从命令行参数读取。"""
     from engine.errors import GongkaiError
     from engine.persistence.db import transaction
@@ -146,7 +147,7 @@ def user_add(name: str, roles: tuple[str, ...], agency_code: str, display_name: 
     try:
         with transaction() as session:
             add_user(session, agency_by_code(session, agency_code), name, password, list(roles),
-                     display_name=display_name)
+                     display_name=display_name, email=email)
     except GongkaiError as exc:
         _fail(exc.message)
     click.echo(f"已新增用户 {name}（{'、'.join(roles)}）")
