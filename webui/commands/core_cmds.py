@@ -232,8 +232,9 @@ def serve(host: str, port: int) -> None:
     from engine.config import load_settings
     from webui.app import create_app
 
-    app = create_app()
     settings = load_settings()
+    # The runner first: it starts (a fresh interpreter) while the app is built, so that a request registered the
+    # moment the server answers has its e-mail sent within seconds.
     if not settings.redis_url:
         import multiprocessing
 
@@ -245,6 +246,7 @@ def serve(host: str, port: int) -> None:
                                                               daemon=True)
         runner.start()
         click.echo("后台任务进程已启动（单机模式，未配置 GONGKAI_REDIS_URL）")
+    app = create_app()
     click.echo(f"公开（Gongkai）已启动：http://{host}:{port}/")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
