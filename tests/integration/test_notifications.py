@@ -400,3 +400,24 @@ def test_settings_name_the_smtp_server_and_a_bad_url_is_a_clear_error(configure)
     with pytest.raises(SendError, match="GONGKAI_SMTP_URL 格式不正确"):
         parse_smtp_url("http://mail.example.cn")
 
+
+
+def test_the_periodic_digest_job_of_the_scheduler_mails_each_user_once_a_day(
+        session, users, today, db_engine, smtp, configure):
+    from webui.background.runner import sweep_once
+
+    configure(GONGKAI_DIGEST_HOUR="0")  # any hour of the day is past the digest hour
+    users["handler"].email = "handler@testcity.example.cn"
+    users["legal_reviewer"].email = "reviewer@testcity.example.cn"
+    session.commit()
+    case = register(session, users, today, email="")
+    accept(session, users, case, today)  # due long before the real today: overdue on the handler's list
+
+    sweep_once(db_engine, dispatch=False)  # what `gongkai scheduler` (or the embedded runner) does each round
+    work_pending(db_engine)
+    sweep_once(db_engine, dispatch=False)  # the same hour again: no second job, no second digest
+    work_pending(db_engine)
+    digests = [mail for mail in smtp.messages() if mail["Subject"].startswith("每日待办提醒")]
+    assert [mail["To"] for mail in digests] == ["handler@testcity.example.cn"]  # the reviewer has nothing due
+    assert "逾期 1 件" in digests[0]["Subject"] and case.reg_no in digests[0].get_body(("plain",)).get_content()
+    assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "staff_digests")) == 1
