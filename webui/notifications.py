@@ -1,9 +1,8 @@
-"""The digest's unsubscribe link (no login: it is followed from an e-mail) and the signed-in user's own choice."""
+"""The digest's unsubscribe link: no login, it is followed from an e-mail (administrators switch it back on)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, render_template, request
 
 from engine.config import load_settings
 from engine.errors import InvalidInput
@@ -28,15 +27,6 @@ def unsubscribe_confirm():
     user = _user_of(token)
     notifications.set_digest(db.get_session(), user.id, False)
     return render_template("notifications/unsubscribe.html", token=token, user=user, done=True)
-
-
-@bp.post("/notifications/digest")
-def digest_choice():
-    """The signed-in user turns the daily digest on or off for themselves."""
-    enabled = request.form.get("enabled") == "1"
-    notifications.set_digest(db.get_session(), current_user.id, enabled)
-    flash("已开启每日待办提醒" if enabled else "已关闭每日待办提醒")
-    return redirect(request.referrer or url_for("dashboard.index"))
 
 
 def _user_of(token: str):

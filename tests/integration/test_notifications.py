@@ -421,3 +421,43 @@ def test_the_periodic_digest_job_of_the_scheduler_mails_each_user_once_a_day(
     assert [mail["To"] for mail in digests] == ["handler@testcity.example.cn"]  # the reviewer has nothing due
     assert "逾期 1 件" in digests[0]["Subject"] and case.reg_no in digests[0].get_body(("plain",)).get_content()
     assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "staff_digests")) == 1
+
+
+def test_staff_addresses_come_from_the_cli_and_the_admin_page_and_a_bad_one_is_refused_in_chinese(
+        session, users, agency, db_url):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.persistence.models import User
+
+    gongkai = str(Path(sys.executable).with_name("gongkai"))
+    env = {**os.environ, "GONGKAI_DATABASE_URL": db_url}
+    added = subprocess.run([gongkai, "user", "add", "wang", "--role", "handler", "--agency", agency.code,
+                            "--email", "wang@testcity.example.cn"], input="a-long-password\n", capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert added.returncode == 0, added.stderr
+    refused = subprocess.run([gongkai, "user", "add", "li", "--role", "handler", "--agency", agency.code,
+                              "--email", "not-an-address"], input="a-long-password\n", capture_output=True,
+                             text=True, env=env, timeout=300)
+    assert refused.returncode == 2 and "电子邮箱格式不正确" in refused.stderr
+    session.expire_all()
+    wang = session.scalar(select(User).where(User.username == "wang"))
+    assert (wang.email, wang.digest_enabled) == ("wang@testcity.example.cn", True)
+
+    from webui.app import create_app
+    from webui.db import get_engine
+
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert "电子邮箱与提醒" in client.get("/admin/users").get_data(as_text=True)
+    saved = client.post(f"/admin/users/{wang.id}/email", data={"email": "wang2@testcity.example.cn"})
+    assert saved.status_code == 303
+    bad = client.post(f"/admin/users/{wang.id}/email", data={"email": "wang at city"}, follow_redirects=True)
+    assert "电子邮箱格式不正确" in bad.get_data(as_text=True)
+    with app.app_context():
+        get_engine().dispose()
+    session.expire_all()
+    assert (wang.email, wang.digest_enabled) == ("wang2@testcity.example.cn", False)  # the box was not ticked
