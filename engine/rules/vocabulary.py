@@ -167,3 +167,12 @@ REASON_ANSWERS = tuple(REASON_ANSWER_LABELS)
 # Background jobs (engine/services/jobs.py): the four states a job row can be in.
 JOB_STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 JOB_STATES = tuple(JOB_STATE_LABELS)
+
+# 推送（webhook）: how the sending of one event to one endpoint stands.
+WEBHOOK_DELIVERY_STATE_LABELS = {
+    "pending": "待发送",
+    "retrying": "等待重试",
+    "delivered": "已送达",
+    "failed": "发送失败",
+}
+WEBHOOK_DELIVERY_STATES = tuple(WEBHOOK_DELIVERY_STATE_LABELS)

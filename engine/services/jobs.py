@@ -68,16 +68,20 @@ class JobKind:
     label: str  # shown to users (Chinese)
     run: Callable[[JobContext], JobOutput]
     max_attempts: int = MAX_ATTEMPTS
+    # Seconds to wait before the next attempt after failed attempt N (backoff); None: queued again at once.
+    retry_after: Callable[[int], float] | None = None
 
 
 REGISTRY: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS):
-    """Register the decorated function `(ctx) -> JobOutput` as the body of jobs of kind `name`."""
+def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS,
+             retry_after: Callable[[int], float] | None = None):
+    """Register the decorated function `(ctx) -> JobOutput` as the body of jobs of kind `name`; `retry_after(n)`
+    delays the attempt after the n-th failure (the job waits in the table, not in the queue)."""
 
     def register(run: Callable[[JobContext], JobOutput]):
-        REGISTRY[name] = JobKind(name, label, run, max_attempts)
+        REGISTRY[name] = JobKind(name, label, run, max_attempts, retry_after)
         return run
 
     return register
@@ -265,7 +269,7 @@ def claim(engine: Engine, job_id: int, *, worker: str | None = None) -> int | No
         result = conn.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts < Job.max_attempts,
-                   or_(Job.state == "queued", and_(Job.state == "running", Job.heartbeat_at < stale)))
+                   or_(and_(Job.state == "queued", _due(now)), and_(Job.state == "running", Job.heartbeat_at < stale)))
             .values(state="running", attempts=Job.attempts + 1, worker=(worker or worker_name())[:120],
                     started_at=now, heartbeat_at=now, finished_at=None)
             .returning(Job.attempts))
@@ -300,7 +304,8 @@ def perform(engine: Engine, job_id: int, *, work_root: Path | None = None) -> st
         return "skipped"
     except Exception as error:  # noqa: BLE001 - whatever stopped the body is recorded on the job
         log.exception("job %s attempt %s failed", job_id, attempt)
-        return _record_failure(engine, job_id, attempt, ctx_args["max_attempts"], error)
+        return _record_failure(engine, job_id, attempt, ctx_args["max_attempts"], error,
+                               retry_after=kind.retry_after if kind is not None else None)
     finally:
         stop.set()
         beat.join(timeout=5)
@@ -323,15 +328,21 @@ def _finish(engine: Engine, ctx: JobContext, output: JobOutput) -> str:
     return "done"
 
 
-def _record_failure(engine: Engine, job_id: int, attempt: int, max_attempts: int, error: Exception) -> str:
+def _record_failure(engine: Engine, job_id: int, attempt: int, max_attempts: int, error: Exception, *,
+                    retry_after: Callable[[int], float] | None = None) -> str:
+    """Failed for good after the last attempt; otherwise queued again — at once, or (with a backoff) left in the
+    table with `run_after`, for the sweeper to hand to the queue once that time has come."""
     message = _describe(error)
     final = attempt >= max_attempts
     state = "failed" if final else "queued"
+    now = _now()
+    delay = retry_after(attempt) if retry_after is not None and not final else 0
+    run_after = now + timedelta(seconds=delay) if delay > 0 else None
     with engine.begin() as conn:
         result = conn.execute(update(Job).where(Job.id == job_id, Job.attempts == attempt, Job.state == "running")
                               .values(state=state, error=f"第 {attempt} 次执行失败：{message}",
-                                      finished_at=_now() if final else None, enqueued_at=None))
-    if result.rowcount == 1 and not final:
+                                      finished_at=now if final else None, enqueued_at=None, run_after=run_after))
+    if result.rowcount == 1 and not final and run_after is None:
         dispatch(engine, [job_id])
     return state
 
@@ -374,14 +385,15 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[int]:
     undispatched = now - timedelta(seconds=UNDISPATCHED_GRACE_SECONDS)
     lost = now - timedelta(seconds=LOST_SECONDS)
     return list(session.scalars(select(Job.id).where(
-        Job.state == "queued",
-        or_(and_(Job.enqueued_at.is_(None), Job.created_at < undispatched), Job.enqueued_at < lost))
+        Job.state == "queued", _due(now),
+        or_(and_(Job.enqueued_at.is_(None), or_(Job.created_at < undispatched, Job.run_after.is_not(None))),
+            Job.enqueued_at < lost))
         .order_by(Job.id)))
 
 
 def next_queued(session: Session) -> int | None:
     """The oldest queued job (the embedded runner's queue is the table itself)."""
-    return session.scalar(select(Job.id).where(Job.state == "queued", Job.attempts < Job.max_attempts)
+    return session.scalar(select(Job.id).where(Job.state == "queued", Job.attempts < Job.max_attempts, _due(_now()))
                           .order_by(Job.id).limit(1))
 
 
@@ -407,6 +419,11 @@ def purge_finished(session: Session, *, older_than: timedelta, now: datetime | N
         session.execute(delete(JobResultChunk).where(JobResultChunk.job_id.in_(ids)))
         session.execute(delete(Job).where(Job.id.in_(ids)))
     return len(ids)
+
+
+def _due(now: datetime):
+    """A queued job may run: it waits for no backoff, or its backoff has passed."""
+    return or_(Job.run_after.is_(None), Job.run_after <= now)
 
 
 def _now() -> datetime:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.persistence.db import session_factory
 from engine.persistence.models import Agency
+from engine.services import webhooks  # noqa: F401  (registers the webhook delivery job)
 from engine.services.casefile_package import safe_filename
 from engine.services.jobs import JobContext, JobOutput, job_kind, purge_finished
 
@@ -22,6 +23,7 @@ VIEW_ROLES = {
     "archive_export_case": ("archivist", "admin"),
     "calendar_recompute": ("admin",),
     "purge_finished_jobs": ("admin",),
+    "webhook_delivery": ("admin",),
 }
 RECOMPUTE_BATCH = 200
 KEEP_FINISHED_JOBS = timedelta(days=30)
