@@ -146,7 +146,7 @@ def agency():
         topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"),
         reason_request_pauses_clock=fv.flag("reason_request_pauses_clock"),
         review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"),
-        contact_phone=fv.text("contact_phone"))
+        contact_phone=fv.text("contact_phone"), one_person_office=fv.flag("one_person_office"))
     try:
         agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
     except GongkaiError as refusal:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.persistence.audit import record_event
 from engine.persistence.models import AuditEvent
+from engine.rules.vocabulary import ROLE_LABELS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Case events that belong here too: they are about who saw or took personal data, not about the case's handling.
@@ -55,6 +56,14 @@ CHANGE_LABELS = {
     "slots": "段落", "endpoint_id": "推送地址编号", "url": "接收地址", "events": "事件", "delivery_id": "推送记录编号",
     "event_id": "事件编号", "event_type": "事件类型", "fields": "字段", "export": "导出", "rows": "行数",
     "filter": "筛选条件", "reg_no": "登记编号", "year": "年度", "file": "文件", "reason": "理由",
+    # 机关设置 (engine.services.agency_admin)
+    "reg_no_pattern": "登记编号格式", "letter_no_prefix": "发文机关代字", "letter_no_pattern": "文号格式",
+    "archive_no_pattern": "档号格式", "review_body": "行政复议机关", "court": "管辖法院", "contact": "联系方式",
+    "address": "通信地址", "online_review_channel": "网上复议渠道", "supplement_period_working_days": "补正期限（工作日）",
+    "fee_pauses_clock": "收费期间暂停计时", "online_manual_confirmation": "网上申请人工确认", "topics": "主题分类",
+    "fee_payment_method": "缴费方式", "reason_request_pauses_clock": "说明理由期间暂停计时",
+    "review_first_also": "另按复议前置告知的结果", "seal_placeholder": "加盖实物印章", "contact_phone": "联系电话",
+    "one_person_office": "一人办公室（豁免职责分离）",
 }
 
 
@@ -110,11 +119,19 @@ def describe_changes(changes: dict | None) -> list[str]:
     lines = []
     for key, value in (changes or {}).items():
         label = CHANGE_LABELS.get(key, key)
+        if key == "roles":
+            value = _role_labels(value)
         if isinstance(value, dict) and set(value) >= {"before", "after"}:
             lines.append(f"{label}：{_plain(value['before'])} → {_plain(value['after'])}")
         else:
             lines.append(f"{label}：{_plain(value)}")
     return lines
+
+
+def _role_labels(value):
+    if isinstance(value, dict):
+        return {k: _role_labels(v) for k, v in value.items()}
+    return [ROLE_LABELS.get(role, role) for role in value] if isinstance(value, list) else value
 
 
 def _plain(value) -> str:
@@ -130,11 +147,13 @@ def _plain(value) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-def log_personal_data_export(session: Session, agency_id: int, *, actor, export: str, rows: int,
+def log_personal_data_export(session: Session, agency_id: int, *, actor, export: str, rows: int | None = None,
                              filter: str = "", reg_no: str | None = None) -> AuditEvent:
     """An export that carries personal data (names, ID numbers, contacts) is an audited act: who, when, which
     export, how many rows, with which filter (个人信息保护法第51条)."""
-    changes = {"export": export, "rows": rows}
+    changes = {"export": export}
+    if rows is not None:
+        changes["rows"] = rows
     if filter:
         changes["filter"] = filter[:500]
     if reg_no:
