@@ -9,6 +9,7 @@ import io
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.persistence.models import Agency, AuditEvent, Case
@@ -78,8 +79,6 @@ def test_a_one_person_office_signature_is_marked_in_the_exemption_log_its_export
 
     book = client.get("/exemptions.xlsx")
     assert book.status_code == 200
-    from openpyxl import load_workbook
-
     sheet = load_workbook(io.BytesIO(book.data)).active
     values = {r[0]: r[-1] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert values == {waived_case.reg_no: "已豁免（一人办公室）", normal.reg_no: None}
@@ -172,8 +171,6 @@ def test_id_numbers_and_phones_are_masked_in_every_list_page_and_export(session,
     assert "110105********002X" in shown and "138****0000" in shown
     workbook = client.get("/cases/export.xlsx")
     assert workbook.status_code == 200
-    from openpyxl import load_workbook
-
     cells = " ".join(str(v) for row in load_workbook(io.BytesIO(workbook.data)).active.iter_rows(values_only=True)
                      for v in row)
     assert "张三" in cells and ID_NUMBER not in cells and PHONE not in cells

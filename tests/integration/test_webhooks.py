@@ -4,6 +4,8 @@ the receiver returns; 再次发送 sends the same event again; a rolled-back dry
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -278,6 +280,13 @@ def test_an_unknown_or_empty_event_choice_is_refused(session, agency, users):
         webhooks.add_endpoint(session, agency, url="https://example.org/", events=["case.deleted"])
     with pytest.raises(InvalidInput, match="至少选择"):
         webhooks.add_endpoint(session, agency, url="https://example.org/", events=[])
+
+
+def test_the_signature_example_in_the_readme_is_what_the_scheme_computes(project_root):
+    expected = "t=1772413323,v1=ab3b510ee2a5d3d65b580d4438ea2d18e08e4e3dd1bf77178ed9c3eb4bed6800"
+    assert webhooks.sign("whsec_test", 1772413323, b'{"id":"evt_1"}') == expected
+    assert expected.endswith(hmac.new(b"whsec_test", b'1772413323.{"id":"evt_1"}', hashlib.sha256).hexdigest())
+    assert f"Gongkai-Signature: {expected}" in (project_root / "README.md").read_text(encoding="utf-8")
 
 
 def test_a_signature_is_refused_when_stale_or_for_other_bytes():
