@@ -1,10 +1,11 @@
 """系统管理: users and roles, departments, agency settings (numbers, remedies bodies, seal, policies, topics),
-the agency's wording of its letters, API tokens, and the holiday calendar's coverage. Administrators only, and only for their own agency."""
+the agency's wording of its letters, API tokens, webhooks, the audit of administration, and the holiday
+calendar's coverage. Administrators only, and only for their own agency."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import (
     Blueprint,
@@ -24,8 +25,8 @@ from engine.errors import GongkaiError, InvalidInput, NotFound
 from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
-from engine.rules.vocabulary import ROLES
-from engine.services import accounts, agency_admin, letter_wording
+from engine.rules.vocabulary import ROLES, WEBHOOK_DELIVERY_STATE_LABELS
+from engine.services import accounts, admin_audit, agency_admin, letter_wording, webhooks
 from engine.services.agency_admin import AGENCY_TEXT_FIELDS
 from letters import LETTER_TYPES, wording
 from webui import db
@@ -146,7 +147,7 @@ def agency():
         topics=fv.text("topics").splitlines(), fee_payment_method=fv.text("fee_payment_method"),
         reason_request_pauses_clock=fv.flag("reason_request_pauses_clock"),
         review_first_also=fv.texts("review_first_also"), seal_placeholder=fv.flag("seal_placeholder"),
-        contact_phone=fv.text("contact_phone"))
+        contact_phone=fv.text("contact_phone"), one_person_office=fv.flag("one_person_office"))
     try:
         agency_admin.update_agency_settings(db.get_session(), form, actor=current_user.row)
     except GongkaiError as refusal:
@@ -339,3 +340,109 @@ def wording_import():
     flash("已导入措辞：" + "、".join(f"{LETTER_TYPES[row.letter_type].title}第{row.version}版" for row in rows),
           "success")
     return redirect(url_for("admin.wordings"), 303)
+
+
+# 推送（webhooks）: endpoints, their secrets (shown once), the delivery log and 再次发送.
+
+def _webhooks_page(*, new_secret: str | None = None, secret_endpoint=None, values=None, status: int = 200):
+    session = db.get_session()
+    rows = webhooks.endpoints(session, current_user.agency_id)
+    return render_template("admin/webhooks.html", rows=rows, event_types=webhooks.EVENT_TYPES,
+                           mask=webhooks.mask_secret, new_secret=new_secret, secret_endpoint=secret_endpoint,
+                           values=values or {}), status
+
+
+@bp.get("/webhooks")
+def webhook_list():
+    return _webhooks_page()
+
+
+@bp.post("/webhooks")
+def webhook_add():
+    session = db.get_session()
+    try:
+        endpoint = webhooks.add_endpoint(session, _agency(), url=request.form.get("url", ""),
+                                         events=request.form.getlist("events"),
+                                         description=request.form.get("description", ""), actor=current_user.row)
+    except GongkaiError as refusal:
+        discard_work(session)
+        flash(refusal.message, "error")
+        return _webhooks_page(values=request.form, status=status_for(refusal))
+    flash("推送地址已添加。签名密钥只显示这一次，请立即复制保存。", "success")
+    # Rendered in the POST response (not redirected), like a new API token: the secret is never shown again.
+    return _webhooks_page(new_secret=endpoint.secret, secret_endpoint=endpoint)
+
+
+@bp.post("/webhooks/<int:endpoint_id>/<operation>")
+def webhook_operation(endpoint_id: int, operation: str):
+    session = db.get_session()
+    try:
+        if operation == "rotate":
+            endpoint = webhooks.rotate_secret(session, current_user.agency_id, endpoint_id, actor=current_user.row)
+            flash("已更换签名密钥。新密钥只显示这一次，请立即复制保存。", "success")
+            return _webhooks_page(new_secret=endpoint.secret, secret_endpoint=endpoint)
+        if operation not in ("enable", "disable"):
+            abort(404)
+        webhooks.set_active(session, current_user.agency_id, endpoint_id, operation == "enable",
+                            actor=current_user.row)
+    except NotFound:
+        abort(404)
+    flash("推送地址已启用" if operation == "enable" else "推送地址已停用", "success")
+    return redirect(url_for("admin.webhook_list"), 303)
+
+
+@bp.get("/webhooks/<int:endpoint_id>")
+def webhook_log(endpoint_id: int):
+    session = db.get_session()
+    try:
+        endpoint = webhooks.endpoint_of_agency(session, current_user.agency_id, endpoint_id)
+    except NotFound:
+        abort(404)
+    return render_template("admin/webhook_log.html", endpoint=endpoint, rows=webhooks.delivery_log(session, endpoint),
+                           event_types=webhooks.EVENT_TYPES, states=WEBHOOK_DELIVERY_STATE_LABELS,
+                           mask=webhooks.mask_secret)
+
+
+@bp.post("/webhooks/deliveries/<int:delivery_id>/resend")
+def webhook_resend(delivery_id: int):
+    session = db.get_session()
+    try:
+        delivery = webhooks.resend(session, current_user.agency_id, delivery_id, actor=current_user.row)
+    except NotFound:
+        abort(404)
+    except GongkaiError as refusal:
+        discard_work(session)
+        flash(refusal.message, "error")
+        return redirect(url_for("admin.webhook_list"), 303)
+    flash("已重新排队发送", "success")
+    return redirect(url_for("admin.webhook_log", endpoint_id=delivery.endpoint_id), 303)
+
+
+# 管理审计: the agency's administration and every view or export of personal data, from the audit chain.
+
+@bp.get("/audit")
+def audit_log():
+    problems = []
+
+    def day(name: str):
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            problems.append(f"日期「{raw[:20]}」格式应为 YYYY-MM-DD")
+            return None
+
+    action = request.args.get("action", "").strip()
+    flt = admin_audit.AdminAuditFilter(action=action if action in admin_audit.ACTION_LABELS else None,
+                                       actor=request.args.get("actor", "").strip()[:60] or None,
+                                       occurred_from=day("from"), occurred_to=day("to"))
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 7 else 1
+    found = admin_audit.admin_events(db.get_session(), current_user.agency_id, flt, page=page)
+    for problem in problems:
+        flash(problem, "error")
+    return render_template("admin/audit.html", found=found, f=flt, labels=admin_audit.ACTION_LABELS,
+                           label=admin_audit.action_label, describe=admin_audit.describe_changes,
+                           args={k: v for k, v in request.args.items() if k != "page"})

@@ -3,9 +3,11 @@ comment, return for revision, and 签发 (signing freezes the letter: PDF bytes,
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,9 +23,12 @@ from engine.services.exemption_log import EXEMPTION_LOG_ROLES, ExemptionLogFilte
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
+from webui.downloads import content_disposition
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
+from webui.presentation import local_time
 from webui.refusals import discard_work, status_for
+from webui.spreadsheet_cells import csv_row, xlsx_row
 
 bp = Blueprint("legal_review", __name__)
 
@@ -121,12 +126,7 @@ def sign(case_id: int):
 
 
 
-@bp.get("/exemptions")
-@requires_role(*EXEMPTION_LOG_ROLES)
-def exemption_log_page():
-    """不予公开理由台账: every current exemption record across cases, by ground, department and period, so that
-    over-use of a ground shows (以公开为常态、不公开为例外)."""
-    session = db.get_session()
+def _exemption_filter() -> tuple[ExemptionLogFilter, dict, list[str]]:
     ground = request.args.get("ground", "")
     ground = ground if ground in GROUND_ARTICLES else ""
     department_id = fv.id_arg("department_id")
@@ -139,16 +139,66 @@ def exemption_log_page():
         except ValueError:
             dates[name] = None
             errors.append(f"{label}格式不正确，已忽略")
+    return ExemptionLogFilter(ground=ground or None, department_id=department_id, **dates), dates, errors
+
+
+@bp.get("/exemptions")
+@requires_role(*EXEMPTION_LOG_ROLES)
+def exemption_log_page():
+    """不予公开理由台账: every current exemption record across cases, by ground, department and period, so that
+    over-use of a ground shows (以公开为常态、不公开为例外)."""
+    session = db.get_session()
+    flt, dates, errors = _exemption_filter()
     page = fv.page_arg()
-    flt = ExemptionLogFilter(ground=ground or None, department_id=department_id, **dates)
     found = exemption_log(session, current_user.agency_id, flt, page=page, per_page=50)
     departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
                                   .order_by(Department.name)).all()
     for message in errors:
         flash(message, "error")
     return render_template("legal_review/exemptions.html", found=found, page=page, pages=-(-found.total // 50),
-                           ground=ground, department_id=department_id, dates=dates, departments=departments,
-                           grounds=GROUND_ARTICLES, OUTCOMES=OUTCOMES)
+                           ground=flt.ground or "", department_id=flt.department_id, dates=dates,
+                           departments=departments, grounds=GROUND_ARTICLES, OUTCOMES=OUTCOMES)
+
+
+EXEMPTION_EXPORT_HEADER = ("登记编号", "事项", "理由", "依据", "事实和理由", "范围或检索记录", "承办部门", "法制审核",
+                           "记录时间", "签发职责分离")
+EXEMPTION_EXPORT_LIMIT = 20000
+REVIEW_STATE_LABELS = {"pending": "待审核", "confirmed": "已确认", "rejected": "已退回"}
+
+
+@bp.get("/exemptions.<fmt>")
+@requires_role(*EXEMPTION_LOG_ROLES)
+def exemption_log_export(fmt: str):
+    """The log as CSV or xlsx, with the same filter and the same marks as the page (one-person-office signatures)."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    flt, _dates, _errors = _exemption_filter()
+    found = exemption_log(db.get_session(), current_user.agency_id, flt, page=1, per_page=EXEMPTION_EXPORT_LIMIT)
+    rows = [(reg_no, f"第 {seq} 项", OUTCOMES[record.ground].label, record.article, record.facts,
+             record.scope or record.search_record, department or "", REVIEW_STATE_LABELS.get(record.review_state, ""),
+             local_time(record.created_at),
+             "已豁免（一人办公室）" if record.case_id in found.waived_cases else "")
+            for record, reg_no, seq, department in found.rows]
+    name = f"不予公开理由台账-{today().isoformat()}.{fmt}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+        writer = csv.writer(buffer)
+        writer.writerow(EXEMPTION_EXPORT_HEADER)
+        writer.writerows(csv_row(row) for row in rows)
+        return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": content_disposition(name)})
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("不予公开理由台账")
+    sheet.append(EXEMPTION_EXPORT_HEADER)
+    for row in rows:
+        sheet.append(xlsx_row(sheet, row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": content_disposition(name)})
 
 
 # Top-level text fields of a letter's data that a correction may change, with their labels.

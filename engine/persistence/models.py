@@ -39,6 +39,7 @@ from engine.rules.vocabulary import (
     MESSAGE_STATES,
     RETENTION_PERIODS,
     STAGES,
+    WEBHOOK_DELIVERY_STATES,
 )
 
 NAMING_CONVENTION = {
@@ -687,3 +688,44 @@ class Message(Base):
         CheckConstraint(_in("channel", MESSAGE_CHANNELS), name="channel_valid"),
         CheckConstraint(_in("status", MESSAGE_STATES), name="status_valid"),
     )
+
+
+class WebhookEndpoint(Base):
+    """An integrator's URL that receives the agency's case events, signed with its own secret (HMAC-SHA256)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))  # kept readable: every delivery is signed with it
+    events: Mapped[list] = mapped_column()  # event types it receives (engine.services.webhooks.EVENT_TYPES)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: the exact body sent (so a retry or 再次发送 sends the same bytes) and how its
+    sending went."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the job sending it now (no FK: jobs are purged)
+
+    __table_args__ = (CheckConstraint(_in("status", WEBHOOK_DELIVERY_STATES), name="status_valid"),
+                      UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"))

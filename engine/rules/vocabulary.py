@@ -173,3 +173,11 @@ MESSAGE_CHANNEL_LABELS = {"email": "电子邮件", "sms": "短信"}
 MESSAGE_CHANNELS = tuple(MESSAGE_CHANNEL_LABELS)
 MESSAGE_STATE_LABELS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败", "suppressed": "未发送"}
 MESSAGE_STATES = tuple(MESSAGE_STATE_LABELS)
+# 推送（webhook）: how the sending of one event to one endpoint stands.
+WEBHOOK_DELIVERY_STATE_LABELS = {
+    "pending": "待发送",
+    "retrying": "等待重试",
+    "delivered": "已送达",
+    "failed": "发送失败",
+}
+WEBHOOK_DELIVERY_STATES = tuple(WEBHOOK_DELIVERY_STATE_LABELS)

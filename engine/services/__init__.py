@@ -1,6 +1,8 @@
 """Use cases, one function per action: explicit session, actor and `today`; each does all of its action — checks,
 state, clock, audit event and the letter(s) the law requires (renderer injected) — flushes and never commits."""
 
+# Subscribers of case events, registered whenever any action can run (every channel imports this package).
+from engine.services import webhooks  # noqa: E402,F401,I001  (subscribes to case events on import)
 from engine.services.closing import close_lapsed, withdraw
 from engine.services.common import ActionResult, load_case
 from engine.services.decisions import (

@@ -244,6 +244,7 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
     if user is None or actor is None or user.agency_id != actor.agency_id:
         raise NotFound("没有这个用户")
     _require_admin(actor, user.agency_id)
+    roles_before = list(user.roles or [])
     if operation == "deactivate":
         if user.id == actor.id:
             raise InvalidInput("不能停用自己的账户")
@@ -279,6 +280,8 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
     if operation in SESSION_ENDING_OPERATIONS:
         end_sessions(session, user)
     session.flush()
-    record_event(session, agency_id=user.agency_id, action=f"user_{operation}", actor=actor,
-                 changes={"username": user.username, "roles": list(user.roles), "active": user.active})
+    changes = {"username": user.username, "roles": list(user.roles), "active": user.active}
+    if operation == "roles":  # the admin audit page shows what the change was, not only the result
+        changes["roles"] = {"before": roles_before, "after": list(user.roles)}
+    record_event(session, agency_id=user.agency_id, action=f"user_{operation}", actor=actor, changes=changes)
     return message

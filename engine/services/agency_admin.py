@@ -45,6 +45,8 @@ class AgencySettingsForm:
     review_first_also: list[str] = field(default_factory=list)
     seal_placeholder: bool = False
     contact_phone: str = ""
+    # 一人办公室: the one person who decides may also sign (each such signature is marked, see reply.py).
+    one_person_office: bool = False
 
 
 def _column_length(name: str) -> int:
@@ -89,12 +91,14 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
         raise InvalidInput("补正期限应为 1 至 60 个工作日")
     if len(form.contact_phone.strip()) > 60:
         raise InvalidInput("联系电话过长")
+    columns = {"supplement_period_working_days": period, "fee_pauses_clock": bool(form.fee_pauses_clock),
+               "online_manual_confirmation": bool(form.online_manual_confirmation),
+               "topics": [t.strip() for t in form.topics if t.strip()][:MAX_TOPICS]}
+    for name, value in columns.items():
+        if getattr(agency, name) != value:
+            changes[name] = {"before": getattr(agency, name), "after": value}
     for name, change in changes.items():
         setattr(agency, name, change["after"])
-    agency.supplement_period_working_days = period
-    agency.fee_pauses_clock = form.fee_pauses_clock
-    agency.online_manual_confirmation = form.online_manual_confirmation
-    agency.topics = [t.strip() for t in form.topics if t.strip()][:MAX_TOPICS]
     unknown = [c for c in form.review_first_also if c not in REVIEW_FIRST_OPTIONAL]
     if unknown:
         raise InvalidInput("可选择按复议前置告知的办理结果无效：" + "、".join(unknown))
@@ -103,7 +107,8 @@ def update_agency_settings(session: Session, form: AgencySettingsForm, *, actor:
                 "reason_request_pauses_clock": bool(form.reason_request_pauses_clock),
                 "review_first_also": [c for c in REVIEW_FIRST_OPTIONAL if c in form.review_first_also],
                 SEAL_PLACEHOLDER: bool(form.seal_placeholder),
-                "contact_phone": form.contact_phone.strip()}
+                "contact_phone": form.contact_phone.strip(),
+                "one_person_office": bool(form.one_person_office)}
     for name, value in settings.items():
         if before.get(name) != value and (before.get(name) or value):
             changes[name] = {"before": before.get(name), "after": value}

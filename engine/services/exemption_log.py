@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import PermissionDenied
-from engine.persistence.models import Case, CaseItem, Department, ExemptionRecord
+from engine.persistence.models import AuditEvent, Case, CaseItem, Department, ExemptionRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Who may read the log, on every channel (the page and the API alike).
@@ -38,6 +38,8 @@ class ExemptionLogPage:
     rows: list[tuple[ExemptionRecord, str, int, str | None]]   # record, reg_no, item seq, department name
     total: int
     by_ground: dict[str, int]
+    # Cases whose reply was signed by someone who also decided or submitted it (one-person office, 条例 issue 17).
+    waived_cases: frozenset[int] = frozenset()
 
 
 def _start_of(day: date) -> datetime:
@@ -79,4 +81,16 @@ def exemption_log(session: Session, agency_id: int, flt: ExemptionLogFilter, *, 
         .order_by(ExemptionRecord.id.desc())
         .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return ExemptionLogPage([tuple(r) for r in rows], int(total or 0),
-                            {k: int(v) for k, v in sorted(by_ground.items())})
+                            {k: int(v) for k, v in sorted(by_ground.items())},
+                            waived_signatures(session, {r[0].case_id for r in rows}))
+
+
+def waived_signatures(session: Session, case_ids) -> frozenset[int]:
+    """The cases among `case_ids` whose reply was signed with separation of duties waived (the agency's
+    `one_person_office` setting), as their `sign` audit events say."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return frozenset()
+    signed = session.execute(select(AuditEvent.case_id, AuditEvent.changes)
+                             .where(AuditEvent.case_id.in_(ids), AuditEvent.action == "sign")).all()
+    return frozenset(case_id for case_id, changes in signed if (changes or {}).get("separation_of_duties_waived"))

@@ -71,21 +71,29 @@ class JobKind:
     label: str  # shown to users (Chinese)
     run: Callable[[JobContext], JobOutput]
     max_attempts: int = MAX_ATTEMPTS
-    backoff_seconds: float = 0.0  # delay before the second attempt, doubled for each further one
+    # Seconds to wait before the attempt after failed attempt N (backoff); None: queued again at once.
+    retry_after: Callable[[int], float] | None = None
 
     def retry_delay(self, attempt: int) -> timedelta:
         """How long a job that failed its `attempt`-th run waits before the next."""
-        return timedelta(seconds=min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempt - 1)))
+        seconds = self.retry_after(attempt) if self.retry_after is not None else 0
+        return timedelta(seconds=min(MAX_BACKOFF_SECONDS, max(0.0, seconds)))
 
 
 REGISTRY: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS, backoff_seconds: float = 0.0):
-    """Register the decorated function `(ctx) -> JobOutput` as the body of jobs of kind `name`."""
+def job_kind(name: str, label: str, *, max_attempts: int = MAX_ATTEMPTS, backoff_seconds: float = 0.0,
+             retry_after: Callable[[int], float] | None = None):
+    """Register the decorated function `(ctx) -> JobOutput` as the body of jobs of kind `name`. A failed job
+    waits before its next attempt: `retry_after(n)` seconds after the n-th failure, or `backoff_seconds` doubled
+    for each further failure (the job waits in the table, not in the queue)."""
+    if retry_after is None and backoff_seconds > 0:
+        def retry_after(attempt: int) -> float:
+            return backoff_seconds * 2 ** (attempt - 1)
 
     def register(run: Callable[[JobContext], JobOutput]):
-        REGISTRY[name] = JobKind(name, label, run, max_attempts, backoff_seconds)
+        REGISTRY[name] = JobKind(name, label, run, max_attempts, retry_after)
         return run
 
     return register

@@ -14,6 +14,7 @@ from engine.errors import GongkaiError
 from engine.persistence.models import ArchiveNote, Case
 from engine.rules.vocabulary import JOB_STATE_LABELS, RETENTION_LABELS
 from engine.services import jobs
+from engine.services.admin_audit import log_personal_data_export
 from engine.services.archive_export import request_case_export, request_year_export
 from engine.services.archiving import append_archive_note
 from webui import db
@@ -62,6 +63,9 @@ def _start_case_export(case: Case):
     try:
         job = request_case_export(db.get_session(), agency_id=case.agency_id, reg_no=case.reg_no,
                                   requested_by=current_user.display_name)
+        # The case file is the archival record: it keeps the applicant's ID number and contacts in full.
+        log_personal_data_export(db.get_session(), case.agency_id, actor=current_user.row, export="案卷导出",
+                                 reg_no=case.reg_no)
     except GongkaiError as refusal:
         g.db_rollback = True
         flash(refusal.message, "error")
@@ -80,6 +84,8 @@ def export_year():
     try:
         job = request_year_export(db.get_session(), agency_id=current_user.agency_id, year=year,
                                   requested_by=current_user.display_name, today=today())
+        log_personal_data_export(db.get_session(), current_user.agency_id, actor=current_user.row,
+                                 export=f"{year}年度案卷批量导出", filter=f"year={year}")
     except GongkaiError as refusal:
         g.db_rollback = True
         flash(refusal.message, "error")

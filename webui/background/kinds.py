@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.persistence.db import session_factory
 from engine.persistence.models import Agency
+from engine.services import webhooks  # noqa: F401  (registers the webhook delivery job)
 from engine.services.casefile_package import safe_filename
 from engine.services.jobs import JobContext, JobOutput, job_kind, purge_finished
 
@@ -24,6 +25,7 @@ VIEW_ROLES = {
     "purge_finished_jobs": ("admin",),
     "send_message": ("admin",),
     "staff_digests": ("admin",),
+    "webhook_delivery": ("admin",),
 }
 RECOMPUTE_BATCH = 200
 KEEP_FINISHED_JOBS = timedelta(days=30)

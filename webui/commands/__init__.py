@@ -39,6 +39,8 @@ def _register() -> None:
     from webui.commands import backup_cmds
     main.add_command(backup_cmds.backup)
     main.add_command(backup_cmds.restore)
+    from webui.commands import webhook_cmds
+    main.add_command(webhook_cmds.webhook)
 
 
 _register()
