@@ -256,3 +256,11 @@ def test_updated_since_and_the_cursor_walk_every_changed_case_once(api, session,
 def test_a_forged_cursor_is_refused_with_a_pointer(api):
     status, problem = api["clerk"].get("/cases?cursor=bm90LWEtY3Vyc29y")
     assert status == 400 and problem["errors"] == [{"pointer": "/query/cursor", "detail": "不是本接口给出的游标"}]
+
+
+def test_query_problems_point_into_the_query_string(api):
+    status, problem = api["clerk"].get("/cases?per_page=0&stage=nowhere&updated_since=2026-03-02T08:00:00")
+    assert status == 400
+    assert {e["pointer"] for e in problem["errors"]} == {"/query/per_page", "/query/stage", "/query/updated_since"}
+    status, problem = api["clerk"].get("/cases?page=1&page=2")
+    assert status == 400 and problem["errors"] == [{"pointer": "/query/page", "detail": "只能给出一次"}]

@@ -9,7 +9,7 @@ import time
 from functools import wraps
 
 from flask import current_app, g, request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from engine.persistence.audit import utcnow
 from engine.persistence.models import ApiToken, User
 from engine.services.accounts import token_row
 from webui import db, localtime
-from webui.api.errors import ApiError
+from webui.api.errors import ApiError, pointer, validation_problems
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 LAST_USED_EVERY_SECONDS = 300
@@ -152,10 +152,19 @@ def json_body(model: type[BaseModel]):
 
 
 def query_args(model: type[BaseModel]):
+    """The query string validated by `model`; problems point at `/query/NAME`."""
     args = {}
+    repeated = []
     for name in request.args:
         values = request.args.getlist(name)
         if len(values) > 1:
-            raise ApiError(400, f"请求数据无效：{name}：只能给出一次", code="invalid")
+            repeated.append({"pointer": pointer("query", name), "detail": "只能给出一次"})
         args[name] = values[0]
-    return model.model_validate(args)
+    if repeated:
+        raise ApiError(400, "请求数据无效：" + "；".join(p["pointer"] for p in repeated) + "：只能给出一次",
+                       code="invalid", errors=repeated)
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        message, problems = validation_problems(exc, root=("query",))
+        raise ApiError(400, message, code="invalid", errors=problems) from None

@@ -41,6 +41,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("api_tokens") as batch:
-        batch.drop_constraint("ck_api_tokens_scope_valid", type_="check")
+        batch.drop_constraint(op.f("ck_api_tokens_scope_valid"), type_="check")
         batch.drop_column("personal_data")
         batch.drop_column("scope")
