@@ -21,6 +21,10 @@ from tests.integration.api_harness import (  # noqa: F401 - fixtures
     online_registration,
     tokens_fixture,
 )
+from tests.integration.test_web_support import logged_in
+from tests.integration.test_web_support import web_app as web_app_fixture
+
+web_app = web_app_fixture
 
 
 def _token(session, user, **kw) -> str:
@@ -65,6 +69,17 @@ def test_a_read_token_reads_but_cannot_write(api_app, session, users):
     status, problem = reader.post("/cases/1/actions/withdraw", {"version": 1, "reason": "撤回"})
     assert status == 403 and problem["code"] == "scope"
     assert _cases(session) == 1
+
+
+def test_an_admin_creates_a_portal_token_on_the_tokens_page_and_sees_its_scope(web_app, users, session):
+    from engine.persistence.models import ApiToken
+
+    admin = logged_in(web_app, "admin")
+    page = admin.post("/admin/tokens", data={"user_id": users["clerk"].id, "name": "门户对接", "scope": "portal"})
+    assert page.status_code == 200 and "网上申请门户" in page.get_data(as_text=True)
+    session.expire_all()
+    row = session.scalar(select(ApiToken).order_by(ApiToken.id.desc()))
+    assert (row.scope, row.personal_data) == ("portal", False)
 
 
 def test_a_token_scope_outside_the_list_is_refused(session, users):
