@@ -25,7 +25,7 @@ from engine.errors import GongkaiError, InvalidInput, NotFound
 from engine.persistence.models import Agency, ApiToken, Department, User
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import REVIEW_FIRST_OPTIONAL
-from engine.rules.vocabulary import ROLES, WEBHOOK_DELIVERY_STATE_LABELS
+from engine.rules.vocabulary import ROLES, TOKEN_SCOPE_LABELS, WEBHOOK_DELIVERY_STATE_LABELS
 from engine.services import accounts, admin_audit, agency_admin, letter_wording, webhooks
 from engine.services.agency_admin import AGENCY_TEXT_FIELDS
 from letters import LETTER_TYPES, wording
@@ -181,21 +181,24 @@ def tokens():
                            .order_by(ApiToken.id.desc())).all()
     people = session.scalars(select(User).where(User.agency_id == current_user.agency_id, User.active.is_(True))
                              .order_by(User.username)).all()
-    return render_template("admin/tokens.html", rows=rows, people=people, new_token=None)
+    return render_template("admin/tokens.html", rows=rows, people=people, new_token=None, scopes=TOKEN_SCOPE_LABELS)
 
 
 @bp.post("/tokens")
 def create_token():
     session = db.get_session()
     user = _user_of_agency(fv.optional_int("user_id", "用户") or 0)
-    token = accounts.create_token(session, user, fv.text("name")[:100])
+    scope = fv.text("scope") or "full"  # absent: the old form's full token
+    token = accounts.create_token(session, user, fv.text("name")[:100], scope=scope,
+                                  personal_data=fv.flag("personal_data"))
     rows = session.scalars(select(ApiToken).join(ApiToken.user).where(User.agency_id == current_user.agency_id)
                            .order_by(ApiToken.id.desc())).all()
     people = session.scalars(select(User).where(User.agency_id == current_user.agency_id, User.active.is_(True))
                              .order_by(User.username)).all()
     flash("令牌已创建。它只显示这一次，请立即复制保存。", "success")
     # Rendered in the POST response (not redirected) so the token is never stored anywhere to show again.
-    return render_template("admin/tokens.html", rows=rows, people=people, new_token=token, token_user=user)
+    return render_template("admin/tokens.html", rows=rows, people=people, new_token=token, token_user=user,
+                           scopes=TOKEN_SCOPE_LABELS)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -53,13 +53,15 @@ def _close_session(exc: BaseException | None) -> None:
 
 
 def commit_successful_writes(response):
-    """after_request: a POST that ended in a success or a redirect commits; anything else rolls back."""
+    """after_request: a POST that ended in a success or a redirect commits; anything else rolls back (a read that
+    wrote an audit event, e.g. personal data shown in full, sets `g.db_commit_read`)."""
     from flask import request
 
     session = g.get("db_session")
     if session is None:
         return response
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400 and not g.get("db_rollback"):
+    writes = request.method in ("POST", "PUT", "PATCH", "DELETE") or g.get("db_commit_read")
+    if writes and response.status_code < 400 and not g.get("db_rollback"):
         session.commit()
     else:
         session.rollback()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -39,6 +40,7 @@ from engine.rules.vocabulary import (
     MESSAGE_STATES,
     RETENTION_PERIODS,
     STAGES,
+    TOKEN_SCOPES,
     WEBHOOK_DELIVERY_STATES,
 )
 
@@ -146,8 +148,34 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # What the token may do (DESIGN §7): full = everything its user's roles allow, read = GET only,
+    # portal = register online requests and look up status. personal_data: ID numbers and phones in full.
+    scope: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
+    personal_data: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint(_in("scope", TOKEN_SCOPES), name="scope_valid"),)
+
+
+class IdempotencyKey(Base):
+    """The first answer to a write sent with an `Idempotency-Key` (per token, kept 24 h): a repeat with the same
+    body gets it again instead of running twice; the unique key makes a concurrent duplicate wait and then replay."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # Written in the same transaction as the request's work: a row is never seen without its answer.
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_keys_token_key"),)
 
 
 class LoginThrottle(Base):
@@ -257,6 +285,7 @@ class Case(Base):
         CheckConstraint("extension_working_days >= 0 AND extension_working_days <= 20", name="extension_range"),
         Index("ix_cases_agency_stage_due", "agency_id", "stage", "due_on"),
         Index("ix_cases_agency_received", "agency_id", "received_on"),
+        Index("ix_cases_agency_updated", "agency_id", "updated_at", "id"),  # API polling: updated_since + cursor
         # Substring search of the case list: a trigram GIN index on PostgreSQL (pg_trgm); on SQLite an FTS5
         # trigram table `cases_fts` kept by triggers (created in the migration; not a mapped table).
         Index("ix_cases_search_text_trgm", "search_text", postgresql_using="gin",

@@ -36,6 +36,11 @@ STAGES = tuple(STAGE_LABELS)
 
 CHANNEL_LABELS = {"in_person": "当面", "mail": "邮寄", "plain_letter": "平常信函", "online": "网络", "fax": "传真"}
 CHANNELS = tuple(CHANNEL_LABELS)
+
+# API token scopes (DESIGN §7): everything the user's roles allow; reading only; an online portal's
+# registration and status lookup.
+TOKEN_SCOPE_LABELS = {"full": "全部（按用户角色）", "read": "只读", "portal": "网上申请门户（登记网络申请、查询进度）"}
+TOKEN_SCOPES = tuple(TOKEN_SCOPE_LABELS)
 # How the receipt names the channel (登记回执: 申请方式).
 CHANNEL_RECEIPT_WORDING = {"in_person": "当面提交", "mail": "邮寄", "plain_letter": "平常信函", "online": "网络",
                            "fax": "传真"}

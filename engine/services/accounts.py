@@ -25,7 +25,7 @@ from engine.persistence.login_throttle import (
 )
 from engine.persistence.models import Agency, ApiToken, Department, LoginThrottle, User
 from engine.rules.text_input import has_control_characters
-from engine.rules.vocabulary import ROLES
+from engine.rules.vocabulary import ROLES, TOKEN_SCOPES
 from engine.services.common import optional_text, require_text
 
 MIN_PASSWORD_LENGTH = 10
@@ -199,22 +199,33 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, name: str = "") -> str:
-    """Create an API token for `user`; the plain token is returned once and only its hash is kept."""
+def create_token(session: Session, user: User, name: str = "", *, scope: str = "full",
+                 personal_data: bool = False) -> str:
+    """Create an API token for `user` with a scope (full, read, portal) and, only when asked, the right to see ID
+    numbers and phones in full (个人信息保护法); the plain token is returned once and only its hash is kept."""
     name = optional_text(name, "令牌名称", max_len=limits.TOKEN_NAME, multiline=False, field="name")
+    if scope not in TOKEN_SCOPES:
+        raise InvalidInput(f"令牌范围无效：{scope}（可选 {'、'.join(TOKEN_SCOPES)}）", details={"field": "scope"})
     token = "gk_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow()))
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow(),
+                         scope=scope, personal_data=personal_data))
     session.flush()
     record_event(session, agency_id=user.agency_id, action="create_token", actor=user,
-                 changes={"user": user.username, "name": name})
+                 changes={"user": user.username, "name": name, "scope": scope, "personal_data": personal_data})
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The live token row (scope, personal-data right, its user), or None when unknown, revoked or deactivated."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    return row.user
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = token_row(session, token)
+    return row.user if row is not None else None
 
 
 def revoke_token(session: Session, token_id: int, actor: User) -> None:

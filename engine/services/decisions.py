@@ -72,6 +72,16 @@ def _decision_problems(d: ItemDecision) -> list[str]:
     return problems
 
 
+def outcome_requirements(outcome: str) -> list[str]:
+    """What a decision with `outcome` must state besides the outcome itself (for the API document)."""
+    return _decision_problems(ItemDecision(item_id=0, outcome=outcome))
+
+
+def missing_in_decision(decision: ItemDecision) -> list[str]:
+    """What this one decision lacks (every problem, so a caller can report them all at once)."""
+    return _decision_problems(decision)
+
+
 @use_case
 def record_decision(session: Session, case_id: int, *, decisions: list[ItemDecision], actor: User, today: date,
                     version: int | None = None):

@@ -44,7 +44,7 @@ def _client(token: str) -> requests.Session:
 
 def _refusal(response) -> str:
     assert response.status_code == 409, (response.status_code, response.text)
-    code = response.json()["error"]
+    code = response.json()["code"]
     assert code in CLEAN_REFUSALS, response.text
     return code
 

@@ -45,6 +45,23 @@ def test_upgrade_add_an_agency_and_a_user_with_the_password_on_stdin_then_verify
     assert verified.returncode == 0, verified.stderr
 
 
+def test_a_token_is_created_with_a_scope_and_the_personal_data_opt_in_stored_with_it(db_url, users):
+    from sqlalchemy import select
+
+    from engine.persistence.models import ApiToken
+
+    portal = run(db_url, "token", "create", "--user", users["clerk"].username, "--scope", "portal")
+    full = run(db_url, "token", "create", "--user", users["clerk"].username, "--scope", "read", "--personal-data")
+    assert portal.returncode == 0 and full.returncode == 0, portal.stderr + full.stderr
+    refused = run(db_url, "token", "create", "--user", users["clerk"].username, "--scope", "admin")
+    assert refused.returncode == 2 and "admin" in refused.stderr
+    engine = dbmod.make_engine(db_url)
+    with dbmod.session_factory(engine)() as session:
+        rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+        assert [(r.scope, r.personal_data) for r in rows] == [("portal", False), ("read", True)]
+    engine.dispose()
+
+
 def test_bad_input_gets_a_chinese_error_and_exit_2(empty_db):
     run(empty_db, "db", "upgrade")
     result = run(empty_db, "user", "add", "li", "--role", "clerk", "--agency", "NOPE", stdin="a-long-password\n")

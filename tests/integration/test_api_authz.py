@@ -64,7 +64,7 @@ def test_every_role_outside_an_actions_roles_is_refused_and_every_role_inside_is
             outcomes[(action, role)] = status
             if role not in _roles_for(action):
                 assert status == 403, (action, role, answer)
-                assert answer["error"] == "forbidden"
+                assert answer["code"] == "forbidden"
                 assert api["admin"].get(f"/cases/{case_id}")[1]["version"] == version
             else:
                 assert status in (200, 400, 404, 409, 422), (action, role, answer)
@@ -77,7 +77,7 @@ def test_a_refusal_for_a_missing_role_names_the_roles_that_may_act(api):
     case = registered["case"]
     status, answer = api["archivist"].act(case["id"], "extend", {"version": case["version"], "working_days": 5,
                                                                   "reason": "需要征求意见"})
-    assert status == 403 and "公开工作机构负责人" in answer["message"]
+    assert status == 403 and "公开工作机构负责人" in answer["detail"]
 
 
 def test_a_user_with_a_role_sees_only_the_actions_that_role_may_take(api):

@@ -29,8 +29,10 @@ def _register(api, **overrides):
 def _error(result, status: int, code: str):
     got_status, body = result
     assert got_status == status, body
-    assert body["error"] == code
-    assert body["message"] and not body["message"].isascii()  # a Chinese sentence for people
+    assert body["code"] == code and body["status"] == status  # RFC 9457 problem details
+    assert body["type"] == f"https://gongkai.example/problems/{code}" and body["title"]
+    assert body["request_id"] and body["instance"].endswith(body["request_id"])
+    assert body["detail"] and not body["detail"].isascii()  # a Chinese sentence for people
     return body
 
 
@@ -40,7 +42,7 @@ def test_a_request_without_a_token_is_refused_with_401_and_a_bearer_challenge(ap
     response = api_app.test_client().get("/api/v1/cases")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert response.get_json()["error"] == "unauthorized"
+    assert response.get_json()["code"] == "unauthorized"
 
 
 def test_an_unknown_token_is_refused(api):
@@ -107,26 +109,26 @@ def test_an_online_request_at_an_agency_that_confirms_by_hand_waits_for_confirma
     ({"channel": "carrier_pigeon"}, "channel"),
     ({"items": []}, "items"),
     ({"surprise": 1}, "surprise"),
-    ({"applicant": {"kind": "NATURAL", "name": "张" * 201, "phone": "1"}}, "applicant.name"),
-    ({"applicant": {"kind": "ALIEN", "name": "张三", "phone": "1"}}, "applicant.kind"),
-    ({"applicant": {"kind": "NATURAL", "name": "张\x00三", "phone": "1"}}, "applicant.name"),
-    ({"items": [{"description": 42}]}, "items.0.description"),
+    ({"applicant": {"kind": "NATURAL", "name": "张" * 201, "phone": "1"}}, "applicant/name"),
+    ({"applicant": {"kind": "ALIEN", "name": "张三", "phone": "1"}}, "applicant/kind"),
+    ({"applicant": {"kind": "NATURAL", "name": "张\x00三", "phone": "1"}}, "applicant/name"),
+    ({"items": [{"description": 42}]}, "items/0/description"),
 ])
 def test_every_field_of_a_registration_is_checked(api, change, field):
     body = _error(api["clerk"].post("/cases", online_registration(**change)), 400, "invalid")
-    assert field in [d["field"] for d in body["details"]]
-    assert field in body["message"]
+    assert "/" + field in [e["pointer"] for e in body["errors"]]
+    assert "/" + field in body["detail"]
 
 
 def test_an_identity_card_number_with_a_wrong_check_digit_is_refused_by_the_engine(api):
     body = online_registration(applicant={"kind": "NATURAL", "name": "张三", "id_type": "居民身份证",
                                           "id_number": "110105194912310021", "phone": "13800000000"})
-    assert "校验位" in _error(api["clerk"].post("/cases", body), 400, "invalid")["message"]
+    assert "校验位" in _error(api["clerk"].post("/cases", body), 400, "invalid")["detail"]
 
 
 def test_a_submission_date_in_the_future_is_refused(api):
     assert "不能晚于今天" in _error(api["clerk"].post("/cases", online_registration(submitted_on="2026-03-03")),
-                                400, "invalid")["message"]
+                                400, "invalid")["detail"]
 
 
 def test_a_body_that_is_not_json_is_refused(api_app, tokens):
@@ -134,16 +136,16 @@ def test_a_body_that_is_not_json_is_refused(api_app, tokens):
     headers = {"Authorization": f"Bearer {tokens['clerk']}"}
     response = client.post("/api/v1/cases", data="applicant=张三", headers=headers,
                            content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 415 and response.get_json()["error"] == "unsupported_media_type"
+    assert response.status_code == 415 and response.get_json()["code"] == "unsupported_media_type"
     response = client.post("/api/v1/cases", data="{not json", headers=headers, content_type="application/json")
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid"
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid"
 
 
 def test_an_oversize_body_is_refused_with_413(db_url, agency, users, tokens):
     app = make_app(db_url, API_MAX_BODY_BYTES=4096)
     body = online_registration(purpose="很" * 5000)
     status, data = ApiClient(app.test_client(), tokens["clerk"]).post("/cases", body)
-    assert status == 413 and data["error"] == "too_large"
+    assert status == 413 and data["code"] == "too_large"
 
 
 def test_only_a_clerk_may_register(api):
@@ -220,14 +222,14 @@ def test_a_stale_version_is_refused_with_409_and_the_current_version(api):
     case = _register(api)["case"]
     body = _error(api["clerk"].act(case["id"], "withdraw", {"version": case["version"] - 1, "reason": "撤回"}),
                   409, "stale")
-    assert body["details"]["current_version"] == case["version"]
+    assert body["current_version"] == case["version"]
 
 
 def test_an_action_the_stage_does_not_allow_is_refused_with_409_saying_why(api):
     case = _register(api)["case"]
     body = _error(api["clerk"].act(case["id"], "record_payment", {"version": case["version"],
                                                                    "paid_on": "2026-03-02"}), 409, "workflow")
-    assert "已登记" in body["message"]
+    assert "已登记" in body["detail"]
 
 
 def test_a_rule_of_the_statute_refuses_with_422(api, session, users, today):
@@ -239,7 +241,7 @@ def test_a_rule_of_the_statute_refuses_with_422(api, session, users, today):
     assert status == 200
     body = _error(api["handler"].act(case_id, "issue_fee_notice", {
         "version": data["case"]["version"], "mode": "PER_APPLICATION", "units": 1}), 422, "rule")
-    assert "不收费" in body["message"]
+    assert "不收费" in body["detail"]
 
 
 def test_an_unknown_action_is_not_found_and_a_get_on_an_action_is_405(api, api_app, tokens):
@@ -312,7 +314,8 @@ def test_a_wrong_query_code_and_a_wrong_number_get_the_same_answer(api):
                                                          "query_code": "AAAAAAAA"}), 404, "not_found")
     wrong_number = _error(api[None].post("/public/status", {"reg_no": "依申请〔2026〕99号",
                                                            "query_code": registered["query_code"]}), 404, "not_found")
-    assert wrong_code == wrong_number
+    same = ("type", "title", "status", "detail", "code")
+    assert {k: wrong_code[k] for k in same} == {k: wrong_number[k] for k in same}
 
 
 def test_the_status_lookup_is_rate_limited_per_address(db_url, agency, users):
@@ -323,7 +326,7 @@ def test_the_status_lookup_is_rate_limited_per_address(db_url, agency, users):
     assert int(answers[-1].headers["Retry-After"]) >= 1
     assert (answers[0].headers["RateLimit-Limit"], answers[0].headers["RateLimit-Remaining"]) == ("3", "2")
     assert int(answers[0].headers["RateLimit-Reset"]) > 0
-    assert answers[-1].get_json()["error"] == "rate_limited"
+    assert answers[-1].get_json()["code"] == "rate_limited"
 
 
 def test_requests_are_rate_limited_per_token(db_url, agency, users, tokens):
@@ -347,7 +350,9 @@ def test_the_openapi_document_is_3_1_and_built_from_the_validating_models(api_ap
         own.pop("$defs", None)
         assert doc["components"]["schemas"][model.__name__] == own
     assert doc["paths"]["/public/status"]["post"]["security"] == []
-    assert doc["paths"]["/cases"]["post"]["security"] == [{"bearerAuth": []}]
+    assert doc["paths"]["/cases"]["post"]["security"] == [{"bearerAuth": ["full", "portal"]}]
+    assert doc["paths"]["/cases"]["get"]["security"] == [{"bearerAuth": ["full", "read"]}]
+    assert doc["paths"]["/cases/{case_id}/actions/sign"]["post"]["security"] == [{"bearerAuth": ["full"]}]
 
 
 def test_every_api_route_is_documented(api_app):

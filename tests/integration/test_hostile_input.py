@@ -155,7 +155,7 @@ def test_the_api_exemption_log_has_the_roles_of_the_web_page(web_app, session, u
     session.commit()
     client = web_app.test_client()
     denied = client.get("/api/v1/exemptions", headers={"Authorization": f"Bearer {tokens['clerk']}"})
-    assert denied.status_code == 403 and denied.get_json()["error"] == "forbidden"
+    assert denied.status_code == 403 and denied.get_json()["code"] == "forbidden"
     assert logged_in(web_app, "clerk").get("/exemptions").status_code == 403
     allowed = client.get("/api/v1/exemptions", headers={"Authorization": f"Bearer {tokens['legal_reviewer']}"})
     assert allowed.status_code == 200
@@ -169,7 +169,7 @@ def test_a_database_outage_is_503_with_retry_after(tmp_path):
     client = app.test_client()
     response = client.get("/api/v1/cases", headers={"Authorization": "Bearer gk_whatever"})
     assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
-    assert response.get_json()["error"] == "unavailable"
+    assert response.get_json()["code"] == "unavailable"
     page = client.post("/login", data={"username": "clerk", "password": "x"})
     assert page.status_code == 503 and page.headers["Retry-After"].isdigit() and "数据库" in _page(page)
 

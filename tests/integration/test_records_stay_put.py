@@ -139,7 +139,7 @@ def test_a_letter_or_upload_whose_bytes_changed_is_refused_when_served_and_not_g
         assert response.mimetype == "text/html"
     refused = api.get(f"/api/v1/cases/{case.id}/letters/{receipt.id}.pdf", headers=headers)
     assert refused.status_code == 409 and "X-Content-SHA256" not in refused.headers
-    assert refused.get_json()["error"] == "integrity" and "哈希不符" in refused.get_json()["message"]
+    assert refused.get_json()["code"] == "integrity" and "哈希不符" in refused.get_json()["detail"]
     assert any("integrity" in r.getMessage() for r in caplog.records if r.name == "gongkai.integrity")
 
 

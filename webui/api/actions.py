@@ -10,9 +10,10 @@ from engine import services
 from engine.errors import NotFound
 from engine.persistence.models import Agency
 from engine.rules.workflow import ACTIONS, authorize_role
-from webui.api import bp, context, present
+from webui.api import bp, context, rules
 from webui.api import schemas as s
-from webui.api.cases import load, respond
+from webui.api.cases import case_view, load, respond
+from webui.api.idempotency import idempotent
 from webui.api.openapi import Operation, declare
 
 TAG = "办理操作"
@@ -141,26 +142,35 @@ def _roles(name: str) -> str:
     return "、".join(ROLE_LABELS[r] for r in roles)
 
 
+_RULES = {
+    "record_decision": "\n\n" + rules.decision_rules(),
+    "record_exemption": "\n\n" + rules.exemption_rules(),
+    "submit_for_review": "\n\n提交前：每个事项都已拟定办理结果，每条理由记录要素齐全（缺少的全部一次返回）。",
+    "sign": "\n\n" + rules.SIGNING_RULES,
+}
+
+
 def _declare_all() -> None:
     # One Flask rule serves them all; the document lists each action as its own path with its own body.
     for name, spec in ACTION_SPECS.items():
         statute = f"（{spec.statute}）" if spec.statute else ""
         declare(Operation(
             "POST", f"/cases/{{case_id}}/actions/{name}", f"action_{name}", f"{_label(name)}{statute}", TAG,
-            body=spec.body, path_params=("case_id",), ok_model=s.ActionResultOut,
+            body=spec.body, path_params=("case_id",), ok_model=s.ActionResultOut, idempotent=True,
             description=f"执行人角色：{_roles(name)}。带上案件的 version；阶段不允许或版本过期返回 409，"
-                        f"依法不能执行返回 422（附原因）。"))
+                        f"依法不能执行返回 422（附原因，全部问题一次列出）。" + _RULES.get(name, "")))
 
 
 _declare_all()
 
 
 @context.retry_transient
+@idempotent
 def perform_action(case_id: int, action: str):
     spec = ACTION_SPECS.get(action)
     if spec is None:
         raise NotFound(f"没有名为「{action[:60]}」的操作；可用操作：{'、'.join(ACTION_SPECS)}")
-    session, user, today = context.session(), context.actor(), context.today()
+    user, today = context.actor(), context.today()
     # Another agency's case is 404 and a role that may not act is 403 before anything is said about the body.
     case = load(case_id)
     # (the service checks everything again as part of the action; this only decides which error comes first)
@@ -168,9 +178,10 @@ def perform_action(case_id: int, action: str):
     if role_check in ACTIONS:
         authorize_role(case, user, ACTIONS[role_check].roles, ACTIONS[role_check].label)
     body = context.json_body(spec.body)
+    if action == "record_decision":
+        rules.check_decisions(body)
     created = spec.perform(case_id, body, user, today)
-    case = load(case_id)
-    out = s.ActionResultOut(action=action, case=present.case_out(session, case, user, today), created=created)
+    out = s.ActionResultOut(action=action, case=case_view(load(case_id)), created=created)
     return respond(out)  # the request boundary commits (webui.db), as for the pages
 
 

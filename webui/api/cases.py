@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import json
+from datetime import UTC, datetime
 
 from flask import Response, jsonify, url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from engine import services
 from engine.errors import NotFound
@@ -13,8 +16,10 @@ from engine.persistence.limits import MAX_ID
 from engine.persistence.models import Agency, Case
 from engine.services import ApplicantForm, RegistrationForm, downloads
 from engine.services.case_list import CaseCriteria, cases_matching
-from webui.api import context, endpoint, present
+from webui.api import context, endpoint, present, rules
 from webui.api import schemas as s
+from webui.api.errors import ApiError
+from webui.api.idempotency import idempotent
 from webui.api.openapi import Operation
 from webui.downloads import content_disposition, letter_filename
 
@@ -36,14 +41,27 @@ def respond(model: s.Output, status: int = 200, headers: dict | None = None):
     return response
 
 
+def case_view(case: Case) -> s.CaseOut:
+    """The case for the token's user; ID number and phone in full only for a personal-data token (audited)."""
+    session, user, today = context.session(), context.actor(), context.today()
+    return present.case_out(session, case, user, today, personal_data=context.shows_personal_data(case.id))
+
+
 @endpoint("/cases", Operation(
     "POST", "/cases", "register_request", "登记一件申请", TAG, body=s.RegisterIn, ok_status=201,
-    ok_model=s.RegisteredOut,
+    ok_model=s.RegisteredOut, scopes=("full", "portal"), idempotent=True,
+    ok_headers={"Location": {"description": "新登记申请的地址", "schema": {"type": "string"}}},
     description="政务服务网或网站表单提交的申请（channel 默认 online）。网络申请未给 confirmed_on 时，以系统确认之日为"
-                "收到申请之日，机关设置为人工确认的除外（条例第三十一条第（三）项、指导案例26号）。需要登记员角色。"))
+                "收到申请之日，机关设置为人工确认的除外（条例第三十一条第（三）项、指导案例26号）。需要登记员角色。\n\n"
+                + rules.registration_rules()))
+@idempotent
 def register_request():
     body = context.json_body(s.RegisterIn)
     session, user, today = context.session(), context.actor(), context.today()
+    if context.scope() == "portal" and (body.channel != "online" or body.confirmed_on or body.signed_for_on):
+        raise ApiError(403, "门户令牌（scope=portal）只能登记网络申请：channel 须为 online，且不能给 confirmed_on、"
+                            "signed_for_on", code="scope")
+    rules.check_registration(body, today)
     applicant = ApplicantForm(**body.applicant.model_dump())
     # Read-only, so looked up before the write lock is taken (the new case cannot be among them yet).
     duplicates = services.find_possible_duplicates(session, user.agency_id, applicant,
@@ -56,7 +74,7 @@ def register_request():
     result = services.register_request(session, form, renderer=context.renderer(session.get(Agency, user.agency_id)),
                                        actor=user, today=today)
     case = result.case
-    out = s.RegisteredOut(case=present.case_out(session, case, user, today), query_code=result.query_code,
+    out = s.RegisteredOut(case=case_view(case), query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
     return respond(out, 201, {"Location": url_for("api.get_case", case_id=case.id)})
 
@@ -66,14 +84,16 @@ def register_request():
     errors=(400, 401, 404, 429),
     description="阶段、答复期限及其计算说明（不计入的日子）、期限状态，以及令牌用户现在可以执行的操作。"))
 def get_case(case_id: int):
-    case = load(case_id)
-    return respond(present.case_out(context.session(), case, context.actor(), context.today()))
+    return respond(case_view(load(case_id)))
 
 
 @endpoint("/cases", Operation(
     "GET", "/cases", "list_cases", "查找申请", TAG, query=s.CaseListQuery, ok_model=s.CaseListOut,
     errors=(400, 401, 429),
-    description="按阶段、期限状态、收到日期、申请人类型、办理结果和关键词筛选，分页返回，最新登记的在前。"))
+    description="按阶段、期限状态、收到日期、申请人类型、办理结果和关键词筛选。不给 updated_since、cursor 时按页码分页，"
+                "最新登记的在前；给出 updated_since 或 cursor 时按 (updated_at, id) 从早到晚排列，用响应的 next_cursor "
+                "取下一页，直到它为 null（轮询时保存最后一个 next_cursor，或以上次看到的最大 updated_at 减去几秒作为"
+                " updated_since，因为同时进行的操作可能稍后才提交）。"))
 def list_cases():
     q = context.query_args(s.CaseListQuery)
     session, user, today = context.session(), context.actor(), context.today()
@@ -81,17 +101,51 @@ def list_cases():
                             received_to=q.received_to, applicant_kind=q.applicant_kind or "",
                             outcome=q.outcome or "", q=(q.q or "").strip())
     stmt = cases_matching(user.agency_id, criteria, today, session.get_bind().dialect.name)
+    if q.updated_since is not None:
+        stmt = stmt.where(Case.updated_at >= q.updated_since.astimezone(UTC))
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(q.per_page).offset((q.page - 1) * q.per_page)).all()
-    return respond(s.CaseListOut(items=[present.case_summary(c, today) for c in rows], page=q.page,
-                                 per_page=q.per_page, total=total))
+    if q.updated_since is None and q.cursor is None:
+        rows = session.scalars(stmt.order_by(Case.id.desc()).limit(q.per_page).offset((q.page - 1) * q.per_page)).all()
+        return respond(s.CaseListOut(items=[present.case_summary(c, today) for c in rows], page=q.page,
+                                     per_page=q.per_page, total=total, next_cursor=None))
+    if q.cursor is not None:
+        after_at, after_id = _decode_cursor(q.cursor)
+        stmt = stmt.where(or_(Case.updated_at > after_at, and_(Case.updated_at == after_at, Case.id > after_id)))
+    rows = session.scalars(stmt.order_by(Case.updated_at, Case.id).limit(q.per_page + 1)).all()
+    more = len(rows) > q.per_page
+    rows = rows[:q.per_page]
+    return respond(s.CaseListOut(items=[present.case_summary(c, today) for c in rows], page=1, per_page=q.per_page,
+                                 total=total, next_cursor=_encode_cursor(rows[-1]) if more else None))
+
+
+def _encode_cursor(case: Case) -> str:
+    """An opaque position after `case` in (updated_at, id) order."""
+    stamp = case.updated_at if case.updated_at.tzinfo else case.updated_at.replace(tzinfo=UTC)
+    raw = json.dumps([stamp.astimezone(UTC).isoformat(), case.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, case_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(stamp)
+        if not isinstance(case_id, int) or moment.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "cursor 无效：请使用上一页返回的 next_cursor", code="invalid",
+                       errors=[{"pointer": "/query/cursor", "detail": "不是本接口给出的游标"}]) from None
+    return moment, case_id
 
 
 @endpoint("/cases/<int:case_id>/letters/<int:letter_id>.pdf", Operation(
     "GET", "/cases/{case_id}/letters/{letter_id}.pdf", "download_letter", "下载已签发（冻结）的文书", TAG,
-    path_params=("case_id", "letter_id"), ok_media="application/pdf", errors=(400, 401, 404, 429),
+    path_params=("case_id", "letter_id"), ok_media="application/pdf", errors=(400, 401, 404, 409, 429),
     ok_headers={"X-Content-SHA256": {"description": "PDF 的 SHA-256（十六进制），与签发时冻结的一致",
-                                     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},
+                                     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+                "Repr-Digest": {"description": "RFC 9530 摘要：sha-256=:<base64>:", "schema": {"type": "string"}},
+                "ETag": {"description": "\"<sha256>\"", "schema": {"type": "string"}},
+                "Content-Disposition": {"description": "attachment，文件名为 登记编号-文书名称.pdf（RFC 6266/5987）",
+                                        "schema": {"type": "string"}}},
     description="返回签发时冻结的 PDF 原件（从不重新生成），响应头给出其 SHA-256。"))
 def letter_pdf(case_id: int, letter_id: int):
     case = load(case_id)

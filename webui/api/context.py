@@ -9,16 +9,16 @@ import time
 from functools import wraps
 
 from flask import current_app, g, request
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine.persistence.audit import utcnow
 from engine.persistence.models import ApiToken, User
-from engine.services.accounts import user_for_token
+from engine.services.accounts import token_row
 from webui import db, localtime
-from webui.api.errors import ApiError
+from webui.api.errors import ApiError, pointer, validation_problems
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 LAST_USED_EVERY_SECONDS = 300
@@ -61,13 +61,53 @@ def bearer_token() -> str:
 def authenticate_token() -> None:
     """Bearer token → its user (role and agency); sessions and cookies never authenticate the API."""
     token = bearer_token()
-    user = user_for_token(session(), token)
-    if user is None:
+    row = token_row(session(), token)
+    if row is None:
         raise ApiError(401, "API 令牌无效、已撤销或其用户已停用",
                        headers={"WWW-Authenticate": 'Bearer realm="gongkai", error="invalid_token"'})
     digest = hashlib.sha256(token.encode()).hexdigest()  # the rate limit per token: webui.limits
-    g.api_user = user
+    g.api_user = row.user
+    g.api_token_id = row.id
+    g.api_scope = row.scope
+    g.api_personal_data = row.personal_data
     _note_use(digest)
+    enforce_scope()
+
+
+# What a portal token may call besides the public operations (DESIGN §7: register online requests, look up status).
+PORTAL_ENDPOINTS = frozenset({"api.register_request"})
+SCOPE_REFUSALS = {
+    "read": "只读令牌（scope=read）只能查询（GET），不能登记或办理",
+    "portal": "门户令牌（scope=portal）只能登记网络申请（POST /cases）和查询办理进度（POST /public/status）",
+}
+
+
+def scope() -> str:
+    return g.get("api_scope", "full")
+
+
+def enforce_scope() -> None:
+    """The token's scope before its user's roles: read = GET only, portal = registration only (403 `scope`)."""
+    granted = scope()
+    if granted == "full":
+        return
+    if granted == "read" and request.method in ("GET", "HEAD"):
+        return
+    if granted == "portal" and request.endpoint in PORTAL_ENDPOINTS:
+        return
+    raise ApiError(403, SCOPE_REFUSALS[granted], code="scope")
+
+
+def shows_personal_data(case_id: int) -> bool:
+    """Whether this answer may carry the case's ID number and phone in full: only for a token created with
+    `--personal-data`, and each such answer is an audited `reveal_personal_data` event (个人信息保护法第51条)."""
+    if not g.get("api_personal_data"):
+        return False
+    from engine.services import reveal_applicant
+
+    reveal_applicant(session(), case_id, actor=actor(), today=today())
+    g.db_commit_read = True  # a GET commits too, so the event is kept (webui.db)
+    return True
 
 
 def _note_use(digest: str) -> None:
@@ -112,10 +152,19 @@ def json_body(model: type[BaseModel]):
 
 
 def query_args(model: type[BaseModel]):
+    """The query string validated by `model`; problems point at `/query/NAME`."""
     args = {}
+    repeated = []
     for name in request.args:
         values = request.args.getlist(name)
         if len(values) > 1:
-            raise ApiError(400, f"请求数据无效：{name}：只能给出一次", code="invalid")
+            repeated.append({"pointer": pointer("query", name), "detail": "只能给出一次"})
         args[name] = values[0]
-    return model.model_validate(args)
+    if repeated:
+        raise ApiError(400, "请求数据无效：" + "；".join(p["pointer"] for p in repeated) + "：只能给出一次",
+                       code="invalid", errors=repeated)
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        message, problems = validation_problems(exc, root=("query",))
+        raise ApiError(400, message, code="invalid", errors=problems) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import url_for
 from sqlalchemy import select
@@ -64,7 +64,12 @@ def _letter(letter: Letter) -> s.LetterOut:
         id=letter.id, letter_type=letter.letter_type, doc_number=letter.doc_number, issued_on=letter.issued_on,
         sha256=letter.sha256, size_bytes=letter.size_bytes, template_version=letter.template_version,
         supersedes_id=letter.supersedes_id, signed=letter.signed_by_id is not None,
-        download_url=url_for("api.letter_pdf", case_id=letter.case_id, letter_id=letter.id))
+        download_url=relative_to_api(url_for("api.letter_pdf", case_id=letter.case_id, letter_id=letter.id)))
+
+
+def relative_to_api(path: str) -> str:
+    """A path relative to the API base (`/api/v1/`), so it resolves against wherever the API is served."""
+    return path.removeprefix(url_for("api.openapi_json").removesuffix("openapi.json"))
 
 
 def actions_for(case: Case, user: User) -> list[s.ActionOut]:
@@ -72,10 +77,17 @@ def actions_for(case: Case, user: User) -> list[s.ActionOut]:
     if any(name == "record_decision" for name, _ in names):
         names.append(("record_exemption", "登记不予公开理由"))
     return [s.ActionOut(name=name, label=label,
-                        url=url_for("api.perform_action", case_id=case.id, action=name)) for name, label in names]
+                        url=relative_to_api(url_for("api.perform_action", case_id=case.id, action=name)))
+            for name, label in names]
 
 
-def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut:
+def updated_at(case: Case) -> datetime:
+    """When the case last changed (any action), in Asia/Shanghai with its offset."""
+    return in_shanghai(case.updated_at)
+
+
+def case_out(session: Session, case: Case, user: User, today: date, *, personal_data: bool = False) -> s.CaseOut:
+    """The case as the API shows it; ID number and phone masked unless `personal_data` (an audited reveal)."""
     applicant = case.applicant
     records = session.scalars(select(ExemptionRecord).where(
         ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all()
@@ -83,7 +95,7 @@ def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut
     deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all()
     handler = case.handler
     return s.CaseOut(
-        id=case.id, reg_no=case.reg_no, version=case.version, stage=case.stage,
+        id=case.id, reg_no=case.reg_no, version=case.version, updated_at=updated_at(case), stage=case.stage,
         stage_label=STAGE_LABELS[case.stage], channel=case.channel, channel_label=CHANNEL_LABELS[case.channel],
         submitted_on=case.submitted_on, received_on=case.received_on, clock_start_on=case.clock_start_on,
         due_on=case.due_on, due_provisional=case.due_provisional, clock_paused=case.clock_paused,
@@ -92,8 +104,9 @@ def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut
         supplement=s.SupplementOut(requested_on=case.supplement_requested_on, items=list(case.supplement_items or []),
                                    due_on=case.supplement_due_on, received_on=case.supplement_received_on),
         applicant=s.ApplicantOut(kind=applicant.kind, kind_label=APPLICANT_TYPES[applicant.kind], name=applicant.name,
-                                 id_type=applicant.id_type, id_number=mask_id_number(applicant.id_number),
-                                 phone=mask_phone(applicant.phone),
+                                 id_type=applicant.id_type,
+                                 id_number=applicant.id_number if personal_data else mask_id_number(applicant.id_number),
+                                 phone=applicant.phone if personal_data else mask_phone(applicant.phone),
                                  email=applicant.email, address=applicant.address,
                                  postal_code=applicant.postal_code, contact_person=applicant.contact_person),
         department=s.NamedRef(id=case.department.id, name=case.department.name) if case.department else None,
@@ -124,8 +137,8 @@ def case_out(session: Session, case: Case, user: User, today: date) -> s.CaseOut
 
 def case_summary(case: Case, today: date) -> s.CaseSummaryOut:
     return s.CaseSummaryOut(
-        id=case.id, reg_no=case.reg_no, version=case.version, stage=case.stage, stage_label=STAGE_LABELS[case.stage],
-        channel=case.channel, applicant_name=case.applicant.name, applicant_kind=case.applicant.kind,
+        id=case.id, reg_no=case.reg_no, version=case.version, updated_at=updated_at(case), stage=case.stage,
+        stage_label=STAGE_LABELS[case.stage], channel=case.channel, applicant_name=case.applicant.name, applicant_kind=case.applicant.kind,
         submitted_on=case.submitted_on, received_on=case.received_on, due_on=case.due_on,
         due_provisional=case.due_provisional, due_status=due_status(case, today), report_outcome=case.report_outcome,
         finished_on=case.finished_on, department_id=case.department_id, handler_id=case.handler_id)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -112,13 +113,34 @@ class Output(BaseModel):
 
 # ---------------------------------------------------------------- errors
 
-class ErrorOut(Output):
-    """Every refusal: a machine code, a Chinese message for people, and details when there are any."""
+ProblemCode = Literal[
+    "invalid", "unauthorized", "forbidden", "scope", "not_found", "method_not_allowed", "workflow", "stale",
+    "period_locked", "integrity", "conflict", "idempotency_mismatch", "idempotency_in_progress", "rule",
+    "too_large", "unsupported_media_type", "rate_limited", "unavailable", "internal", "error"]
 
-    error: str = Field(description="invalid / unauthorized / forbidden / not_found / workflow / stale / "
-                                   "period_locked / rule / conflict / too_large / rate_limited / …")
-    message: str = Field(description="中文说明，可直接展示给用户")
-    details: Any = None
+
+class ProblemDetailOut(Output):
+    """One problem of a request: where (a JSON pointer into the body, `/query/NAME`, `/headers/NAME`) and what."""
+
+    pointer: str = Field(description="JSON Pointer（RFC 6901），指向请求体中的字段；空字符串表示整个请求")
+    detail: str = Field(description="中文说明")
+    type: str | None = Field(default=None, description="校验错误的类别（如 missing、string_too_long）")
+
+
+class ProblemOut(BaseModel):
+    """Every refusal, as RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="问题类型 URI（…/problems/<code>）")
+    title: str = Field(description="问题类型的中文名称")
+    status: int = Field(description="HTTP 状态码")
+    detail: str = Field(description="这一次的中文说明，可直接展示给用户")
+    code: ProblemCode = Field(description="机器可读的问题代码（与 type 的最后一段相同）")
+    instance: str = Field(description="本次请求的标识（urn:gongkai:request:<request_id>）")
+    request_id: str = Field(description="与响应头 X-Request-Id 相同（请求带了合法的 X-Request-Id 时原样返回）")
+    errors: list[ProblemDetailOut] | None = Field(
+        default=None, description="输入或规则错误时：本次请求的全部问题（不只第一个），每个带 JSON Pointer")
 
 
 # ---------------------------------------------------------------- registration (条例29、31)
@@ -283,7 +305,7 @@ class LetterOut(Output):
     template_version: str
     supersedes_id: int | None
     signed: bool
-    download_url: str
+    download_url: str = Field(description="PDF 的地址，相对于接口基地址（如 cases/1/letters/2.pdf，相对于 /api/v1/）")
 
 
 class DeliveryOut(Output):
@@ -304,7 +326,7 @@ class NamedRef(Output):
 class ActionOut(Output):
     name: str
     label: str
-    url: str
+    url: str = Field(description="执行该操作的地址，相对于接口基地址（/api/v1/）")
 
 
 class SupplementOut(Output):
@@ -320,6 +342,7 @@ class CaseOut(Output):
     id: int
     reg_no: str
     version: int = Field(description="乐观锁版本号：执行操作时原样带回")
+    updated_at: datetime = Field(description="最近一次变化的时刻（北京时间，带时区）")
     stage: Stage
     stage_label: str
     channel: str
@@ -377,6 +400,7 @@ class CaseSummaryOut(Output):
     id: int
     reg_no: str
     version: int
+    updated_at: datetime = Field(description="最近一次变化的时刻（北京时间，带时区）")
     stage: str
     stage_label: str
     channel: str
@@ -398,6 +422,7 @@ class CaseListOut(Output):
     page: int
     per_page: int
     total: int
+    next_cursor: str | None = Field(description="按 updated_since 或 cursor 翻页时：下一页的游标（没有更多时为 null）")
 
 
 class CaseListQuery(Query):
@@ -408,7 +433,12 @@ class CaseListQuery(Query):
     applicant_kind: ApplicantKind | None = None
     outcome: Outcome | None = Field(default=None, description="按案件的年报办理结果")
     q: text(100, description="在申请人姓名、申请内容和登记编号中查找") | None = None
-    page: int = Field(default=1, ge=1, le=100_000)
+    updated_since: AwareDatetime | None = Field(
+        default=None, description="只含此时刻（含）之后有变化的申请，须带时区（如 2026-11-20T08:00:00+08:00）；"
+                                  "给出时按 (updated_at, id) 从早到晚排列，用 next_cursor 翻页")
+    cursor: text(200, description="上一页返回的 next_cursor（不透明）；给出时按 (updated_at, id) 从早到晚排列，"
+                                  "page 不起作用") | None = None
+    page: int = Field(default=1, ge=1, le=100_000, description="不用游标时的页码（最新登记的在前）")
     per_page: int = Field(default=20, ge=1, le=100)
 
 

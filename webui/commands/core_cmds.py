@@ -161,10 +161,15 @@ def token() -> None:
 @token.command("create")
 @click.option("--user", "username", required=True, help="令牌所属用户")
 @click.option("--name", default="", help="用途说明")
-def token_create(username: str, name: str) -> None:
+@click.option("--scope", type=click.Choice(["full", "read", "portal"]), default="full", show_default=True,
+              help="full：用户角色允许的一切；read：只读；portal：只能登记网络申请和查询办理进度")
+@click.option("--personal-data", is_flag=True, default=False,
+              help="接口返回完整的身份证件号码和电话（每次返回都记入审计）；默认只返回遮蔽后的号码")
+def token_create(username: str, name: str, scope: str, personal_data: bool) -> None:
     """为用户创建 API 令牌并打印（只显示这一次）。"""
     from sqlalchemy import select
 
+    from engine.errors import GongkaiError
     from engine.persistence.db import transaction
     from engine.persistence.models import User
     from engine.services.accounts import create_token
@@ -173,7 +178,10 @@ def token_create(username: str, name: str) -> None:
         owner = session.scalar(select(User).where(User.username == username))
         if owner is None:
             _fail(f"没有用户「{username}」")
-        plain = create_token(session, owner, name)
+        try:
+            plain = create_token(session, owner, name, scope=scope, personal_data=personal_data)
+        except GongkaiError as exc:
+            _fail(exc.message)
     click.echo(plain)
 
 
