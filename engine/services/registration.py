@@ -112,7 +112,9 @@ def validate_applicant(a: ApplicantForm) -> None:
         raise InvalidInput(exc.message, details={"field": "id_number"}) from None
 
 
-def _validate_registration(form: RegistrationForm, today: date) -> None:
+def validate_registration(form: RegistrationForm, today: date) -> None:
+    """Every check `register_request` makes of the form itself (条例29), for a page that shows what will be submitted
+    before anything is registered (网上申请's confirmation page)."""
     validate_applicant(form.applicant)
     if form.channel not in CHANNELS:
         raise InvalidInput(f"申请渠道无效：{form.channel}", details={"field": "channel"})
@@ -186,7 +188,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     登记回执 with the applicant's query code (shown once; only its hash is kept)."""
     if actor is None or not actor.has_role("clerk"):
         raise PermissionDenied("「登记」只能由登记员执行")
-    _validate_registration(form, today)
+    validate_registration(form, today)
     agency = session.get(Agency, actor.agency_id)
     topics = agency.topics or []
     unknown = [t for _d, t in form.items if t and topics and t not in topics]
