@@ -244,7 +244,7 @@ def case_page():
         "portal/case.html", case=case, agency=case.agency, stage_words=STAGE_WORDS[case.stage],
         timeline=public.public_timeline(session_db, case), letters=public.applicant_letters(session_db, case),
         due_on=case.due_on if case.stage in CLOCK_STAGES else None, withdrawable=case.stage in WITHDRAWABLE,
-        electronic=public.wants_electronic_delivery(case), values=request.form,
+        electronic=public.wants_electronic_delivery(case), values=request.form, deliveries=DELIVERY_CHOICES,
         first_download={letter.id for letter in public.applicant_letters(session_db, case)
                         if public.needs_electronic_delivery(session_db, case, letter)})
 
