@@ -221,7 +221,7 @@ def test_a_wrong_number_or_code_gets_the_same_answer_and_any_bracket_style_finds
     assert code not in applicant.get_cookie("gongkai_session").value
 
 
-def test_the_lookup_is_rate_limited_per_address(db_url, agency, users):
+def test_the_lookup_and_the_confirmation_page_are_rate_limited_per_address(db_url, agency, users):
     app = make_app(db_url, API_LOOKUP_LIMIT_PER_MINUTE=2)
     try:
         client = app.test_client()
@@ -229,6 +229,9 @@ def test_the_lookup_is_rate_limited_per_address(db_url, agency, users):
             assert look_up(client, "依申请〔2026〕1号", "AAAAAAAA").status_code == 404
         refused = look_up(client, "依申请〔2026〕1号", "AAAAAAAA")
         assert refused.status_code == 429 and "查询次数过多" in refused.get_data(as_text=True)
+        # The confirmation page, which shows an ID number's earlier requests, counts the same way.
+        form = {**application(), "started": started_token(client), "step": "review"}
+        assert [client.post("/apply", data=form).status_code for _ in range(3)] == [200, 200, 429]
     finally:
         dispose(app)
 
@@ -348,9 +351,15 @@ def test_an_agency_confirming_online_requests_by_hand_shows_the_receipt_date_as_
     case = the_case(session, REG_NO.search(page).group(1))
     assert case.stage == "received" and case.received_on is None
     assert "等待本机关确认收件" in applicant.get("/progress/case").get_data(as_text=True)
-    services.confirm_receipt(session, case.id, confirmed_on=today, renderer=render, actor=users["clerk"], today=today)
+    hash_before = case.query_code_hash
+    confirmed = services.confirm_receipt(session, case.id, confirmed_on=today, renderer=render, actor=users["clerk"],
+                                         today=today)
     session.commit()
-    assert the_case(session, case.reg_no).stage == "registered"
+    assert confirmed.query_code is None and confirmed.letter.data_snapshot["query_code"] == "网上申请时已告知，继续有效"
+    case = the_case(session, case.reg_no)
+    assert case.stage == "registered" and case.query_code_hash == hash_before  # the code shown online still works
+    page = applicant.get("/progress/case").get_data(as_text=True)
+    assert "已收到申请，正在审核" in page and "登记回执" in page
 
 
 def test_with_several_agencies_the_applicant_chooses_one(db_url, agency, users, session):

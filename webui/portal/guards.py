@@ -67,6 +67,11 @@ def lookup_limit_wait() -> int | None:
     return limits.over_limit("portal-lookup", limits.lookup_limit(), limits.client_address())
 
 
+def review_limit_wait() -> int | None:
+    """The confirmation page looks for the applicant's earlier requests: counted like a lookup, per address."""
+    return limits.over_limit("portal-review", limits.lookup_limit(), limits.client_address())
+
+
 def _fingerprint(query_code_hash: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, (query_code_hash or "").encode(), hashlib.sha256).hexdigest()[:32]

@@ -160,6 +160,11 @@ def review():
     problem = _checked(agency)
     if problem is not None:
         return problem
+    wait = guards.review_limit_wait()  # it shows earlier requests of an ID number: not for enumerating them
+    if wait is not None:
+        flash(f"操作过于频繁，请 {wait} 秒后再试（填写的内容已保留）", "error")
+        page, status = _form_page(agency, request.form, status=429, token=request.form.get("started"))
+        return page, status, {"Retry-After": str(wait)}
     duplicates = find_possible_duplicates(db.get_session(), agency.id, _applicant(), _items())
     return _review_page(agency, duplicates=duplicates)
 
@@ -183,7 +188,7 @@ def submit():
     actor = public.portal_actor(session_db, agency)
     try:
         result = register_request(session_db, _registration(), renderer=renderer_for(agency), actor=actor,
-                                  today=today())
+                                  today=today(), query_code_shown=True)
     except GongkaiError as refusal:
         discard_work(session_db)
         flash(refusal.message, "error")
