@@ -245,13 +245,13 @@ def _actor(case: Case):
 def case_page():
     case = _signed_in_case()
     session_db = db.get_session()
+    letters = public.applicant_letters(session_db, case)
     return render_template(
         "portal/case.html", case=case, agency=case.agency, stage_words=STAGE_WORDS[case.stage],
-        timeline=public.public_timeline(session_db, case), letters=public.applicant_letters(session_db, case),
+        timeline=public.public_timeline(session_db, case), letters=letters,
         due_on=case.due_on if case.stage in CLOCK_STAGES else None, withdrawable=case.stage in WITHDRAWABLE,
         electronic=public.wants_electronic_delivery(case), values=request.form, deliveries=DELIVERY_CHOICES,
-        first_download={letter.id for letter in public.applicant_letters(session_db, case)
-                        if public.needs_electronic_delivery(session_db, case, letter)})
+        first_download={letter.id for letter in letters if public.needs_electronic_delivery(session_db, case, letter)})
 
 
 @bp.post("/progress/letters/<int:letter_id>")
