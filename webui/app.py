@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, current_app, flash, g, render_template
+from flask import Flask, current_app, flash, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.routing import IntegerConverter
@@ -110,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
         legal_review,
         limits,
         notifications,
+        portal,
         reports,
         signatures,
     )
@@ -117,7 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (auth.bp, dashboard.bp, cases.bp, intake.bp, handling.bp, drafting.bp, drafts.bp, legal_review.bp,
                       archive.bp, archive_export.bp, reports.bp, admin.bp, jobs.bp, signatures.bp, notifications.bp,
-                      api.bp):
+                      api.bp, portal.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # token-authenticated; sessions do not authenticate the API
     background.configure()  # jobs committed by a request go to Redis when it is configured
@@ -152,6 +153,9 @@ def _security_headers(response):
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(GongkaiError)
     def engine_refusal(error: GongkaiError):
+        if request.blueprint == "portal":  # the applicant's refusal is shown once, on the public page
+            return render_template(_error_template(), status=status_for(error), message=error.message), \
+                status_for(error)
         flash(error.message, "error")
         return render_template("error.html", status=status_for(error), message=error.message), status_for(error)
 
@@ -160,13 +164,13 @@ def _register_error_pages(app: Flask) -> None:
         if not database_unavailable(error):
             raise error
         app.logger.error("database unavailable: %s", error.orig)
-        page = render_template("error.html", status=503, message="数据库暂时无法连接，请稍后重试（您的输入未保存）")
+        page = render_template(_error_template(), status=503, message="数据库暂时无法连接，请稍后重试（您的输入未保存）")
         return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error):
         message = "表单已过期或来源无效，请刷新页面后重新提交"
-        return render_template("error.html", status=400, message=message), 400
+        return render_template(_error_template(), status=400, message=message), 400
 
     messages = {400: "请求无效", 403: "您没有执行此操作的权限", 404: "页面不存在或您无权查看",
                 405: "不支持该请求方式", 413: "上传的文件过大（不超过 20 MB）", 500: "系统内部错误，请联系管理员"}
@@ -174,8 +178,13 @@ def _register_error_pages(app: Flask) -> None:
         app.register_error_handler(status, _error_page(status, message))
 
 
+def _error_template() -> str:
+    """The public pages have their own layout (no staff navigation, no login link)."""
+    return "portal/error.html" if request.blueprint == "portal" else "error.html"
+
+
 def _error_page(status: int, message: str):
     def handler(error):
-        return render_template("error.html", status=status, message=message), status
+        return render_template(_error_template(), status=status, message=message), status
 
     return handler

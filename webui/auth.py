@@ -24,7 +24,7 @@ login_manager.login_message_category = "info"
 
 # Endpoints reachable without a signed-in user; the JSON API authenticates by token on its own.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "notifications.unsubscribe", "notifications.unsubscribe_confirm"})
-PUBLIC_BLUEPRINTS = frozenset({"api"})
+PUBLIC_BLUEPRINTS = frozenset({"api", "portal"})  # portal: the applicant's pages (DESIGN §7)
 
 
 def throttle_store() -> ThrottleStore:

@@ -9,9 +9,11 @@ address) and `API_RATE_LIMIT_PER_TOKEN` (every other API call, per token). Answe
 from __future__ import annotations
 
 import hashlib
+import time
 
 from flask import Flask, current_app, request
 from flask_limiter import HeaderNames, Limiter
+from limits import parse
 
 from engine.config import load_settings
 from webui.background import prefix
@@ -55,3 +57,19 @@ def lookup_limit() -> str:
 
 def token_limit() -> str:
     return f"{int(current_app.config.get('API_RATE_LIMIT_PER_TOKEN', DEFAULT_TOKEN_LIMIT_PER_MINUTE))}/minute"
+
+
+def over_limit(scope: str, limit: str, key: str) -> int | None:
+    """Count one hit of `key` against `limit` in `scope` (same store as every other limit); None while within it,
+    else the seconds to wait. For a page that must show the refusal beside the form it keeps (the public pages)."""
+    limiter: Limiter = current_app.extensions["gongkai_limiter"]
+    item = parse(limit)
+    prefix_ = current_app.config.get("RATELIMIT_KEY_PREFIX") or f"{prefix()}-limits"
+    try:
+        if limiter.limiter.hit(item, prefix_, scope, key):
+            return None
+        reset, _remaining = limiter.limiter.get_window_stats(item, prefix_, scope, key)
+    except Exception:  # noqa: BLE001 - the store is away: like `swallow_errors`, do not refuse the applicant
+        current_app.logger.warning("rate-limit store unavailable for %s", scope)
+        return None
+    return max(1, int(reset - time.time()))

@@ -22,6 +22,7 @@ from engine.services.common import (
     load_case,
     not_before,
     not_future,
+    optional_text,
     require_text,
     use_case,
 )
@@ -74,17 +75,20 @@ def request_supplement(session: Session, case_id: int, *, items: list[str], peri
 
 @use_case
 def receive_supplement(session: Session, case_id: int, *, received_on: date, file: UploadedFile | None = None,
-                       actor: User, today: date, version: int | None = None) -> ActionResult:
-    """收到补正: the 20-working-day clock restarts from the supplement's receipt (条例30)."""
+                       statement: str = "", actor: User, today: date, version: int | None = None) -> ActionResult:
+    """收到补正: the 20-working-day clock restarts from the supplement's receipt (条例30). `statement` is what the
+    applicant wrote (e.g. submitted online), kept in the audit event with the date."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "receive_supplement", actor)
     not_future(received_on, today, "收到补正日期")
     not_before(received_on, case.supplement_requested_on, "收到补正日期", "补正告知日期")
+    statement = optional_text(statement, "补正说明", field="statement")
     before = case.stage
     case.supplement_received_on = received_on
     case.clock_start_on = received_on
     advance(case, "receive_supplement")
-    finish_action(session, case, "receive_supplement", actor, before, {"supplement_received_on": received_on})
+    changes = {"supplement_received_on": received_on, **({"text": statement} if statement else {})}
+    finish_action(session, case, "receive_supplement", actor, before, changes)
     upload = attach(session, case, file, kind="supplement", actor=actor)
     return ActionResult(case, record=upload)
 

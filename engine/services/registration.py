@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.models import Agency, Applicant, Case, CaseItem, Letter, User
+from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks
 from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
@@ -112,7 +112,9 @@ def validate_applicant(a: ApplicantForm) -> None:
         raise InvalidInput(exc.message, details={"field": "id_number"}) from None
 
 
-def _validate_registration(form: RegistrationForm, today: date) -> None:
+def validate_registration(form: RegistrationForm, today: date) -> None:
+    """Every check `register_request` makes of the form itself (条例29), for a page that shows what will be submitted
+    before anything is registered (网上申请's confirmation page)."""
     validate_applicant(form.applicant)
     if form.channel not in CHANNELS:
         raise InvalidInput(f"申请渠道无效：{form.channel}", details={"field": "channel"})
@@ -181,12 +183,14 @@ def query_code_digest(code: str) -> str:
 
 @use_case
 def register_request(session: Session, form: RegistrationForm, *, renderer: LetterRenderer, actor: User,
-                     today: date, application_file: UploadedFile | None = None) -> ActionResult:
+                     today: date, application_file: UploadedFile | None = None,
+                     query_code_shown: bool = False) -> ActionResult:
     """登记 (条例29、31): a numbered case, its application file, and — once there is a receipt date — the
-    登记回执 with the applicant's query code (shown once; only its hash is kept)."""
+    登记回执 with the applicant's query code (shown once; only its hash is kept). `query_code_shown`: the caller
+    shows the applicant the code even before the receipt (网上申请), so a later confirmation keeps it."""
     if actor is None or not actor.has_role("clerk"):
         raise PermissionDenied("「登记」只能由登记员执行")
-    _validate_registration(form, today)
+    validate_registration(form, today)
     agency = session.get(Agency, actor.agency_id)
     topics = agency.topics or []
     unknown = [t for _d, t in form.items if t and topics and t not in topics]
@@ -215,6 +219,8 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     session.flush()
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
                "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
+    if query_code_shown:
+        changes["query_code_shown"] = True
     finish_action(session, case, "register_request", actor, None, changes)
     attach(session, case, application_file, kind="application", actor=actor)
     result = ActionResult(case, query_code=code)
@@ -254,10 +260,27 @@ def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, rende
         raise InvalidInput(f"确认日期晚于申请到达日期（{case.submitted_on.isoformat()}）{waited} 日，请写明未能当日确认的原因"
                            "（如：节假日到达、需与申请人核实身份），原因将记入办理记录")
     ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
+    if _query_code_shown(session, case):  # applied online: the applicant holds a code already, it stays valid
+        receipt = _confirm(session, case, confirmed_on, QUERY_CODE_KEPT, renderer=renderer, actor=actor,
+                           today=today, reason=late_reason)
+        return ActionResult(case, letters=[receipt])
     code = _new_code_for(session, case, actor)
     receipt = _confirm(session, case, confirmed_on, code, renderer=renderer, actor=actor, today=today,
                        reason=late_reason)
     return ActionResult(case, letters=[receipt], query_code=code)
+
+
+# What the receipt says in place of a new code when the applicant was shown one on applying.
+QUERY_CODE_KEPT = "网上申请时已告知，继续有效"
+
+
+def _query_code_shown(session: Session, case: Case) -> bool:
+    """Whether the applicant was shown the case's current 查询码 when registering (and it was not renewed since)."""
+    events = session.execute(select(AuditEvent.action, AuditEvent.changes).where(
+        AuditEvent.case_id == case.id, AuditEvent.action.in_(("register_request", "renew_query_code")))
+        .order_by(AuditEvent.seq)).all()
+    return bool(events) and events[-1].action == "register_request" and isinstance(events[-1].changes, dict) \
+        and events[-1].changes.get("query_code_shown") is True
 
 
 def _new_code_for(session: Session, case: Case, actor) -> str:
