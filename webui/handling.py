@@ -28,6 +28,7 @@ from engine.rules.vocabulary import (
     LETTER_LABELS,
     REASON_ANSWERS,
     RETENTION_PERIODS,
+    delivery_method_for,
 )
 from engine.rules.workflow import available_actions, objecting_third_parties
 from engine.services.archiving import retention_for
@@ -253,7 +254,7 @@ def _delivery_allowed(case: Case, user) -> bool:
 def _delivery_context(session, case, agency):
     letters = session.scalars(select(Letter).options(defer(Letter.pdf)).where(Letter.case_id == case.id)
                               .order_by(Letter.id.desc())).all()
-    return {"letters": letters}
+    return {"letters": letters, "default_method": delivery_method_for(case.requested_delivery)}
 
 
 def record_challenge(session, case, agency, on, version):
@@ -369,7 +370,9 @@ def act(case_id: int, name: str):
     if not action.allowed(case, current_user):
         abort(403)
     if request.method == "GET" or "quote" in request.form:
-        values = request.form  # empty on GET; a MultiDict either way (checkbox lists read it with getlist)
+        # On GET the query string may preselect (the dashboard links a delivery to its letter); a MultiDict either
+        # way (checkbox lists read it with getlist).
+        values = request.form if request.method == "POST" else request.args
         return _render(case, agency, name, values)
     on = today()
     dry_run = bool(action.confirm) and request.form.get("confirmed") != "1"
