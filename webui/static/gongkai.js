@@ -29,6 +29,16 @@
   channel.addEventListener("change", showChannelFields);
   showChannelFields();
 
+  // A 居民身份证 number is checked in the browser too (18 characters, the last may be X); other papers vary.
+  var idType = form.querySelector("select[name=id_type]");
+  var idNumber = form.querySelector("input[name=id_number]");
+  function idPattern() {
+    var cardTypes = (form.dataset.idCardTypes || "").split(",");
+    if (cardTypes.indexOf(idType.value) >= 0) { idNumber.setAttribute("pattern", form.dataset.idCardPattern); }
+    else { idNumber.removeAttribute("pattern"); }
+  }
+  if (idType && idNumber) { idType.addEventListener("change", idPattern); idPattern(); }
+
   // Items: add and remove rows.
   var items = document.getElementById("items");
   function renumber() {

@@ -1,0 +1,75 @@
+"""Forms keep the work typed and name every problem beside its field, on the web and through the API."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from engine import services
+from engine.errors import InvalidInput
+from engine.persistence.models import Case
+from tests.conftest import TODAY
+from tests.integration import helpers_cases as h
+from tests.integration import test_web_support as support
+from tests.integration.test_web_support import logged_in, registration_form
+
+web_app = support.web_app
+
+
+def _errors_beside_fields(page: str) -> dict[str, str]:
+    """Field name → the error shown in the same label."""
+    found = {}
+    for label in re.findall(r'<label class="field[^"]*">.*?</label>', page, re.S):
+        name = re.search(r'name="([^"]+)"', label)
+        error = re.search(r'<span class="field-error" role="alert">([^<]+)</span>', label)
+        if name and error:
+            found[name.group(1)] = error.group(1)
+    return found
+
+
+def test_every_bad_contact_detail_is_shown_beside_its_field_at_once_and_the_input_is_kept(web_app, session, users):
+    clerk = logged_in(web_app, "clerk")
+    response = clerk.post("/register", data=registration_form(
+        phone="abc", email="not-an-email", postal_code="12", id_number="110105194912310021",
+        submitted_on="2026-02-31", item_description=["某小区改造批复"]))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    errors = _errors_beside_fields(page)
+    assert set(errors) == {"phone", "email", "postal_code", "id_number", "submitted_on"}
+    assert "11 位手机号码" in errors["phone"] and "电子邮箱格式不正确" in errors["email"]
+    assert "6 位数字" in errors["postal_code"] and "校验位" in errors["id_number"]
+    assert "有 5 处需要更正" in page
+    assert 'value="abc"' in page and 'value="not-an-email"' in page and "某小区改造批复" in page
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_the_browser_is_told_the_formats_too(web_app, users):
+    page = logged_in(web_app, "clerk").get("/register").get_data(as_text=True)
+    phone = re.search(r'<input type="tel" name="phone"[^>]*>', page).group(0)
+    assert 'inputmode="tel"' in phone and 'pattern="' in phone
+    assert re.search(r'<input type="email" name="email"', page)
+    postal = re.search(r'<input[^>]*name="postal_code"[^>]*>', page).group(0)
+    assert 'inputmode="numeric"' in postal and 'pattern="\\d{6}"' in postal
+    assert 'data-id-card-pattern="\\d{17}[\\dXx]"' in page
+
+
+def test_the_engine_refuses_a_bad_phone_whatever_the_channel(session, users):
+    form = h.registration(submitted_on=TODAY)
+    form.applicant.phone, form.applicant.email = "abc", "not-an-email"
+    try:
+        services.register_request(session, form, renderer=h.render, actor=users["clerk"], today=TODAY)
+    except InvalidInput as refusal:
+        assert set(refusal.details["fields"]) == {"phone", "email"}
+    else:
+        raise AssertionError("a phone 'abc' was accepted")
+
+
+def test_a_mailed_application_without_its_sign_for_date_says_the_submission_date_is_used(web_app, session, users):
+    clerk = logged_in(web_app, "clerk")
+    form = clerk.get("/register").get_data(as_text=True)
+    assert "不填写的，以提交日期作为收到申请之日" in form
+    response = clerk.post("/register", data=registration_form(channel="mail", submitted_on="2026-02-27"),
+                          follow_redirects=True)
+    assert "邮寄申请未填写签收日期：已以提交日期 2026-02-27 作为收到申请之日" in response.get_data(as_text=True)
+    assert session.scalar(select(Case.received_on)).isoformat() == "2026-02-27"
