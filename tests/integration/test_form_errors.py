@@ -73,3 +73,48 @@ def test_a_mailed_application_without_its_sign_for_date_says_the_submission_date
                           follow_redirects=True)
     assert "邮寄申请未填写签收日期：已以提交日期 2026-02-27 作为收到申请之日" in response.get_data(as_text=True)
     assert session.scalar(select(Case.received_on)).isoformat() == "2026-02-27"
+
+
+def _partial_item(session, users, today):
+    case, _ = h.register(session, users, today)
+    h.accept(session, users, case, today)
+    case = session.get(Case, case.id)
+    item = case.items[0]
+    services.record_decision(session, case.id, decisions=[services.ItemDecision(
+        item_id=item.id, outcome="PARTIAL", reason="批复正文予以公开，附件中的个人信息不予公开",
+        how_to_obtain="随本答复书邮寄批复文件复印件（已作区分处理）")], actor=users["handler"], today=today)
+    session.commit()
+    return session.get(Case, case.id), item
+
+
+def test_the_exemption_grounds_come_in_the_regulations_order_with_none_chosen(web_app, session, users, today):
+    case, item = _partial_item(session, users, today)
+    page = logged_in(web_app, "handler").get(f"/cases/{case.id}/items/{item.id}/exemption").get_data(as_text=True)
+    select_ = page[page.find('<select name="ground"'):page.find("</select>", page.find('<select name="ground"'))]
+    codes = re.findall(r'<option value="(\w*)"', select_)
+    assert codes == ["", "WITHHELD_STATE_SECRET", "WITHHELD_LAW_PROHIBITED", "WITHHELD_SECURITY",
+                     "WITHHELD_THIRD_PARTY", "WITHHELD_INTERNAL", "WITHHELD_PROCESS", "WITHHELD_ENFORCEMENT_FILE"]
+    assert re.search(r'<option value="" selected', select_) and "（条例第十五条）" in select_
+    assert 'name="facts"' not in page and "请先选择不公开部分的理由" in page
+
+
+def test_changing_the_ground_keeps_the_facts_and_missing_elements_show_beside_their_fields(
+        web_app, session, users, today):
+    case, item = _partial_item(session, users, today)
+    handler = logged_in(web_app, "handler")
+    url = f"/cases/{case.id}/items/{item.id}/exemption"
+    facts = "批复附件中列有被征收人的姓名、身份证号和补偿金额，属于个人隐私"
+    switched = handler.post(url, data={"version": case.version, "ground": "WITHHELD_PROCESS", "facts": facts,
+                                       "discretion_reason": "尚在讨论中的意见", "switch_ground": "1"})
+    assert switched.status_code == 200
+    switched = handler.post(url, data={"version": case.version, "ground": "WITHHELD_THIRD_PARTY", "facts": facts,
+                                       "discretion_reason": "尚在讨论中的意见", "switch_ground": "1"})
+    page = switched.get_data(as_text=True)
+    assert facts in page and '<input type="hidden" name="discretion_reason" value="尚在讨论中的意见">' in page
+    assert "（未选择上方已答复的征求意见记录时必填）" in page and "公共利益衡量" in page
+    refused = handler.post(url, data={"version": case.version, "ground": "WITHHELD_THIRD_PARTY", "facts": facts,
+                                      "article": "", "scope": ""})
+    errors = _errors_beside_fields(refused.get_data(as_text=True))
+    assert refused.status_code in (400, 422)
+    assert {"scope", "no_consultation_reason", "public_interest"} <= set(errors)
+    assert facts in refused.get_data(as_text=True)

@@ -2,9 +2,13 @@
 (function () {
   "use strict";
 
-  // Selects marked .autosubmit submit their (GET) form when changed.
+  // Selects marked .autosubmit submit their form when changed.
   document.querySelectorAll("select.autosubmit").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () {
+      // In a form that also saves (the exemption record), the change re-shows the form through its own button.
+      var via = select.dataset.submitWith && select.form.querySelector("button[name=" + select.dataset.submitWith + "]");
+      if (via) { select.form.requestSubmit(via); } else { select.form.submit(); }
+    });
   });
 
   // 打印 buttons (hidden without scripts: the browser's own print command does the same).
