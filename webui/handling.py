@@ -36,7 +36,7 @@ from webui import db, drafts
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import discard_work, status_for
+from webui.refusals import discard_work, show_next_to_field, status_for
 
 bp = Blueprint("handling", __name__)
 
@@ -203,9 +203,10 @@ def _fee_context(session, case, agency):
 
 
 def record_payment(session, case, agency, on, version):
-    services.record_payment(session, case.id, paid_on=fv.required_date("paid_on", "缴费日期"), actor=current_user,
-                            today=on, version=version)
-    return "已登记缴费，答复期限恢复计算"
+    fee = services.record_payment(
+        session, case.id, paid_on=fv.required_date("paid_on", "缴费日期"), receipt_no=fv.text("receipt_no"),
+        amount_yuan=fv.optional_int("amount_yuan", "实缴金额"), actor=current_user, today=on, version=version).record
+    return f"已登记缴费 {fee.paid_amount_yuan} 元（票据号 {fee.payment_receipt_no}），答复期限恢复计算"
 
 
 def extend(session, case, agency, on, version):
@@ -389,6 +390,7 @@ def act(case_id: int, name: str):
         if isinstance(refusal, StaleCase):
             text += "。下方保留了您填写的内容，已更新为最新版本，请核对案件最新情况后再提交。"
         flash(text, "error")
+        show_next_to_field(refusal)
         values = request.form.copy()  # a MultiDict: checkbox lists keep every ticked value
         if isinstance(refusal, StaleCase):
             values["version"] = str(fresh.version)

@@ -118,3 +118,37 @@ def test_changing_the_ground_keeps_the_facts_and_missing_elements_show_beside_th
     assert refused.status_code in (400, 422)
     assert {"scope", "no_consultation_reason", "public_interest"} <= set(errors)
     assert facts in refused.get_data(as_text=True)
+
+
+def test_a_payment_records_its_amount_and_receipt_number_and_refuses_another_amount(web_app, session, users, today):
+    case, _ = h.register(session, users, today)
+    h.accept(session, users, case, today)
+    case = session.get(Case, case.id)
+    services.issue_fee_notice(session, case.id, mode="PER_PAGE", units=120, renderer=h.render,
+                              actor=users["handler"], today=today)
+    session.commit()
+    case = session.get(Case, case.id)
+    clerk = logged_in(web_app, "clerk")
+    form = clerk.get(f"/cases/{case.id}/do/record_payment").get_data(as_text=True)
+    assert 'name="receipt_no"' in form and 'name="amount_yuan"' in form and 'value="1100"' in form
+    wrong = clerk.post(f"/cases/{case.id}/do/record_payment", data={
+        "version": case.version, "paid_on": today.isoformat(), "amount_yuan": "1000", "receipt_no": "浙财电0001234"})
+    assert wrong.status_code == 400
+    assert _errors_beside_fields(wrong.get_data(as_text=True))["amount_yuan"].startswith("实缴金额（1000 元）与收费通知书")
+    done = clerk.post(f"/cases/{case.id}/do/record_payment", data={
+        "version": case.version, "paid_on": today.isoformat(), "amount_yuan": "1100", "receipt_no": "浙财电0001234"},
+        follow_redirects=True)
+    assert "已登记缴费 1100 元（票据号 浙财电0001234）" in done.get_data(as_text=True)
+    session.expire_all()
+    fee = session.get(Case, case.id).fees[-1]
+    assert (fee.paid_amount_yuan, fee.payment_receipt_no) == (1100, "浙财电0001234")
+    assert "票据号 浙财电0001234" in clerk.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_a_form_says_when_its_note_is_quoted_in_a_letter_to_the_applicant(web_app, session, users, today):
+    case, _ = h.register(session, users, today)
+    page = logged_in(web_app, "clerk").get(f"/cases/{case.id}/do/withdraw").get_data(as_text=True)
+    assert "此处内容将原文写入《终止办理告知书》，申请人会读到" in page
+    h.accept(session, users, case, today)
+    page = logged_in(web_app, "office_head").get(f"/cases/{case.id}/do/extend").get_data(as_text=True)
+    assert "此处内容将原文写入《延期答复告知书》" in page
