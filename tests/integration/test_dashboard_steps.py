@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from engine import services
@@ -71,3 +73,35 @@ def test_a_provisional_due_date_is_explained_in_words_on_the_dashboard(web_app, 
     page = logged_in(web_app, "clerk").get("/").get_data(as_text=True)
     legend = page[page.find('id="prov-legend"'):]
     assert "表示答复期限为临时推算" in legend and "新一年的通知发布后，系统自动重算" in legend
+
+
+def test_the_legal_review_page_names_the_third_party_its_answer_and_the_article_never_record_numbers(
+        web_app, session, users, today):
+    from dataclasses import replace
+
+    from engine.services import ItemDecision
+
+    case, _ = h.register(session, users, today)
+    h.accept(session, users, case, today)
+    services.open_consultation(session, case.id, kind="THIRD_PARTY", party_name="某某置业有限公司", sent_on=today,
+                               renderer=h.render, actor=users["handler"], today=today)
+    session.commit()
+    consultation = session.get(Case, case.id).consultations[0]
+    services.record_consultation_answer(session, case.id, consultation_id=consultation.id, answer="OBJECTION",
+                                        answered_on=today, summary="涉及本公司商业秘密", actor=users["handler"],
+                                        today=today)
+    item = session.get(Case, case.id).items[0]
+    services.record_decision(session, case.id, decisions=[ItemDecision(
+        item_id=item.id, outcome="PARTIAL", reason="批复正文予以公开，附件中的商业信息不予公开",
+        how_to_obtain="随本答复书邮寄批复文件复印件（已作区分处理）")], actor=users["handler"], today=today)
+    services.record_exemption(session, case.id, item_id=item.id, actor=users["handler"], today=today,
+                              form=replace(h.PARTIAL_EXEMPTION, consultation_id=consultation.id,
+                                           no_consultation_reason=""))
+    services.record_confidentiality_review(session, case.id, item_id=item.id, conclusion="CLEARED_AFTER_REDACTION",
+                                           basis="删除后不涉密", reviewed_on=today, actor=users["handler"], today=today)
+    services.submit_for_review(session, case.id, actor=users["handler"], today=today)
+    session.commit()
+    page = logged_in(web_app, "legal_reviewer").get(f"/cases/{case.id}/review").get_data(as_text=True)
+    assert "某某置业有限公司：不同意公开" in page and "涉及本公司商业秘密" in page
+    assert "保护第三方合法权益（《中华人民共和国政府信息公开条例》第十五条" in page
+    assert not re.search(r"#\d+|记录 #| v\d\b", page)
