@@ -33,7 +33,7 @@ TASK_COLUMNS = ("reg_no", "applicant", "summary", "stage", "next", "due_on", "le
                 "archive_no")
 ROLE_COLUMNS = {
     "clerk": {"reg_no", "applicant", "stage", "next", "due_on", "left"},
-    "handler": {"reg_no", "summary", "stage", "next", "due_on", "left"},
+    "handler": {"reg_no", "applicant", "summary", "stage", "next", "due_on", "left"},
     "legal_reviewer": {"reg_no", "summary", "stage", "next", "due_on", "left"},
     "office_head": {"reg_no", "summary", "stage", "next", "due_on", "left"},
     "archivist": {"reg_no", "applicant", "stage", "next", "finished_on", "retention", "archive_no"},

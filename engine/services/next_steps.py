@@ -1,6 +1,6 @@
 """The facts the dashboard's next-step rule reads, for the cases shown, in a fixed number of queries.
 
-Everything is batched by case id (three queries whatever the number of rows), so a list of 50 tasks costs the
+Everything is batched by case id (at most three queries whatever the number of rows), so a list of 50 tasks costs the
 same on a thousand cases as on a million. Letters waiting for delivery are their own list: any issued notice
 (not the 登记回执) with no delivery recorded, or only returned ones, that no later letter superseded.
 """
@@ -38,14 +38,20 @@ def case_facts(session: Session, cases: list[Case]) -> dict[int, CaseFacts]:
                                .where(Letter.case_id.in_(ids), *_waiting_for_delivery())
                                .order_by(Letter.issued_on, Letter.id)):
         undelivered[row.case_id].append(PendingLetter(row.id, row.letter_type, row.doc_number, row.issued_on))
+    # Consultations and fees matter only in their stages: asked for those rows alone, and not at all without them.
     consulting: dict[int, list[OpenConsultation]] = defaultdict(list)
-    for row in session.execute(select(Consultation.case_id, Consultation.party_name, Consultation.answer_due_on)
-                               .where(Consultation.case_id.in_(ids), Consultation.answered_on.is_(None))):
-        consulting[row.case_id].append(OpenConsultation(row.party_name, row.answer_due_on))
+    consulting_ids = [c.id for c in cases if c.stage == "consulting"]
+    if consulting_ids:
+        for row in session.execute(select(Consultation.case_id, Consultation.party_name, Consultation.answer_due_on)
+                                   .where(Consultation.case_id.in_(consulting_ids),
+                                          Consultation.answered_on.is_(None))):
+            consulting[row.case_id].append(OpenConsultation(row.party_name, row.answer_due_on))
     pay_by: dict[int, date | None] = {}
-    for row in session.execute(select(Fee.case_id, Fee.pay_by_on).where(Fee.case_id.in_(ids), Fee.paid_on.is_(None))
-                               .order_by(Fee.id)):
-        pay_by[row.case_id] = row.pay_by_on
+    fee_ids = [c.id for c in cases if c.stage == "awaiting_fee"]
+    if fee_ids:
+        for row in session.execute(select(Fee.case_id, Fee.pay_by_on).where(Fee.case_id.in_(fee_ids),
+                                                                           Fee.paid_on.is_(None)).order_by(Fee.id)):
+            pay_by[row.case_id] = row.pay_by_on
     return {c.id: CaseFacts(
         stage=c.stage, channel=c.channel, submitted_on=c.submitted_on, received_on=c.received_on, due_on=c.due_on,
         supplement_requested_on=c.supplement_requested_on, supplement_received_on=c.supplement_received_on,
