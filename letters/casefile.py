@@ -292,6 +292,13 @@ def _cover(data: Mapping, styles: _Styles, *, documents: int, total: int) -> Pag
     return page
 
 
+# 卷内目录 columns and widths (0: the rest of the line). 备注 is wide enough for a date, a delivery method and a
+# tracking number to wrap between words at 9 pt, never inside a number.
+INDEX_COLUMNS = {"序号": 9 * MM, "文号": 30 * MM, "责任者": 24 * MM, "题名": 0, "日期": 18 * MM, "页号": 10 * MM,
+                 "备注": 30 * MM}
+INDEX_NOTE_SIZE = 9
+
+
 def _index(data: Mapping, rows: list[dict], starts: dict[str, int], total: int, pages: _Pages,
            styles: _Styles) -> None:
     """卷内目录: 序号, 文号, 责任者, 题名, 日期, 页号 (each item's first page in this PDF), 备注."""
@@ -299,16 +306,15 @@ def _index(data: Mapping, rows: list[dict], starts: dict[str, int], total: int, 
     _part_title(flow, "卷内目录", styles)
     _meta(flow, f"档号：{data['archive_no']}", f"登记编号：{data['reg_no']}", styles)
     text, head = _grid(styles)
-    small = styles.text(9, 1.4)
+    small = styles.text(INDEX_NOTE_SIZE, 1.4)
     cells = []
     for row in rows:
         page = str(starts[row["anchor"]] + 1) if row["anchor"] in starts else "—"
         cells.append([Cell(str(row["seq"]), text, "center"), Cell(row["doc_number"], text), Cell(row["author"], text),
                      Cell(row["title"], text), Cell(compact_date(row["dated_on"]), text, "center"),
                      Cell(page, text, "center"), Cell(row["note"], small)])
-    header = [Cell(label, head, "center") for label in ("序号", "文号", "责任者", "题名", "日期", "页号", "备注")]
-    flow.table(Table(widths=[9 * MM, 32 * MM, 28 * MM, 0, 19 * MM, 14 * MM, 18 * MM], rows=cells, header=header,
-                     min_row_height=10 * MM))
+    header = [Cell(label, head, "center") for label in INDEX_COLUMNS]
+    flow.table(Table(widths=list(INDEX_COLUMNS.values()), rows=cells, header=header, min_row_height=10 * MM))
     flow.space(3 * MM)
     flow.paragraph(f"页号为各件首页在本案卷 PDF 中的页码（封面为第 1 页），本卷共 {total} 页。原件以原始文件形式另存于"
                    "案卷包“原件”目录，各文件 SHA-256 见卷内备考表和 manifest.json。", small)
@@ -362,7 +368,7 @@ def _registration(data: Mapping, flow: Flow, styles: _Styles) -> None:
 
 
 def _record(data: Mapping, flow: Flow, styles: _Styles) -> None:
-    _meta(flow, f"登记编号：{data['reg_no']}", "时间为北京时间（Asia/Shanghai）", styles)
+    _meta(flow, f"登记编号：{data['reg_no']}", "时间为北京时间", styles)
     text, head = _grid(styles, 8.5)
     details = styles.text(8, 1.4)
     rows = []

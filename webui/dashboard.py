@@ -1,15 +1,21 @@
-"""工作台: my tasks by stage (by role), cases due within 3 working days, overdue cases, counts by stage."""
+"""工作台: my tasks with the next step for my role (by urgency), letters waiting for delivery, cases due within 3
+working days, overdue cases, counts by stage."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
-from engine.persistence.models import Case
+from engine.persistence.models import Case, LegalChallenge
+from engine.rules.calendar import default_calendar
+from engine.rules.next_step import by_urgency, next_step, supplement_window_end
 from engine.rules.workflow import STAGE_LABELS, stages_allowing
+from engine.services.archiving import retention_for
 from engine.services.case_list import due_conditions, due_soon_limit
+from engine.services.next_steps import case_facts, letters_to_deliver
 from webui import db
+from webui.handling import ACTIONS as CASE_ACTIONS
 from webui.localtime import today
 
 bp = Blueprint("dashboard", __name__)
@@ -22,6 +28,33 @@ ROLE_STAGES = {
 }
 HANDLER_STAGES = ("in_handling", "consulting", "drafting")
 EXTENDABLE_STAGES = tuple(stages_allowing("extend"))
+# The columns of 我的待办 each role needs (a user with several roles sees the union, in this order).
+TASK_COLUMNS = ("reg_no", "applicant", "summary", "stage", "next", "due_on", "left", "finished_on", "retention",
+                "archive_no")
+ROLE_COLUMNS = {
+    "clerk": {"reg_no", "applicant", "stage", "next", "due_on", "left"},
+    "handler": {"reg_no", "applicant", "summary", "stage", "next", "due_on", "left"},
+    "legal_reviewer": {"reg_no", "summary", "stage", "next", "due_on", "left"},
+    "office_head": {"reg_no", "summary", "stage", "next", "due_on", "left"},
+    "archivist": {"reg_no", "applicant", "stage", "next", "finished_on", "retention", "archive_no"},
+}
+# Workflow actions whose form lives elsewhere than /cases/<id>/do/<action> (or under another name there).
+ACTION_PAGES = {"close_lapsed_supplement": "close_lapsed", "close_lapsed_fee": "close_lapsed"}
+
+
+def step_url(case_id: int, step) -> str:
+    """Where the next step is done: its form when it has one on the case's action pages, else the case page."""
+    name = ACTION_PAGES.get(step.action, step.action) if step is not None else None
+    if name in CASE_ACTIONS:
+        extra = {"letter_id": step.letter_id} if step.letter_id else {}
+        return url_for("handling.act", case_id=case_id, name=name, **extra)
+    return url_for("cases.show", case_id=case_id)
+
+
+def task_columns(roles) -> list[str]:
+    """The 我的待办 columns for a user with `roles`, in page order."""
+    wanted = set().union(*(ROLE_COLUMNS.get(role, set()) for role in roles)) or ROLE_COLUMNS["clerk"]
+    return [column for column in TASK_COLUMNS if column in wanted]
 
 
 def task_condition(user, on):
@@ -49,6 +82,13 @@ def index():
         tasks = session.scalars(select(Case).where(Case.agency_id == agency_id, condition)
                                 .order_by(func.coalesce(Case.due_on, Case.supplement_due_on).asc().nulls_last(),
                                           Case.id).limit(LIST_LIMIT)).all()
+    cal, roles = default_calendar(), tuple(current_user.roles)
+    facts = case_facts(session, tasks)
+    steps = {c.id: next_step(cal, facts[c.id], roles, on) for c in tasks}
+    tasks = sorted(tasks, key=lambda c: (by_urgency(steps[c.id]), c.id))
+    windows = {c.id: supplement_window_end(cal, facts[c.id]) for c in tasks if c.stage == "registered"}
+    columns = task_columns(roles)
+    retention = _ruled_retention(session, current_user.agency, tasks) if "retention" in columns else {}
     mine = Case.agency_id == agency_id
     due_soon_where, overdue_where = due_conditions("due_soon", on), due_conditions("overdue", on)
     due_soon = session.scalars(select(Case).where(mine, *due_soon_where)
@@ -63,7 +103,21 @@ def index():
     unconfirmed = session.scalars(select(Case).where(mine, Case.stage == "received")
                                   .order_by(Case.submitted_on, Case.id).limit(LIST_LIMIT)).all() \
         if current_user.has_role("clerk") else []
+    to_deliver, to_deliver_total = letters_to_deliver(session, agency_id, LIST_LIMIT) \
+        if current_user.has_role("clerk") else ([], 0)
     return render_template("dashboard/index.html", tasks=tasks, task_total=task_total, unconfirmed=unconfirmed,
+                           steps=steps, windows=windows, columns=columns, retention=retention,
+                           step_url=step_url, to_deliver=to_deliver, to_deliver_total=to_deliver_total,
                            due_soon=due_soon,
                            overdue=overdue, overdue_total=totals[0], due_soon_total=totals[1], counts=counts,
                            stage_order=list(STAGE_LABELS), today=on, soon=soon)
+
+
+def _ruled_retention(session, agency, cases) -> dict[int, str]:
+    """The retention the archiving rule gives each finished case shown (one query for the challenged ones)."""
+    finished = [c.id for c in cases if c.stage in ("replied", "closed")]
+    if not finished:
+        return {}
+    challenged = set(session.scalars(select(LegalChallenge.case_id).where(LegalChallenge.case_id.in_(finished))))
+    return {c.id: retention_for(agency, c.report_outcome, challenged=c.id in challenged)
+            for c in cases if c.id in finished}

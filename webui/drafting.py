@@ -10,19 +10,21 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine import services
-from engine.errors import GongkaiError
+from engine.errors import GongkaiError, InvalidInput
 from engine.persistence.models import Case, CaseItem, ConfidentialityReview, ExemptionRecord
 from engine.rules.exemptions import (
     ELEMENTS,
     EXEMPTION_GROUNDS,
     FLAG,
     GROUND_ARTICLES,
+    OGI,
     OUTCOMES_NEEDING_RECORDS,
     REF,
     STATUTE_TEXT,
     TEXT_ELEMENTS,
     Element,
     ExemptionDraft,
+    missing_by_element,
     missing_elements,
 )
 from engine.rules.outcomes import OUTCOMES, REPLY_CODES
@@ -147,14 +149,23 @@ def exemption(case_id: int, item_id: int):
     if request.method == "GET":
         values = {e.name: getattr(old, e.name) for e in ELEMENTS} if old else {}
         return _render_exemption(case, item, values, old)
+    if "switch_ground" in request.form:
+        # Another ground chosen: the page shows that ground's fields with everything typed so far kept.
+        return _render_exemption(case, item, request.form, old)
     posted = {e.name: _posted(e) for e in ELEMENTS}
-    posted["ground"] = posted["ground"] or item.outcome
+    if not posted["ground"] and len(grounds_for(item)) == 1:
+        posted["ground"] = item.outcome
     form = ExemptionDraft(**posted, replaces_id=old.id if old else None)
     try:
+        if not form.ground:
+            raise InvalidInput("请先选择不公开部分的理由", details={"field": "ground"})
         services.record_exemption(session, case.id, item_id=item.id, form=form, actor=current_user, today=today(),
                                   version=fv.case_version())
     except GongkaiError as refusal:
         missing = refusal.details
+        # Each missing element beside its field (the form's posted ground decides which fields there are).
+        g.field_errors = missing_by_element(replace(form, consultation_answered=bool(form.consultation_id)),
+                                            item.outcome) if form.ground else {"ground": refusal.message}
 
         def again(fresh, status):
             fresh_item = next(i for i in fresh.items if i.id == item_id)
@@ -176,9 +187,11 @@ def _posted(element: Element):
 
 def _render_exemption(case, item, values, old, status: int = 200, missing=None):
     grounds = grounds_for(item)
-    ground = (values.get("ground") if hasattr(values, "get") else None) or request.args.get("ground") or grounds[0]
+    # A part withheld (部分公开) may rest on any ground of 条例14–16: none is preselected, the handler chooses.
+    ground = (values.get("ground") if hasattr(values, "get") else None) or request.args.get("ground") or \
+        (grounds[0] if len(grounds) == 1 else None)
     if ground not in grounds:
-        ground = grounds[0]
+        ground = grounds[0] if len(grounds) == 1 else None
     whole_default = item.outcome != "PARTIAL"
     if not whole_default:
         whole_item = False
@@ -190,15 +203,19 @@ def _render_exemption(case, item, values, old, status: int = 200, missing=None):
         whole_item = bool(values["whole_item"])
     else:
         whole_item = True
-    fields_needed = required_fields(ground, item.outcome, whole_item=whole_item)
-    if ground != "NOT_HELD" and "article" not in fields_needed:
+    fields_needed = required_fields(ground, item.outcome, whole_item=whole_item) if ground else []
+    if ground and ground != "NOT_HELD" and "article" not in fields_needed:
         fields_needed.insert(0, "article")
+    # Typed text of fields this ground does not ask for stays in the form (hidden), in case the ground changes back.
+    kept = [(e.name, values.get(e.name)) for e in TEXT_ELEMENTS
+            if e.name not in fields_needed and hasattr(values, "get") and values.get(e.name)]
     answered = [c for c in case.consultations if c.kind == "THIRD_PARTY" and not c.is_open]
     return render_template(
         "drafting/exemption.html", case=case, item=item, values=values, old=old, grounds=grounds, ground=ground,
         fields_needed=fields_needed, elements={e.name: e for e in ELEMENTS}, statute=STATUTE_TEXT.get(ground, ""),
         default_article=GROUND_ARTICLES.get(ground, ""), whole_item=whole_item, whole_default=whole_default,
-        answered_consultations=answered, missing=missing if isinstance(missing, list) else None,
+        answered_consultations=answered, missing=missing if isinstance(missing, list) else None, kept=kept,
+        ground_articles={code: GROUND_ARTICLES[code].replace(OGI, "条例") for code in grounds},
         OUTCOMES=OUTCOMES), status
 
 

@@ -28,6 +28,7 @@ from engine.rules.vocabulary import (
     LETTER_LABELS,
     REASON_ANSWERS,
     RETENTION_PERIODS,
+    delivery_method_for,
 )
 from engine.rules.workflow import available_actions, objecting_third_parties
 from engine.services.archiving import retention_for
@@ -35,7 +36,7 @@ from webui import db, drafts
 from webui import form_values as fv
 from webui.letters_adapter import renderer_for
 from webui.localtime import today
-from webui.refusals import discard_work, status_for
+from webui.refusals import discard_work, show_next_to_field, status_for
 
 bp = Blueprint("handling", __name__)
 
@@ -202,9 +203,10 @@ def _fee_context(session, case, agency):
 
 
 def record_payment(session, case, agency, on, version):
-    services.record_payment(session, case.id, paid_on=fv.required_date("paid_on", "缴费日期"), actor=current_user,
-                            today=on, version=version)
-    return "已登记缴费，答复期限恢复计算"
+    fee = services.record_payment(
+        session, case.id, paid_on=fv.required_date("paid_on", "缴费日期"), receipt_no=fv.text("receipt_no"),
+        amount_yuan=fv.optional_int("amount_yuan", "实缴金额"), actor=current_user, today=on, version=version).record
+    return f"已登记缴费 {fee.paid_amount_yuan} 元（票据号 {fee.payment_receipt_no}），答复期限恢复计算"
 
 
 def extend(session, case, agency, on, version):
@@ -253,7 +255,7 @@ def _delivery_allowed(case: Case, user) -> bool:
 def _delivery_context(session, case, agency):
     letters = session.scalars(select(Letter).options(defer(Letter.pdf)).where(Letter.case_id == case.id)
                               .order_by(Letter.id.desc())).all()
-    return {"letters": letters}
+    return {"letters": letters, "default_method": delivery_method_for(case.requested_delivery)}
 
 
 def record_challenge(session, case, agency, on, version):
@@ -369,7 +371,9 @@ def act(case_id: int, name: str):
     if not action.allowed(case, current_user):
         abort(403)
     if request.method == "GET" or "quote" in request.form:
-        values = request.form  # empty on GET; a MultiDict either way (checkbox lists read it with getlist)
+        # On GET the query string may preselect (the dashboard links a delivery to its letter); a MultiDict either
+        # way (checkbox lists read it with getlist).
+        values = request.form if request.method == "POST" else request.args
         return _render(case, agency, name, values)
     on = today()
     dry_run = bool(action.confirm) and request.form.get("confirmed") != "1"
@@ -386,6 +390,7 @@ def act(case_id: int, name: str):
         if isinstance(refusal, StaleCase):
             text += "。下方保留了您填写的内容，已更新为最新版本，请核对案件最新情况后再提交。"
         flash(text, "error")
+        show_next_to_field(refusal)
         values = request.form.copy()  # a MultiDict: checkbox lists keep every ticked value
         if isinstance(refusal, StaleCase):
             values["version"] = str(fresh.version)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from engine import services
-from engine.errors import GongkaiError
+from engine.errors import GongkaiError, InvalidInput
 from engine.persistence.models import Agency
+from engine.rules import contact
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.vocabulary import CHANNELS
 from engine.services import ApplicantForm, RegistrationForm
+from engine.services.common import FieldProblems
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
@@ -47,6 +51,8 @@ def _form_context(agency: Agency, values) -> dict:
              if d.strip()] if hasattr(values, "getlist") else []
     return {"values": values, "items": items or [{"description": "", "topic": ""}], "agency": agency,
             "APPLICANT_TYPES": APPLICANT_TYPES, "channels": CHANNELS, "id_types": ID_TYPES,
+            "PHONE_PATTERN": contact.PHONE_PATTERN, "POSTAL_CODE_PATTERN": contact.POSTAL_CODE_PATTERN,
+            "ID_CARD_PATTERN": contact.ID_CARD_PATTERN, "ID_CARD_TYPES": contact.ID_CARD_TYPES,
             "requested_forms": REQUESTED_FORMS, "requested_deliveries": REQUESTED_DELIVERIES,
             "confirmed_channels": CONFIRMED_CHANNELS}
 
@@ -61,14 +67,18 @@ def register():
         return render_template("intake/register.html", **_form_context(agency, _Defaults(defaults)))
     on = today()
     try:
+        # Every problem of the form at once, beside its field: unreadable dates first, then the engine's checks.
+        problems = FieldProblems()
+        dates = {name: _read_date(problems, name, label, required=name == "submitted_on")
+                 for name, label in (("submitted_on", "提交日期"), ("signed_for_on", "签收日期"),
+                                     ("confirmed_on", "确认日期"))}
         form = RegistrationForm(
-            applicant=_applicant_from_form(), channel=fv.text("channel"),
-            submitted_on=fv.required_date("submitted_on", "提交日期"),
-            items=_items_from_form(),
-            signed_for_on=fv.optional_date("signed_for_on", "签收日期"),
-            confirmed_on=fv.optional_date("confirmed_on", "确认日期"),
+            applicant=_applicant_from_form(), channel=fv.text("channel"), items=_items_from_form(),
             requested_form=fv.text("requested_form"), requested_delivery=fv.text("requested_delivery"),
-            purpose=fv.text("purpose"))
+            purpose=fv.text("purpose"), **dates)
+        for name, message in services.registration_problems(form, on).items():
+            problems.note(name, message)
+        problems.raise_all()
         result = services.register_request(session_db, form, renderer=renderer_for(agency), actor=current_user,
                                            today=on, application_file=fv.upload("application_file"))
     except GongkaiError as refusal:
@@ -80,7 +90,18 @@ def register():
     # Only the case id goes into the (signed, readable) cookie; the code is read from the frozen receipt once.
     session["show_query_code"] = case.id
     flash(f"已登记：{case.reg_no}", "success")
+    if case.channel == "mail" and form.signed_for_on is None:
+        flash(f"邮寄申请未填写签收日期：已以提交日期 {case.submitted_on.isoformat()} 作为收到申请之日（条例第三十一条）。"
+              "如签收日期不同，请在案件页核对。", "warning")
     return redirect(url_for("intake.registered", case_id=case.id))
+
+
+def _read_date(problems: FieldProblems, name: str, label: str, *, required: bool) -> date | None:
+    try:
+        return fv.required_date(name, label) if required else fv.optional_date(name, label)
+    except InvalidInput as problem:
+        problems.note(name, problem.message)
+        return None
 
 
 class _Defaults(dict):

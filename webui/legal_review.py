@@ -80,10 +80,13 @@ def review_exemption(case_id: int, record_id: int):
                                   version=fv.case_version())
     except GongkaiError as refusal:
         return _refused(case_id, refusal)
+    record = session.get(ExemptionRecord, record_id)
+    item = next(i for i in case.items if i.id == record.item_id)
+    what = f"第 {item.seq} 项的“{OUTCOMES[record.ground].label}”理由记录"
     if confirm:
-        flash(f"理由记录 #{record_id} 已确认", "success")
+        flash(f"{what}已确认", "success")
         return redirect(url_for("legal_review.review", case_id=case.id), 303)
-    flash(f"理由记录 #{record_id} 已退回，案件回到拟稿", "success")
+    flash(f"{what}已退回，案件回到拟稿", "success")
     return redirect(url_for("cases.show", case_id=case.id), 303)
 
 

@@ -36,9 +36,12 @@ def status_for(error: GongkaiError) -> int:
 
 
 def show_next_to_field(refusal: GongkaiError) -> None:
-    """A refusal that names its field (`details["field"]`) is shown beside that field when the form is re-shown."""
+    """A refusal that names its field (`details["field"]`), or several (`details["fields"]`: field → message), is
+    shown beside each field when the form is re-shown."""
     details = refusal.details if isinstance(refusal.details, dict) else {}
-    if details.get("field"):
+    if isinstance(details.get("fields"), dict):
+        g.field_errors = dict(details["fields"])
+    elif details.get("field"):
         g.field_errors = {details["field"]: refusal.message}
 
 

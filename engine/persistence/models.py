@@ -427,6 +427,9 @@ class Fee(Base):
     notice_received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     pay_by_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # What 登记缴费 records besides the day: the amount paid and the number of the receipt given (票据号).
+    paid_amount_yuan: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payment_receipt_no: Mapped[str] = mapped_column(String(100), default="")
 
     case: Mapped[Case] = relationship(back_populates="fees")
 

@@ -13,8 +13,9 @@ from engine.rules.outcomes import OUTCOMES, WITHHOLDING_CODES
 
 OGI = "《中华人民共和国政府信息公开条例》"
 
-# Grounds that are exemptions proper (条例14–16) and may be cited for a part withheld under PARTIAL.
-EXEMPTION_GROUNDS = tuple(c for c in WITHHOLDING_CODES if c != "SPECIAL_REGIME")
+# Grounds that are exemptions proper (条例14–16) and may be cited for a part withheld under PARTIAL, in the
+# regulation's order (the catalogue's order, not the set's: a frozenset of strings iterates differently per process).
+EXEMPTION_GROUNDS = tuple(c for c in OUTCOMES if c in WITHHOLDING_CODES and c != "SPECIAL_REGIME")
 DISCRETIONARY_GROUNDS = frozenset({"WITHHELD_INTERNAL", "WITHHELD_PROCESS", "WITHHELD_ENFORCEMENT_FILE"})
 # Item outcomes that need a record: every withholding outcome, PARTIAL (one per withheld part), NOT_HELD.
 OUTCOMES_NEEDING_RECORDS = frozenset(WITHHOLDING_CODES | {"PARTIAL", "NOT_HELD"})
@@ -138,45 +139,58 @@ def _normalized(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isalnum())
 
 
-def missing_elements(draft: ExemptionDraft, item_outcome: str) -> list[str]:
-    """Every element the record lacks for its ground, in Chinese; empty when the record is complete."""
-    missing: list[str] = []
+def _missing(draft: ExemptionDraft, item_outcome: str) -> list[tuple[str, str]]:
+    """(element name, what is missing) for every element the record lacks for its ground."""
+    missing: list[tuple[str, str]] = []
     ground = draft.ground
     if ground not in GROUND_ARTICLES:
-        return [f"不予公开理由「{ground}」不在目录中"]
+        return [("ground", f"不予公开理由「{ground}」不在目录中")]
     if item_outcome == "PARTIAL":
         if ground not in EXEMPTION_GROUNDS:
-            missing.append("部分公开中不公开部分的理由必须是条例第十四至十六条规定的情形")
+            missing.append(("ground", "部分公开中不公开部分的理由必须是条例第十四至十六条规定的情形"))
     elif item_outcome != ground:
-        missing.append(f"理由「{OUTCOMES[ground].label}」与该事项的办理结果「{OUTCOMES[item_outcome].label}」不一致")
+        missing.append(("ground", f"理由「{OUTCOMES[ground].label}」与该事项的办理结果「{OUTCOMES[item_outcome].label}」不一致"))
     if _blank(draft.article):
-        missing.append("具体条款（条、款、项）")
+        missing.append(("article", "具体条款（条、款、项）"))
     facts = draft.facts or ""
     if _blank(facts):
-        missing.append("具体事实理由")
+        missing.append(("facts", "具体事实理由"))
     elif len(_normalized(facts)) < MIN_FACTS_CHARS:
-        missing.append(f"具体事实理由过于简略（至少 {MIN_FACTS_CHARS} 个字，说明为何属于该情形）")
+        missing.append(("facts", f"具体事实理由过于简略（至少 {MIN_FACTS_CHARS} 个字，说明为何属于该情形）"))
     elif _normalized(STATUTE_TEXT[ground]) in _normalized(facts) and (
         len(_normalized(facts)) - len(_normalized(STATUTE_TEXT[ground])) < MIN_FACTS_CHARS
     ):
-        missing.append("具体事实理由不能只照抄条文，须说明本案事实")
+        missing.append(("facts", "具体事实理由不能只照抄条文，须说明本案事实"))
     if ground == "NOT_HELD":
         if _blank(draft.search_record):
-            missing.append("检索记录（检索的系统、范围、关键词、经办人和时间，指导案例101号）")
+            missing.append(("search_record", "检索记录（检索的系统、范围、关键词、经办人和时间，指导案例101号）"))
         return missing
     if _blank(draft.scope):
-        missing.append("不予公开的范围（哪份文件、哪些页码或字段）")
+        missing.append(("scope", "不予公开的范围（哪份文件、哪些页码或字段）"))
     if ground in EXEMPTION_GROUNDS and draft.whole_item and _blank(draft.severability):
-        missing.append("不能区分处理的说明（条例第三十七条：为何不能删除后公开其余部分）")
+        missing.append(("severability", "不能区分处理的说明（条例第三十七条：为何不能删除后公开其余部分）"))
     if ground == "WITHHELD_THIRD_PARTY":
         if not draft.consultation_answered and _blank(draft.no_consultation_reason):
-            missing.append("征求第三方意见的记录及其答复，或无需征求意见的理由（条例第三十二条）")
+            missing.append(("no_consultation_reason", "征求第三方意见的记录及其答复，或无需征求意见的理由（条例第三十二条）"))
         if _blank(draft.public_interest):
-            missing.append("公共利益衡量（条例第十五条：不公开是否会对公共利益造成重大影响）")
+            missing.append(("public_interest", "公共利益衡量（条例第十五条：不公开是否会对公共利益造成重大影响）"))
     if ground in ("WITHHELD_LAW_PROHIBITED", "SPECIAL_REGIME") and _blank(draft.law_citation):
-        missing.append("禁止公开或作出特别规定的具体法律、行政法规名称及条款")
+        missing.append(("law_citation", "禁止公开或作出特别规定的具体法律、行政法规名称及条款"))
     if ground == "WITHHELD_STATE_SECRET" and _blank(draft.classification_basis):
-        missing.append("定密依据和密级")
+        missing.append(("classification_basis", "定密依据和密级"))
     if ground in DISCRETIONARY_GROUNDS and _blank(draft.discretion_reason):
-        missing.append("裁量理由（为何有必要不公开，且无法律、法规、规章规定应当公开）")
+        missing.append(("discretion_reason", "裁量理由（为何有必要不公开，且无法律、法规、规章规定应当公开）"))
     return missing
+
+
+def missing_elements(draft: ExemptionDraft, item_outcome: str) -> list[str]:
+    """Every element the record lacks for its ground, in Chinese; empty when the record is complete."""
+    return [message for _name, message in _missing(draft, item_outcome)]
+
+
+def missing_by_element(draft: ExemptionDraft, item_outcome: str) -> dict[str, str]:
+    """What each element of the record lacks (the first problem per element), to show beside its field."""
+    found: dict[str, str] = {}
+    for name, message in _missing(draft, item_outcome):
+        found.setdefault(name, message)
+    return found

@@ -62,6 +62,15 @@ EXEMPTION_REVIEW_STATES = tuple(REVIEW_STATE_LABELS)
 DELIVERY_LABELS = {"IN_PERSON": "当面送达", "POST": "邮寄送达", "EMAIL": "电子邮件", "ONLINE": "网络平台",
                    "FAX": "传真", "OTHER": "其他"}
 DELIVERY_METHODS = tuple(DELIVERY_LABELS)
+# How the applicant asked to receive the information (申请表: 获取信息的方式) and the delivery that matches it.
+REQUESTED_DELIVERY_METHODS = {"邮寄": "POST", "电子邮件": "EMAIL", "网络平台": "ONLINE", "当面领取": "IN_PERSON",
+                              "自行领取": "IN_PERSON", "传真": "FAX"}
+
+
+def delivery_method_for(requested_delivery: str) -> str | None:
+    """The 送达方式 matching what the applicant asked for (a free text such as "邮寄"), None when nothing matches."""
+    asked = (requested_delivery or "").strip()
+    return next((method for words, method in REQUESTED_DELIVERY_METHODS.items() if words in asked), None)
 
 CHALLENGE_KIND_LABELS = {"REVIEW": "行政复议", "SUIT_DIRECT": "未经复议直接起诉", "SUIT_AFTER_REVIEW": "复议后起诉"}
 CHALLENGE_RESULT_LABELS = {"UPHELD": "结果维持", "CORRECTED": "结果纠正", "OTHER": "其他结果", "PENDING": "尚未审结"}

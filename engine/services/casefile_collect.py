@@ -211,25 +211,45 @@ def _documents(session: Session, case: Case, agency: Agency, users: dict[int, st
             content=letter.pdf, letter_type=letter.letter_type, template_version=letter.template_version,
             note="；".join(notes), signed_with=fingerprints.get(letter.signing_key_id, ""))
         (result if live_result else process).append(doc)
+    titles = _upload_titles(session, uploads, {letter.id: letter for letter in letters})
     for upload in uploads:
-        title = UPLOAD_KIND_LABELS.get(upload.kind, "材料")
+        title = titles[upload.id]
         _check_blob(case, f"{title}（{upload.filename}）", upload.content, upload.sha256, upload.size_bytes)
         is_application = upload.kind in APPLICATION_UPLOADS
         doc = CaseFileDocument(
             part="application" if is_application else "process", kind="upload", source_id=upload.id, path="",
-            title=f"{title}（{upload.filename}）", doc_number="",
+            title=title, doc_number="",
             author=case.applicant.name if is_application else agency.name,
             dated_on=_local_date(upload.created_at), content_type=upload.content_type, sha256=upload.sha256,
             content=upload.content, note=f"上传人：{users.get(upload.uploaded_by_id, '')}",
-            suffix=_upload_suffix(upload))
+            suffix=_upload_suffix(upload), original_name=upload.filename)
         (application if is_application else process).append(doc)
     process.sort(key=lambda d: (d.dated_on, d.kind != "letter", d.source_id))
     ordered = [*sorted(result, key=lambda d: (d.letter_type != "reply", d.dated_on)), *application, *process]
     for n, doc in enumerate(ordered, start=1):
         # A letter goes by its 文号: its title is the letter catalogue's, which the engine does not know.
-        name = doc.title if doc.kind == "upload" else doc.doc_number or f"文书{doc.dated_on:%Y%m%d}"
+        name = f"{doc.title}（{doc.original_name}）" if doc.kind == "upload" else \
+            doc.doc_number or f"文书{doc.dated_on:%Y%m%d}"
         doc.path = f"{ORIGINALS}/{safe_filename(f'{n:02d}_{name}')}{doc.suffix}"
     return ordered
+
+
+def _upload_titles(session: Session, uploads: list[Upload], letters: dict[int, Letter]) -> dict[int, str]:
+    """Each upload's 题名 in the 卷内目录: what the document is (a 送达回证 names the letter it proves delivered),
+    never its file name; a second document of the same title is numbered （2）, （3）…"""
+    proofs = {upload_id: letters.get(letter_id) for upload_id, letter_id in session.execute(
+        select(Delivery.proof_upload_id, Delivery.letter_id).where(
+            Delivery.proof_upload_id.in_([u.id for u in uploads]))).all()} if uploads else {}
+    titles, seen = {}, {}
+    for upload in uploads:
+        title = UPLOAD_KIND_LABELS.get(upload.kind, "材料")
+        letter = proofs.get(upload.id)
+        if upload.kind == "delivery_proof" and letter is not None:
+            number = f"（{letter.doc_number}）" if letter.doc_number else ""
+            title = f"{LETTER_LABELS.get(letter.letter_type, '文书')}{number}送达回证"
+        seen[title] = seen.get(title, 0) + 1
+        titles[upload.id] = title if seen[title] == 1 else f"{title}（{seen[title]}）"
+    return titles
 
 
 def _letter_reference(letter: Letter) -> str:
@@ -254,7 +274,7 @@ def _delivery_notes(session: Session, case: Case) -> dict[int, list[str]]:
             continue
         text = f"{DELIVERY_LABELS.get(d.method, d.method)} {d.delivered_on.isoformat()}"
         if d.tracking_no:
-            text += f"（{d.tracking_no}）"
+            text += f"，单号 {d.tracking_no}"  # spaces, not brackets, around numbers: the column wraps between them
         if d.returned:
             text += "，被退回"
         notes.setdefault(d.letter_id, []).append(text)

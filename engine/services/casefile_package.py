@@ -63,6 +63,7 @@ class CaseFileDocument:
     note: str = ""
     suffix: str = ".pdf"
     signed_with: str = ""  # SHA-256 fingerprint of the certificate whose PAdES signature the letter carries
+    original_name: str = ""  # an upload's file name as uploaded: kept in its path in the package, not in its 题名
 
     def index_entry(self) -> dict:
         return {"part": self.part, "path": self.path, "title": self.title, "letter_type": self.letter_type,

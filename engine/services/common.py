@@ -107,3 +107,27 @@ def not_before(day: date, earliest: date | None, what: str, earliest_label: str)
 def not_future(day: date, today: date, what: str) -> None:
     if day > today:
         raise InvalidInput(f"{what}（{day.isoformat()}）不能晚于今天（{today.isoformat()}）")
+
+
+class FieldProblems(dict):
+    """Every field problem of a form, field name → message (the first per field), checked all at once."""
+
+    def check(self, field_name: str, rule, /, *args, **kwargs) -> None:
+        try:
+            rule(*args, **kwargs)
+        except InvalidInput as problem:
+            named = (problem.details or {}).get("field") if isinstance(problem.details, dict) else None
+            self.setdefault(named or field_name, problem.message)
+
+    def note(self, field_name: str, message: str | None) -> None:
+        if message:
+            self.setdefault(field_name, message)
+
+    def raise_all(self) -> None:
+        """One refusal naming every problem: the message lists them, `details["fields"]` maps each to its field."""
+        if not self:
+            return
+        first = next(iter(self))
+        message = self[first] if len(self) == 1 else \
+            f"有 {len(self)} 处需要更正：" + "；".join(self.values())
+        raise InvalidInput(message, details={"field": first, "fields": dict(self)})

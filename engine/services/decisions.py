@@ -247,11 +247,11 @@ def decision_problems(session: Session, case, *, require_confirmed: bool) -> lis
                     law_citation=record.law_citation, classification_basis=record.classification_basis,
                     discretion_reason=record.discretion_reason, search_record=record.search_record)
                 for missing in missing_elements(draft, item.outcome):
-                    problems.append(f"{label}理由记录 #{record.id} 缺少：{missing}")
+                    problems.append(f"{label}“{OUTCOMES[record.ground].label}”理由记录缺少：{missing}")
                 if record.review_state == "rejected":
-                    problems.append(f"{label}理由记录 #{record.id} 已被法制审核退回，须修改后重新提交")
+                    problems.append(f"{label}“{OUTCOMES[record.ground].label}”理由记录已被法制审核退回，须修改后重新提交")
                 elif require_confirmed and record.review_state != "confirmed":
-                    problems.append(f"{label}理由记录 #{record.id} 尚未经法制审核确认")
+                    problems.append(f"{label}“{OUTCOMES[record.ground].label}”理由记录尚未经法制审核确认")
         if item.outcome in DISCLOSING_OUTCOMES:
             review = reviews.get(item.id)
             if review is None:

@@ -290,20 +290,26 @@ def earlier_applications_this_month(session: Session, case) -> int:
 
 
 @use_case
-def record_payment(session: Session, case_id: int, *, paid_on: date, actor: User, today: date,
-                   version: int | None = None) -> ActionResult:
-    """登记缴费: the clock resumes (109号)."""
+def record_payment(session: Session, case_id: int, *, paid_on: date, receipt_no: str, amount_yuan: int | None = None,
+                   actor: User, today: date, version: int | None = None) -> ActionResult:
+    """登记缴费 with the amount and the receipt's number (票据号): the clock resumes (109号). The amount is the
+    notice's; another amount is refused (the notice would have to be corrected first)."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "record_payment", actor)
     fee = case.fees[-1]
+    receipt_no = require_text(receipt_no, "缴费票据号", max_len=100, multiline=False, field="receipt_no")
+    if amount_yuan is not None and amount_yuan != fee.amount_yuan:
+        raise InvalidInput(f"实缴金额（{amount_yuan} 元）与收费通知书的金额（{fee.amount_yuan} 元）不一致，请核对",
+                           details={"field": "amount_yuan"})
     not_future(paid_on, today, "缴费日期")
     not_before(paid_on, fee.notice_issued_on, "缴费日期", "收费通知日期")
     if fee.pay_by_on is not None and paid_on > fee.pay_by_on:
         raise RuleViolation(f"缴费日期晚于缴费期限（{fee.pay_by_on}），应按逾期未缴费处理")
-    fee.paid_on = paid_on
+    fee.paid_on, fee.paid_amount_yuan, fee.payment_receipt_no = paid_on, fee.amount_yuan, receipt_no
     before = case.stage
     advance(case, "record_payment")
-    finish_action(session, case, "record_payment", actor, before, {"paid_on": paid_on, "amount_yuan": fee.amount_yuan})
+    finish_action(session, case, "record_payment", actor, before,
+                  {"paid_on": paid_on, "amount_yuan": fee.amount_yuan, "receipt_no": receipt_no})
     return ActionResult(case, record=fee)
 
 

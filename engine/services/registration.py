@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +15,7 @@ from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
-from engine.rules import clocks
+from engine.rules import clocks, contact
 from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.similarity import normalize_id_number, similarity
@@ -26,6 +25,7 @@ from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
 from engine.services.common import (
     ActionResult,
+    FieldProblems,
     finish_action,
     load_case,
     not_before,
@@ -40,10 +40,6 @@ from engine.services.search_text import refresh_search_text
 from engine.services.uploads import UploadedFile, attach
 
 DUPLICATE_THRESHOLD = 0.5
-
-
-_ID_CARD = re.compile(r"^\d{17}[\dX]$")
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 @dataclass
@@ -76,72 +72,79 @@ class RegistrationForm:
 
 def validate_id_number(id_type: str, id_number: str) -> None:
     """居民身份证 18 digits with a valid check digit; 统一社会信用代码 18 characters."""
-    number = normalize_id_number(id_number)
-    if not number:
-        return
-    if id_type in ("身份证", "居民身份证"):
-        if not _ID_CARD.match(number):
-            raise InvalidInput("居民身份证号码应为 18 位（最后一位可为 X）")
-        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        check = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights, strict=True)) % 11]
-        if number[17] != check:
-            raise InvalidInput("居民身份证号码校验位不正确")
-    elif id_type == "统一社会信用代码" and not _CREDIT_CODE.match(number):
-        raise InvalidInput("统一社会信用代码应为 18 位数字或大写字母")
+    problem = contact.id_number_problem(id_type, id_number)
+    if problem:
+        raise InvalidInput(problem, details={"field": "id_number"})
 
 
 APPLICANT_LABELS = {"name": "申请人姓名或名称", "id_type": "证件类型", "id_number": "证件号码", "phone": "联系电话",
                     "email": "电子邮箱", "address": "通信地址", "postal_code": "邮政编码", "contact_person": "联系人"}
 
 
-def validate_applicant(a: ApplicantForm) -> None:
+def _applicant_problems(a: ApplicantForm, problems: FieldProblems) -> None:
     """条例29(一): who asks and how to reach them; every field within its column, no control characters."""
     if a.kind not in APPLICANT_TYPES:
-        raise InvalidInput(f"申请人类型无效：{a.kind}", details={"field": "applicant_kind"})
-    require_text(a.name, APPLICANT_LABELS["name"], max_len=limits.APPLICANT_FIELDS["name"], multiline=False,
-                 field="name")
+        problems.note("applicant_kind", f"申请人类型无效：{a.kind}")
+    problems.check("name", require_text, a.name, APPLICANT_LABELS["name"], max_len=limits.APPLICANT_FIELDS["name"],
+                   multiline=False, field="name")
     for name, label in APPLICANT_LABELS.items():
-        optional_text(getattr(a, name), label, max_len=limits.APPLICANT_FIELDS[name], multiline=name == "address",
-                      field=name)
+        problems.check(name, optional_text, getattr(a, name), label, max_len=limits.APPLICANT_FIELDS[name],
+                       multiline=name == "address", field=name)
     if not (a.phone.strip() or a.email.strip() or a.address.strip()):
-        raise InvalidInput("请至少填写一种联系方式（电话、电子邮箱或通信地址，条例第二十九条）",
-                           details={"field": "phone"})
-    try:
-        validate_id_number(a.id_type, a.id_number)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message, details={"field": "id_number"}) from None
+        problems.note("phone", "请至少填写一种联系方式（电话、电子邮箱或通信地址，条例第二十九条）")
+    problems.note("phone", contact.phone_problem(a.phone))
+    problems.note("email", contact.email_problem(a.email))
+    problems.note("postal_code", contact.postal_code_problem(a.postal_code))
+    problems.note("id_number", contact.id_number_problem(a.id_type, a.id_number))
 
 
-def validate_registration(form: RegistrationForm, today: date) -> None:
-    """Every check `register_request` makes of the form itself (条例29), for a page that shows what will be submitted
-    before anything is registered (网上申请's confirmation page)."""
-    validate_applicant(form.applicant)
+def validate_applicant(a: ApplicantForm) -> None:
+    """The applicant's details (条例29(一)), every problem at once."""
+    problems = FieldProblems()
+    _applicant_problems(a, problems)
+    problems.raise_all()
+
+
+def registration_problems(form: RegistrationForm, today: date) -> dict[str, str]:
+    """Every problem of a registration form, field name → message (empty when it can be registered)."""
+    problems = FieldProblems()
+    _applicant_problems(form.applicant, problems)
     if form.channel not in CHANNELS:
-        raise InvalidInput(f"申请渠道无效：{form.channel}", details={"field": "channel"})
+        problems.note("channel", f"申请渠道无效：{form.channel}")
     if not form.items:
-        raise InvalidInput("请至少填写一项申请公开的政府信息", details={"field": "item_description"})
+        problems.note("item_description", "请至少填写一项申请公开的政府信息")
     if len(form.items) > limits.MAX_ITEMS:
-        raise InvalidInput(f"一件申请最多 {limits.MAX_ITEMS} 项申请内容（现有 {len(form.items)} 项），请分件登记",
-                           details={"field": "item_description"})
+        problems.note("item_description", f"一件申请最多 {limits.MAX_ITEMS} 项申请内容（现有 {len(form.items)} 项），请分件登记")
     for n, (desc, topic) in enumerate(form.items, start=1):
-        require_text(desc, f"第 {n} 项申请内容", field="item_description")
-        optional_text(topic, f"第 {n} 项的主题分类", max_len=limits.ITEM_TOPIC, multiline=False, field="item_topic")
-    optional_text(form.requested_form, "指定的提供形式", max_len=limits.REQUESTED_FORM, multiline=False,
-                  field="requested_form")
-    optional_text(form.requested_delivery, "获取信息的方式", max_len=limits.REQUESTED_DELIVERY, multiline=False,
-                  field="requested_delivery")
-    optional_text(form.purpose, "申请用途", field="purpose")
+        problems.check("item_description", require_text, desc, f"第 {n} 项申请内容", field="item_description")
+        problems.check("item_topic", optional_text, topic, f"第 {n} 项的主题分类", max_len=limits.ITEM_TOPIC,
+                       multiline=False, field="item_topic")
+    problems.check("requested_form", optional_text, form.requested_form, "指定的提供形式",
+                   max_len=limits.REQUESTED_FORM, multiline=False, field="requested_form")
+    problems.check("requested_delivery", optional_text, form.requested_delivery, "获取信息的方式",
+                   max_len=limits.REQUESTED_DELIVERY, multiline=False, field="requested_delivery")
+    problems.check("purpose", optional_text, form.purpose, "申请用途", field="purpose")
     for label, field_name, day in (("提交日期", "submitted_on", form.submitted_on),
                                    ("签收日期", "signed_for_on", form.signed_for_on),
                                    ("确认日期", "confirmed_on", form.confirmed_on)):
         if day is not None and not FIRST_COVERED <= day <= PROVISIONAL_UNTIL:
-            raise InvalidInput(f"{label}（{day.isoformat()}）不在工作日日历的范围内（{FIRST_COVERED.isoformat()} 至 "
-                               f"{PROVISIONAL_UNTIL.isoformat()}），请核对", details={"field": field_name})
-    not_future(form.submitted_on, today, "提交日期")
-    for label, day in (("签收日期", form.signed_for_on), ("确认日期", form.confirmed_on)):
-        if day is not None:
-            not_future(day, today, label)
-            not_before(day, form.submitted_on, label, "提交日期")
+            problems.note(field_name, f"{label}（{day.isoformat()}）不在工作日日历的范围内（{FIRST_COVERED.isoformat()} 至 "
+                                      f"{PROVISIONAL_UNTIL.isoformat()}），请核对")
+    if form.submitted_on is not None:
+        problems.check("submitted_on", not_future, form.submitted_on, today, "提交日期")
+        for label, field_name, day in (("签收日期", "signed_for_on", form.signed_for_on),
+                                       ("确认日期", "confirmed_on", form.confirmed_on)):
+            if day is not None:
+                problems.check(field_name, not_future, day, today, label)
+                problems.check(field_name, not_before, day, form.submitted_on, label, "提交日期")
+    return dict(problems)
+
+
+def validate_registration(form: RegistrationForm, today: date) -> None:
+    """Every check `register_request` makes of the form itself (条例29), all problems at once — also for a page that
+    shows what will be submitted before anything is registered (网上申请's confirmation page)."""
+    problems = FieldProblems(registration_problems(form, today))
+    problems.raise_all()
 
 
 def _receipt_date(form: RegistrationForm, agency: Agency) -> date | None:

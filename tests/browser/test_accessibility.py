@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import services
 from tests.browser.test_web_browser import DOCS_IMG, _sign_in, browser, served  # noqa: F401 - fixtures
 from tests.conftest import TODAY
 from tests.integration import helpers_cases as h
@@ -28,7 +29,6 @@ def stages(session, users):
                            items=[("某地块征收补偿方案及批复", "城乡规划")])
     h.accept(session, users, review, TODAY)
     h.decide_partial(session, users, review, TODAY)
-    from engine import services
     services.submit_for_review(session, review.id, actor=users["handler"], today=TODAY)
     session.commit()
     replied, _ = h.register(session, users, TODAY, name="周建国", id_number="")
@@ -37,7 +37,25 @@ def stages(session, users):
     letter = h.review_and_sign(session, users, replied, TODAY)
     h.deliver(session, users, replied, letter, TODAY)
     session.commit()
-    return {"registered": registered.id, "handling": handling.id, "review": review.id, "replied": replied.id}
+    supplement, _ = h.register(session, users, TODAY, name="王芳", id_number="", items=[("某路段改造的环评批复", "其他")])
+    services.request_supplement(session, supplement.id, items=["请写明所申请批复的文号"], renderer=h.render,
+                                actor=users["clerk"], today=TODAY)
+    fee, _ = h.register(session, users, TODAY, name="赵磊", id_number="", items=[("2020—2025年全部土地出让合同", "城乡规划")])
+    h.accept(session, users, fee, TODAY)
+    services.issue_fee_notice(session, fee.id, mode="PER_PAGE", units=150, renderer=h.render,
+                              actor=users["handler"], today=TODAY)
+    consulting, _ = h.register(session, users, TODAY, name="孙丽", id_number="", items=[("某企业的排污许可证副本", "其他")])
+    h.accept(session, users, consulting, TODAY)
+    services.open_consultation(session, consulting.id, kind="THIRD_PARTY", party_name="某某化工有限公司",
+                               sent_on=TODAY, renderer=h.render, actor=users["handler"], today=TODAY)
+    drafting, _ = h.register(session, users, TODAY, name="吴敏", id_number="", items=[("某项目的拆迁补偿名册", "城乡规划")])
+    h.accept(session, users, drafting, TODAY)
+    services.record_decision(session, drafting.id, decisions=[services.ItemDecision(
+        item_id=drafting.items[0].id, outcome="PARTIAL", reason="名册中的汇总数据予以公开，个人信息不予公开",
+        how_to_obtain="随本答复书邮寄")], actor=users["handler"], today=TODAY)
+    session.commit()
+    return {"registered": registered.id, "drafting": drafting.id, "drafting_item": drafting.items[0].id, "handling": handling.id, "review": review.id, "replied": replied.id,
+            "reply_letter": letter.id, "supplement": supplement.id, "fee": fee.id, "consulting": consulting.id}
 
 
 def _pages(c: dict) -> dict[str, list[str]]:
@@ -45,13 +63,22 @@ def _pages(c: dict) -> dict[str, list[str]]:
         "clerk": ["/", "/cases", "/cases?q=陈静", "/register", f"/cases/{c['registered']}",
                   f"/cases/{c['registered']}/do/accept", f"/cases/{c['registered']}/do/request_supplement",
                   f"/cases/{c['registered']}/do/withdraw", f"/cases/{c['replied']}/do/record_delivery",
-                  f"/cases/{c['replied']}"],
+                  f"/cases/{c['replied']}", f"/cases/{c['supplement']}/do/receive_supplement",
+                  f"/cases/{c['supplement']}/do/close_lapsed", f"/cases/{c['fee']}/do/record_payment",
+                  f"/cases/{c['replied']}/do/record_challenge", f"/cases/{c['consulting']}/do/record_delivery"],
         "handler": ["/", f"/cases/{c['handling']}", f"/cases/{c['handling']}/decide",
-                    f"/cases/{c['handling']}/do/open_consultation", f"/cases/{c['handling']}/do/issue_fee_notice"],
-        "legal_reviewer": ["/", f"/cases/{c['review']}/review", "/exemptions"],
+                    f"/cases/{c['handling']}/do/open_consultation", f"/cases/{c['handling']}/do/issue_fee_notice",
+                    f"/cases/{c['consulting']}/do/record_consultation_answer",
+                    f"/cases/{c['drafting']}/items/{c['drafting_item']}/exemption",
+                    f"/cases/{c['drafting']}/items/{c['drafting_item']}/exemption?ground=WITHHELD_THIRD_PARTY"],
+        "legal_reviewer": ["/", f"/cases/{c['review']}/review", "/exemptions",
+                           f"/cases/{c['replied']}/letters/{c['reply_letter']}/correct",
+                           f"/cases/{c['replied']}/do/record_challenge"],
         "office_head": ["/", "/reports/annual", f"/cases/{c['handling']}/do/extend"],
-        "archivist": ["/", "/archive", "/archive/export", f"/cases/{c['replied']}/do/archive"],
-        "admin": ["/", "/admin"],
+        "archivist": ["/", "/archive", "/archive/export", f"/cases/{c['replied']}/do/archive",
+                      f"/cases/{c['replied']}/do/record_challenge"],
+        "admin": ["/", "/admin", "/admin/users", "/admin/departments", "/admin/agency", "/admin/tokens",
+                  "/admin/wording", "/admin/wording/reply", "/admin/jobs"],
     }
 
 

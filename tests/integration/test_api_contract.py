@@ -185,7 +185,7 @@ def test_a_missing_case_and_an_absurd_id_are_not_found(api):
 
 def test_cases_are_listed_and_filtered_by_stage_applicant_type_text_and_receipt_date(api):
     _register(api)
-    _register(api, applicant={"kind": "BUSINESS", "name": "某某建设有限公司", "phone": "0571-1"},
+    _register(api, applicant={"kind": "BUSINESS", "name": "某某建设有限公司", "phone": "0571-87654321"},
               items=[{"description": "某地块土地出让合同"}])
     _register(api, channel="fax", submitted_on="2026-02-26")
     everyone = api["clerk"].get("/cases")[1]

@@ -25,6 +25,7 @@ from engine.services.archiving import append_archive_note
 from engine.services.casefile_collect import collect_case_file
 from engine.services.casefile_package import CASEFILE_PDF, MANIFEST, SUMS, write_case_file
 from engine.services.signing_keys import create_signing_key
+from engine.services.uploads import UploadedFile
 from tests.pdf_glyphs import handmade_pdf, notdef_uses
 from webui.archive_export.rendering import casefile_renderer
 from webui.archive_export.verify import verify_case_zip
@@ -64,7 +65,10 @@ def make_archived_case(session, users, *, name: str = "张三", submitted_on: da
                            uploaded_by_id=users["clerk"].id,
                            created_at=datetime(submitted_on.year, submitted_on.month, submitted_on.day, 2, tzinfo=UTC)))
     services.record_delivery(session, case.id, method="POST", delivered_on=date(2026, 3, 4), tracking_no="EMS123",
-                             actor=users["clerk"], today=date(2026, 3, 4))
+                             proof=UploadedFile("01-receipt-1.png", png), actor=users["clerk"], today=date(2026, 3, 4))
+    # Uploads are stamped with the wall clock; this one arrived on the day of the delivery it proves.
+    session.execute(update(Upload).where(Upload.kind == "delivery_proof")
+                    .values(created_at=datetime(2026, 3, 4, 2, tzinfo=UTC)))
     services.archive(session, case.id, actor=users["archivist"], today=date(2026, 3, 10))
     session.commit()
     append_archive_note(session, case.id, text="申请人于2026年4月20日申请行政复议，复议机关已受理。",
@@ -166,7 +170,7 @@ def test_the_case_file_pdf_has_the_cover_the_index_and_the_backmatter(exported):
                      "政府信息公开申请的办理案卷", "张三"):
         assert expected in cover, expected
     assert "卷内目录" in index
-    for expected in (exported["letter_number"], "政府信息公开申请答复书", "申请书扫描件", "办理过程记录",
+    for expected in (exported["letter_number"], "政府信息公开申请答复书", "政府信息公开申请书", "办理过程记录",
                      "20260302"):
         assert expected in index, expected
     everything = "\n".join(pages)
@@ -190,7 +194,11 @@ def test_the_index_page_numbers_are_the_final_page_numbers(exported):
     # Each row reads 题名, 日期 (8 digits), 页号 (its first page in this PDF), 备注.
     assert reply_at == 3  # cover, one index page, then the reply
     assert f"政府信息公开申请答复书20260302{reply_at}邮寄送达" in index  # titled as the letter is
-    assert f"申请书扫描件.png）20260302{scan_at}上传人" in index
+    assert f"政府信息公开申请书20260302{scan_at}上传人" in index  # the document's title, not its file name
+    assert ".png" not in index and "Asia/Shanghai" not in "".join(pages)
+    # A 送达回证 is titled by the letter it proves delivered; its 备注 keeps the tracking number whole.
+    assert f"答复书（{exported['letter_number']}）送达回证" in index
+    assert "邮寄送达2026-03-04，单号EMS123" in index
     assert f"政府信息公开申请登记表20260302{form_at}系统生成" in index
     assert f"办理过程记录（审计轨迹）20260310{record_at}系统生成" in index
     assert f"本卷共{len(pages)}页" in index and f"共{len(pages)}页" in pages[0]

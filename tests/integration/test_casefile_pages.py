@@ -262,3 +262,16 @@ def test_every_page_number_in_the_index_and_footers_is_the_final_page_of_the_pdf
             assert text.endswith(f"第{number}页"), number
     notes_at = next(p for p, text in enumerate(pages, start=1) if text.removeprefix(header).startswith("卷内备考表"))
     assert notes_at > record_at and "立卷人：档案员王" in pages[-1]  # the 备考表 closes the file
+
+
+def test_the_index_note_column_wraps_a_delivery_note_between_words_never_inside_a_number(styles):
+    from letters.casefile import INDEX_COLUMNS, INDEX_NOTE_SIZE
+
+    note = "邮寄送达 2026-03-02，单号 SF1234567890123；邮寄送达 2026-03-09，被退回；上传人：登记员用户"
+    lines = wrap(note, styles.text(INDEX_NOTE_SIZE, 1.4), INDEX_COLUMNS["备注"] - 2 * Table.padding)
+    assert "".join(lines).replace(" ", "") == note.replace(" ", "")
+    latin = re.compile(r"[0-9A-Za-z]")
+    for line, following in zip(lines, lines[1:], strict=False):
+        assert not (latin.fullmatch(line.rstrip()[-1:]) and latin.fullmatch(following.lstrip()[:1])), (line, following)
+    for number in ("2026-03-02", "SF1234567890123", "2026-03-09"):
+        assert any(number in line for line in lines), number

@@ -89,7 +89,7 @@ class Web:
         self.do("handler", "issue_fee_notice", mode="PER_PAGE", units="150")
 
     def record_payment(self, on: date):
-        self.do("clerk", "record_payment", paid_on=on.isoformat())
+        self.do("clerk", "record_payment", paid_on=on.isoformat(), receipt_no="浙财电〔2026〕0001234")
 
     def extend(self):
         self.do("office_head", "extend", working_days="15", reason="所需信息涉及多个部门，需协调检索")
@@ -200,7 +200,7 @@ class Api(Web):
         self.act("handler", "issue_fee_notice", mode="PER_PAGE", units=150)
 
     def record_payment(self, on: date):
-        self.act("clerk", "record_payment", paid_on=on.isoformat())
+        self.act("clerk", "record_payment", paid_on=on.isoformat(), receipt_no="浙财电〔2026〕0001234")
 
     def extend(self):
         self.act("office_head", "extend", working_days=15, reason="所需信息涉及多个部门，需协调检索")

@@ -92,7 +92,7 @@ ACTION_SPECS: dict[str, ActionSpec] = {
                                       "summary"), "条例第三十二条、第三十四条"),
     "issue_fee_notice": ActionSpec(
         s.FeeNoticeIn, _call(services.issue_fee_notice, "mode", "units", created="fee_id", renderer=True), "条例第四十二条、国办函〔2020〕109号"),
-    "record_payment": ActionSpec(s.PaymentIn, _call(services.record_payment, "paid_on"), "国办函〔2020〕109号"),
+    "record_payment": ActionSpec(s.PaymentIn, _call(services.record_payment, "paid_on", "receipt_no", "amount_yuan"), "国办函〔2020〕109号"),
     "close_lapsed_fee": ActionSpec(
         s.ActionIn, _call(services.close_lapsed, renderer=True, action="close_lapsed_fee"), "国办函〔2020〕109号"),
     "extend": ActionSpec(s.ExtendIn, _call(services.extend, "working_days", "reason", renderer=True),

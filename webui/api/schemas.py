@@ -511,6 +511,8 @@ class DelayedReplyIn(ActionIn):
 
 class PaymentIn(ActionIn):
     paid_on: Day
+    receipt_no: text(100, min_length=1, description="缴费票据号（财政票据号码）")
+    amount_yuan: int | None = Field(default=None, ge=0, description="实缴金额（元），须与收费通知书一致；省略时按通知书金额")
 
 
 class ExtendIn(ActionIn):

@@ -2,9 +2,13 @@
 (function () {
   "use strict";
 
-  // Selects marked .autosubmit submit their (GET) form when changed.
+  // Selects marked .autosubmit submit their form when changed.
   document.querySelectorAll("select.autosubmit").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () {
+      // In a form that also saves (the exemption record), the change re-shows the form through its own button.
+      var via = select.dataset.submitWith && select.form.querySelector("button[name=" + select.dataset.submitWith + "]");
+      if (via) { select.form.requestSubmit(via); } else { select.form.submit(); }
+    });
   });
 
   // 打印 buttons (hidden without scripts: the browser's own print command does the same).
@@ -28,6 +32,16 @@
   }
   channel.addEventListener("change", showChannelFields);
   showChannelFields();
+
+  // A 居民身份证 number is checked in the browser too (18 characters, the last may be X); other papers vary.
+  var idType = form.querySelector("select[name=id_type]");
+  var idNumber = form.querySelector("input[name=id_number]");
+  function idPattern() {
+    var cardTypes = (form.dataset.idCardTypes || "").split(",");
+    if (cardTypes.indexOf(idType.value) >= 0) { idNumber.setAttribute("pattern", form.dataset.idCardPattern); }
+    else { idNumber.removeAttribute("pattern"); }
+  }
+  if (idType && idNumber) { idType.addEventListener("change", idPattern); idPattern(); }
 
   // Items: add and remove rows.
   var items = document.getElementById("items");
