@@ -45,6 +45,7 @@ from engine.services.accounts import add_agency, add_department, add_user, hash_
 PASSWORD = "bench-password-1"
 YEARS = 10
 OPEN_WINDOW_DAYS = 45          # requests older than this are all finished
+RECENT_PER_AGENCY = 2500       # requests of the last OPEN_WINDOW_DAYS per agency (about half still open)
 OPEN_STAGE_WEIGHTS = {"received": 2, "registered": 8, "awaiting_supplement": 3, "in_handling": 15, "consulting": 3,
                       "awaiting_fee": 1, "drafting": 8, "in_review": 4, "signed": 2, "replied": 40, "closed": 4}
 SUBJECTS = ("老旧小区改造项目批复", "道路拓宽工程环评报告", "保障性住房分配名单", "房屋征收补偿方案", "学区划分调整方案",
@@ -179,11 +180,16 @@ class _Chain:
 
 
 def _received_dates(rng: random.Random, count: int, today: date) -> list[date]:
-    """`count` receipt dates over ten years, oldest first, busier in later years (requests grow ~8% a year)."""
+    """`count` receipt dates, oldest first: up to RECENT_PER_AGENCY in the last OPEN_WINDOW_DAYS (the requests that
+    can still be open, a number that does not grow with the history), the rest over ten years before them, busier
+    in later years."""
+    recent = count if count <= 200 else min(count // 2, RECENT_PER_AGENCY)
+    window_start = today - timedelta(days=OPEN_WINDOW_DAYS)
     start = today - timedelta(days=365 * YEARS)
-    span = (today - start).days
-    days = sorted(int(span * (rng.random() ** 0.8)) for _ in range(count))
-    return [start + timedelta(days=d) for d in days]
+    span = (window_start - start).days
+    days = [start + timedelta(days=int(span * (rng.random() ** 0.8))) for _ in range(count - recent)]
+    days += [window_start + timedelta(days=rng.randint(1, OPEN_WINDOW_DAYS)) for _ in range(recent)]
+    return sorted(days)
 
 
 def agency_rows(plan: AgencyPlan, key: bytes):

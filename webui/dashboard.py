@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
 from engine.persistence.models import Case
-from engine.rules.workflow import STAGE_LABELS, stages_allowing
+from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, stages_allowing
 from engine.services.case_list import due_conditions, due_soon_limit
 from webui import db
 from webui.localtime import today
@@ -55,8 +55,10 @@ def index():
                                .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
     overdue = session.scalars(select(Case).where(mine, *overdue_where)
                               .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
+    # Both counts are of open cases: saying so lets the database read only those (the partial index), not all.
     totals = session.execute(select(func.count().filter(and_(*overdue_where)),
-                                    func.count().filter(and_(*due_soon_where))).where(mine)).one()
+                                    func.count().filter(and_(*due_soon_where)))
+                             .where(mine, Case.stage.in_(OPEN_STAGES))).one()
     task_total = session.scalar(select(func.count()).where(Case.agency_id == agency_id, condition)) \
         if condition is not None else 0
     # 条例31(二)(三): plain letters, faxes and manually confirmed online requests wait for the clerk's confirmation.
