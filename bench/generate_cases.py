@@ -29,14 +29,24 @@ import multiprocessing
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.persistence.audit import audit_key, event_digest
 from engine.persistence.audit_state import APPLICANT_FIELDS, CASE_FIELDS, CASE_RECORDS
-from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, NumberSequence, User
+from engine.persistence.models import (
+    Agency,
+    Applicant,
+    AuditEvent,
+    Case,
+    CaseItem,
+    Letter,
+    NumberSequence,
+    User,
+)
 from engine.rules.calendar import default_calendar
 from engine.rules.outcomes import REPLY_CODES
 from engine.rules.search import case_search_text
