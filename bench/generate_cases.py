@@ -212,7 +212,7 @@ def agency_rows(plan: AgencyPlan, key: bytes):
     open_stages, open_weights = list(OPEN_STAGE_WEIGHTS), list(OPEN_STAGE_WEIGHTS.values())
     batch = {name: [] for name, *_ in TABLES}
     dates = _received_dates(rng, plan.count, plan.today)
-    rare_at = rng.randrange(plan.count)
+    rare_at = rng.randrange(plan.count) if plan.count else -1
 
     def take(kind: str, year: int) -> int:
         counters[(kind, year)] = counters.get((kind, year), 0) + 1
