@@ -113,9 +113,9 @@ class Table:
 
 # -- the data -----------------------------------------------------------------------------------------------------
 
-def prepare_database(url: str | None, cases: int, agencies: int, tmp: Path) -> str:
+def prepare_database(url: str | None, cases: int, agencies: int, tmp: Path, template: str | None = None) -> str:
     if url and url.startswith("postgresql"):
-        template = f"{make_url(url).database}_{cases}_template"
+        template = template or f"{make_url(url).database}_{cases}_template"
         started = time.perf_counter()
         made = from_template(url, template, lambda t: generate_url(t, cases, agencies=agencies, today=TODAY))
         dbmod.upgrade(url)  # a template from before a migration gains its indexes here
@@ -384,6 +384,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--agencies", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("GONGKAI_BENCH_DATABASE_URL"))
+    parser.add_argument("--template", default=None, help="PostgreSQL template database (default: NAME_CASES_template)")
     parser.add_argument("--requests", type=int, default=40, help="requests per page")
     parser.add_argument("--registrations", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
@@ -395,7 +396,7 @@ def main() -> int:
     table = Table()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        url = prepare_database(args.database_url, args.cases, args.agencies, tmp)
+        url = prepare_database(args.database_url, args.cases, args.agencies, tmp, args.template)
         database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         found = samples(url)
         print(f"== {database}, {args.cases} cases in {args.agencies} agencies (BENCH: {len(found['ids'])} sampled)")
