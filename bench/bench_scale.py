@@ -386,7 +386,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("GONGKAI_BENCH_DATABASE_URL"))
     parser.add_argument("--template", default=None, help="PostgreSQL template database (default: NAME_CASES_template)")
     parser.add_argument("--requests", type=int, default=40, help="requests per page")
-    parser.add_argument("--registrations", type=int, default=400)
+    parser.add_argument("--registrations", type=int, default=64)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--ledger-rows", type=int, default=100_000)
     parser.add_argument("--skip", default="", help="comma-separated: pages,report,http,empty,ledger")
