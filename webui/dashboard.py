@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from engine.persistence.models import Case, LegalChallenge
 from engine.rules.calendar import default_calendar
 from engine.rules.next_step import by_urgency, next_step, supplement_window_end
-from engine.rules.workflow import STAGE_LABELS, stages_allowing
+from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, stages_allowing
 from engine.services.archiving import retention_for
 from engine.services.case_list import due_conditions, due_soon_limit
 from engine.services.next_steps import case_facts, letters_to_deliver
@@ -95,8 +95,10 @@ def index():
                                .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
     overdue = session.scalars(select(Case).where(mine, *overdue_where)
                               .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
+    # Both counts are of open cases: saying so lets the database read only those (the partial index), not all.
     totals = session.execute(select(func.count().filter(and_(*overdue_where)),
-                                    func.count().filter(and_(*due_soon_where))).where(mine)).one()
+                                    func.count().filter(and_(*due_soon_where)))
+                             .where(mine, Case.stage.in_(OPEN_STAGES))).one()
     task_total = session.scalar(select(func.count()).where(Case.agency_id == agency_id, condition)) \
         if condition is not None else 0
     # 条例31(二)(三): plain letters, faxes and manually confirmed online requests wait for the clerk's confirmation.

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -61,6 +62,11 @@ def _in(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
     listed = ", ".join(f"'{v}'" for v in values)
     clause = f"{column} IN ({listed})"
     return f"{column} IS NULL OR {clause}" if nullable else clause
+
+
+# Stages of a case not yet finished (not replied, closed or archived): the partial index over open cases.
+UNFINISHED_STAGES = tuple(stage for stage in STAGES if stage not in ("replied", "closed", "archived"))
+_UNFINISHED_WHERE = text(_in("stage", UNFINISHED_STAGES))
 
 
 class Base(DeclarativeBase):
@@ -205,7 +211,11 @@ class Applicant(Base):
     postal_code: Mapped[str] = mapped_column(String(12), default="")
     contact_person: Mapped[str] = mapped_column(String(60), default="")
 
-    __table_args__ = (CheckConstraint(_in("kind", tuple(APPLICANT_TYPES)), name="kind_valid"),)
+    __table_args__ = (
+        CheckConstraint(_in("kind", tuple(APPLICANT_TYPES)), name="kind_valid"),
+        # The duplicate check at registration: the same name with the same phone (or e-mail) in earlier cases.
+        Index("ix_applicants_name_phone", "name", "phone"),
+    )
 
 
 class Case(Base):
@@ -290,6 +300,12 @@ class Case(Base):
         # trigram table `cases_fts` kept by triggers (created in the migration; not a mapped table).
         Index("ix_cases_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # 登记编号 typed in the search box (ILIKE '%…%') without scanning every case.
+        Index("ix_cases_reg_no_trgm", "reg_no", postgresql_using="gin",
+              postgresql_ops={"reg_no": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # The dashboard and the due filters read only unfinished cases, by due date: a few thousand of a million.
+        Index("ix_cases_open_due", "agency_id", "due_on", "id", postgresql_where=_UNFINISHED_WHERE,
+              sqlite_where=_UNFINISHED_WHERE),
     )
 
 
@@ -462,6 +478,8 @@ class Letter(Base):
     # The agency wording version it was rendered with (0: the built-in wording; NULL: issued before versions).
     wording_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_letters_doc_number", "doc_number"),)
 
 
 class SigningKey(Base):

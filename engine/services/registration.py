@@ -202,9 +202,11 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     received_on = _receipt_date(form, agency)
     ensure_period_open(session, agency.id, received_on or form.submitted_on, actor=actor)
     year = (received_on or form.submitted_on).year
-    seq = next_number(session, agency.id, REGISTRATION, year)
     applicant = _applicant_snapshot(session, agency, form.applicant)
     code = new_query_code()
+    # The counter's row lock is held from here to the commit (concurrent registrations queue on it): take the
+    # number after everything that does not need it.
+    seq = next_number(session, agency.id, REGISTRATION, year)
     now = utcnow()
     case = Case(
         agency_id=agency.id, reg_no=format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code,

@@ -83,3 +83,40 @@ def test_two_writers_on_one_case_one_gets_stale_case_and_nothing_is_lost(db_engi
     with dbmod.transaction(db_engine) as s:
         final = s.get(Case, case_id)
         assert final.stage == "closed" and final.report_outcome == "OTHER"
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_fifty_parallel_registrations_in_two_agencies_number_each_agency_gap_free_and_keep_both_chains(
+        db_url, session, agency, users, password_hash, monkeypatch):
+    import engine.services.accounts
+    from engine.persistence.audit import verify_chain
+    from engine.persistence.models import Agency
+    from engine.services.accounts import add_agency, add_department
+
+    other = add_agency(session, "OTHERCITY", "另一市人民政府办公室", letter_no_prefix="另政办公开",
+                       review_body="另一市人民政府", court="另一市中级人民法院", contact="另一市人民路1号",
+                       settings={"seal_placeholder": True})
+    add_department(session, other, "综合科")
+    monkeypatch.setattr(engine.services.accounts, "hash_password", lambda _pw: password_hash)
+    other_clerk = engine.services.accounts.add_user(session, other, "other-clerk", "other-password-1", ["clerk"])
+    session.commit()
+    clerks = (users["clerk"].id, other_clerk.id)
+    engine = dbmod.make_engine(db_url, pool_size=50, max_overflow=0, pool_timeout=600)
+
+    def register(i):
+        with dbmod.transaction(engine) as s:
+            clerk = s.get(User, clerks[i % 2])
+            services.register_request(s, registration(submitted_on=MON, name=f"申请人{i}", id_number=""),
+                                      renderer=render, actor=clerk, today=MON)
+
+    try:
+        assert _run_parallel(50, register) == []
+    finally:
+        engine.dispose()
+    with dbmod.transaction(engine) as s:
+        for agency_id in (agency.id, other.id):
+            seqs = sorted(s.scalars(select(Case.reg_seq).where(Case.agency_id == agency_id)))
+            numbers = set(s.scalars(select(Case.reg_no).where(Case.agency_id == agency_id)))
+            assert seqs == list(range(1, 26)) and len(numbers) == 25
+            assert verify_chain(s, s.get(Agency, agency_id)) is None

@@ -1,0 +1,426 @@
+"""Benchmark of a large case load (issue 14): pages, search, statistics, annual report, API registration and reads,
+ledger import and worker memory — each beside a reference measured in the same run.
+
+The cases come from `bench/generate_cases.py`, generated once into a template database and copied from it
+(`CREATE DATABASE … TEMPLATE …`), so a second run does not regenerate. PostgreSQL when `--database-url` (or
+GONGKAI_BENCH_DATABASE_URL) names one — its database is dropped and re-created from the template; otherwise a
+SQLite file in a temporary directory (generated every time; the goals are set for PostgreSQL).
+
+- pages: server time in process (Flask test client), p50/p95 over `--requests` requests after a warm-up, beside a
+  trivial route that runs one query (`SELECT 1`) in the same app;
+- annual report: `engine.services.reports.annual_report` in process, one agency and all agencies (best of 3);
+- API: gunicorn, 2 workers × 8 threads, `--clients` clients: `POST /api/v1/cases` beside the minimal reference app
+  (`bench/reference_app.py`: a gap-free number under the same row lock and one insert) in the same database;
+  then `GET /api/v1/cases/{id}`; then the RSS of each worker after 1,000 mixed requests;
+- ledger import: `gongkai ledger import` of a `--ledger-rows` CSV into an empty database.
+
+Run: `.venv/bin/python bench/bench_scale.py [--cases 20000] [--database-url postgresql+psycopg://…/gk_bench]`;
+the figures of the README: `--cases 1000000`. The table is printed and written to `--output`
+(docs/bench/scale.md; `--output ''` writes nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from datetime import date
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, make_url, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_ledger import write_csv  # noqa: E402
+from bench.generate_cases import PASSWORD, RARE_WORD, from_template, generate_url  # noqa: E402
+from engine.persistence import db as dbmod  # noqa: E402
+from engine.persistence.models import Agency, Applicant, Case, Letter, User  # noqa: E402
+from engine.services.accounts import add_agency, create_token  # noqa: E402
+from tests.gunicorn_server import Server, free_port  # noqa: E402
+
+TODAY = date(2026, 3, 2)
+PAGE_TARGET_MS = 100.0
+REPORT_TARGET_MS = 300.0
+REGISTRATION_RATIO_TARGET = 0.3
+REGISTRATION_P99_TARGET_MS = 250.0
+READS_TARGET = 500.0
+LEDGER_TARGET_S = 10.0
+RSS_TARGET_MIB = 120.0
+GUNICORN = ("--workers", "2", "--threads", "8", "--log-level", "warning")
+
+
+@contextmanager
+def gunicorn_server(database_url: str, var_dir: Path, *, app: str, ready_path: str, options=GUNICORN,
+                    secret: str = "bench", startup_seconds: float = 180.0) -> Iterator[Server]:
+    """gunicorn on a free port until the block ends (as tests.gunicorn_server, with a longer start-up allowance:
+    on a busy machine two workers importing the app take more than half a minute)."""
+    port = free_port()
+    server = Server(f"http://127.0.0.1:{port}", Path(var_dir) / f"gunicorn-{port}.log")
+    env = {**os.environ, "GONGKAI_DATABASE_URL": database_url, "GONGKAI_VAR_DIR": str(var_dir),
+           "GONGKAI_SECRET_KEY": secret}
+    with server.log_path.open("wb") as log:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                                    *options, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                try:
+                    if requests.get(server.base + ready_path, timeout=30).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start:\n{server.log()[-2000:]}")
+                time.sleep(0.5)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Table:
+    """The rows of the result table, printed as they come and written as Markdown at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(self, measure: str, value: str, reference: str, goal: str, met: bool | None) -> None:
+        verdict = "—" if met is None else ("met" if met else "MISSED")
+        self.rows.append((measure, value, reference, goal, verdict))
+        print(f"  {measure:44s} {value:30s} {reference:28s} {goal:22s} {verdict}", flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| measure | value | reference (same run) | goal | |", "|---|---|---|---|---|"]
+        lines += [f"| {' | '.join(row)} |" for row in self.rows]
+        return "\n".join(lines)
+
+
+# -- the data -----------------------------------------------------------------------------------------------------
+
+def prepare_database(url: str | None, cases: int, agencies: int, tmp: Path, template: str | None = None) -> str:
+    if url and url.startswith("postgresql"):
+        template = template or f"{make_url(url).database}_{cases}_template"
+        started = time.perf_counter()
+        made = from_template(url, template, lambda t: generate_url(t, cases, agencies=agencies, today=TODAY))
+        dbmod.upgrade(url)  # a template from before a migration gains its indexes here
+        print(f"database {make_url(url).database}: {'generated into' if made else 'copied from'} {template} "
+              f"({cases} cases) in {time.perf_counter() - started:.0f} s", flush=True)
+        return url
+    url = f"sqlite:///{tmp / 'scale.sqlite3'}"
+    seconds = generate_url(url, cases, agencies=agencies, today=TODAY)
+    print(f"SQLite: {cases} cases generated in {seconds:.0f} s", flush=True)
+    return url
+
+
+def samples(url: str) -> dict:
+    """What the searches look for: a registration number, a 文号, an ID number and a phone of BENCH's cases."""
+    engine = dbmod.make_engine(url)
+    with dbmod.session_factory(engine)() as session:
+        agency = session.scalar(select(Agency).where(Agency.code == "BENCH"))
+        ids = list(session.scalars(select(Case.id).where(Case.agency_id == agency.id).order_by(func.random())
+                                   .limit(200)))
+        rng = random.Random(3)
+        case = session.get(Case, rng.choice(ids))
+        letter = session.scalar(select(Letter).join(Case, Case.id == Letter.case_id).where(
+            Case.agency_id == agency.id, Letter.doc_number != "").order_by(Letter.id.desc()).limit(1))
+        person = session.scalar(select(Applicant).where(Applicant.agency_id == agency.id,
+                                                        Applicant.id_number != "").order_by(Applicant.id.desc())
+                                .limit(1))
+        found = {"ids": ids, "reg_no": case.reg_no.replace("〔", "[").replace("〕", "]"),
+                 "doc_number": letter.doc_number if letter else "", "id_number": person.id_number,
+                 "phone": person.phone, "agency_id": agency.id}
+    engine.dispose()
+    return found
+
+
+# -- pages in process ---------------------------------------------------------------------------------------------
+
+def measure_pages(url: str, found: dict, n: int, table: Table) -> None:
+    from webui.app import create_app
+    from webui.db import get_session
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "GONGKAI_TODAY": TODAY})
+
+    @app.get("/_bench/one-query")
+    def one_query():
+        return {"one": get_session().execute(text("SELECT 1")).scalar_one()}
+
+    rng = random.Random(1)
+    pages = {
+        "reference: one-query route": ("bench_clerk", lambda: "/_bench/one-query"),
+        "dashboard (clerk)": ("bench_clerk", lambda: "/"),
+        "dashboard (handler)": ("bench_handler", lambda: "/"),
+        "list: in_handling, due soon, by due": ("bench_clerk", lambda: "/cases?stage=in_handling&due=due_soon"
+                                                "&sort=due_asc"),
+        "list: 自然人, received range, page 3": ("bench_clerk", lambda: "/cases?applicant_kind=NATURAL"
+                                             "&received_from=2025-06-01&received_to=2026-03-02&page=3"),
+        "search: common term 征收补偿": ("bench_clerk", lambda: "/cases?q=征收补偿"),
+        f"search: rare term {RARE_WORD}": ("bench_clerk", lambda: f"/cases?q={RARE_WORD}"),
+        "search: 登记编号 with [] brackets": ("bench_clerk", lambda: f"/cases?q={found['reg_no']}"),
+        "search: 文号": ("bench_clerk", lambda: f"/cases?q={found['doc_number']}"),
+        "search: ID number": ("bench_clerk", lambda: f"/cases?q={found['id_number']}"),
+        "search: phone": ("bench_clerk", lambda: f"/cases?q={found['phone']}"),
+        "case page": ("bench_clerk", lambda: f"/cases/{rng.choice(found['ids'])}"),
+        "statistics page": ("bench_office_head", lambda: "/reports/statistics?year=2025"),
+    }
+    clients = {}
+    reference = None
+    for label, (username, make_url_) in pages.items():
+        client = clients.get(username)
+        if client is None:
+            client = clients[username] = app.test_client()
+            response = client.post("/login", data={"username": username, "password": PASSWORD})
+            assert response.status_code == 302, (username, response.status_code)
+        for _ in range(3):
+            client.get(make_url_())
+        timings = []
+        for _ in range(n):
+            started = time.perf_counter()
+            response = client.get(make_url_())
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (label, response.status_code)
+        p50, p95 = statistics.median(timings), percentile(timings, 0.95)
+        if reference is None:
+            reference = p95
+            table.add(label, f"p50 {p50:.1f} ms, p95 {p95:.1f} ms", "", "", None)
+            continue
+        table.add(label, f"p50 {p50:.0f} ms, p95 {p95:.0f} ms", f"{p95 / reference:.1f}× the one-query route",
+                  f"p95 ≤ {PAGE_TARGET_MS:.0f} ms", p95 <= PAGE_TARGET_MS)
+    from webui.db import get_engine
+
+    with app.app_context():
+        get_engine().dispose()
+
+
+def measure_report(url: str, agency_id: int, table: Table) -> None:
+    from engine.services.reports import annual_report
+
+    engine = dbmod.make_engine(url)
+    with dbmod.session_factory(engine)() as session:
+        one_query = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            session.execute(text("SELECT 1"))
+            one_query = min(one_query, (time.perf_counter() - started) * 1000)
+        agency = session.get(Agency, agency_id)
+        for label, who in (("annual report 2025 (one agency)", agency), ("annual report 2025 (all agencies)", None)):
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                annual_report(session, 2025, who)
+                best = min(best, (time.perf_counter() - started) * 1000)
+            table.add(label, f"{best:.0f} ms (best of 3)", f"one query {one_query:.2f} ms",
+                      f"≤ {REPORT_TARGET_MS:.0f} ms", best <= REPORT_TARGET_MS)
+    engine.dispose()
+
+
+# -- over HTTP ----------------------------------------------------------------------------------------------------
+
+def _token(url: str) -> str:
+    engine = dbmod.make_engine(url)
+    with dbmod.session_factory(engine)() as session:
+        clerk = session.scalar(select(User).where(User.username == "bench_clerk"))
+        token = create_token(session, clerk, "bench-scale")
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def _body(n: int) -> dict:
+    return {"applicant": {"kind": "NATURAL", "name": f"申请人{n}", "phone": f"139{n:08d}", "address": "基准市人民路1号"},
+            "channel": "online", "submitted_on": TODAY.isoformat(),
+            "items": [{"description": f"2025年度第{n}号项目的立项批复文件及附件"}],
+            "requested_form": "电子", "requested_delivery": "电子邮件"}
+
+
+def _hammer(clients: int, count: int, call) -> tuple[float, list[float], list]:
+    local = threading.local()
+
+    def one(n):
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+        started = time.perf_counter()
+        result = call(local.http, n)
+        return time.perf_counter() - started, result
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(-clients, 0)))  # warm-up
+        started = time.perf_counter()
+        timed = list(pool.map(one, range(count)))
+        wall = time.perf_counter() - started
+    return wall, [t for t, _ in timed], [r for _, r in timed]
+
+
+def _rss_mib(pid: int) -> list[float]:
+    """VmRSS of the children (workers) of a gunicorn master."""
+    out = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line.split()[1]) / 1024 for line in out.splitlines() if line.strip()]
+
+
+def _master_pid(port_base: str) -> int | None:
+    port = port_base.rsplit(":", 1)[1]
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "gunicorn" in line and f"127.0.0.1:{port}" in line and "--workers" in line:
+            candidates = [int(line.split()[0])]
+            return candidates[0] if _rss_mib(candidates[0]) else None
+    return None
+
+
+def measure_http(url: str, found: dict, clients: int, registrations: int, tmp: Path, table: Table,
+                 label: str) -> None:
+    token = _token(url)
+    settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
+    with ExitStack() as stack:
+        ref = stack.enter_context(gunicorn_server(url, tmp, app="bench.reference_app:create_app()",
+                                                  ready_path="/ping", options=GUNICORN))
+        ref_wall, ref_lat, _ = _hammer(clients, registrations, lambda http, n: http.post(
+            ref.base + "/cases", json=_body(n), timeout=60).raise_for_status())
+    ref_rate = registrations / ref_wall
+    with ExitStack() as stack:
+        server = stack.enter_context(gunicorn_server(
+            url, tmp, app=f"webui.app:create_app({settings!r})", ready_path="/api/v1/openapi.json", secret="bench",
+            options=GUNICORN))
+        base = server.base + "/api/v1"
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def register(http, n):
+            response = http.post(base + "/cases", json=_body(n), headers=headers, timeout=120)
+            assert response.status_code == 201, response.text[:500]
+            return response.json()["case"]["id"]
+
+        wall, lat, ids = _hammer(clients, registrations, register)
+        rate, p99 = registrations / wall, percentile(lat, 0.99) * 1000
+        table.add(f"API registration, {clients} clients ({label})",
+                  f"{rate:.1f}/s, p99 {p99:.0f} ms",
+                  f"reference app {ref_rate:.0f}/s, p99 {percentile(ref_lat, 0.99) * 1000:.0f} ms → {rate / ref_rate:.2f}×",
+                  f"≥ {REGISTRATION_RATIO_TARGET}×, p99 ≤ {REGISTRATION_P99_TARGET_MS:.0f} ms",
+                  rate / ref_rate >= REGISTRATION_RATIO_TARGET and p99 <= REGISTRATION_P99_TARGET_MS)
+        if not found:
+            return
+        reads = max(400, registrations * 2)
+        read_ids = [random.Random(n).choice(found["ids"]) for n in range(reads)]
+
+        def read(http, n):
+            response = http.get(f"{base}/cases/{read_ids[n % len(read_ids)]}", headers=headers, timeout=60)
+            assert response.status_code == 200, response.text[:300]
+
+        wall, lat, _ = _hammer(clients, reads, read)
+        table.add(f"API reads GET /cases/{{id}}, {clients} clients", f"{reads / wall:.0f}/s, p99 "
+                  f"{percentile(lat, 0.99) * 1000:.0f} ms", "", f"≥ {READS_TARGET:.0f}/s", reads / wall >= READS_TARGET)
+        master = _master_pid(server.base)
+        mixed = [lambda http, n: read(http, n), lambda http, n: http.get(f"{base}/cases?q=批复", headers=headers,
+                                                                        timeout=60).raise_for_status(),
+                 lambda http, n: http.get(f"{base}/cases?stage=in_handling", headers=headers,
+                                          timeout=60).raise_for_status()]
+        _hammer(clients, 1000, lambda http, n: mixed[n % len(mixed)](http, n))
+        rss = _rss_mib(master) if master else []
+        if rss:
+            table.add("gunicorn worker RSS after 1,000 mixed requests", " / ".join(f"{r:.0f} MiB" for r in rss), "",
+                      f"≤ {RSS_TARGET_MIB:.0f} MiB", max(rss) <= RSS_TARGET_MIB)
+
+
+def measure_ledger(url_base: str | None, rows: int, tmp: Path, table: Table) -> None:
+    ledger = tmp / "ledger.csv"
+    write_csv(ledger, rows)
+    if url_base and url_base.startswith("postgresql"):
+        url = dbmod.create_database(url_base, f"{make_url(url_base).database}_ledger")
+    else:
+        url = f"sqlite:///{tmp / 'ledger.sqlite3'}"
+    try:
+        dbmod.upgrade(url)
+        engine = dbmod.make_engine(url)
+        with dbmod.session_factory(engine)() as session:
+            add_agency(session, "BENCH", "基准测试机关")
+            session.commit()
+        engine.dispose()
+        env = {**os.environ, "GONGKAI_DATABASE_URL": url}
+        started = time.perf_counter()
+        done = subprocess.run([str(ROOT / ".venv/bin/gongkai"), "ledger", "import", str(ledger)], env=env,
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            print(done.stdout[-1000:], done.stderr[-2000:])
+        table.add(f"ledger import, {rows} rows (.csv)", f"{seconds:.1f} s" + ("" if done.returncode == 0
+                                                                              else " (FAILED)"), "",
+                  f"≤ {LEDGER_TARGET_S:.0f} s (100k rows)", done.returncode == 0 and seconds <= LEDGER_TARGET_S)
+    finally:
+        if url.startswith("postgresql"):
+            dbmod.drop_database(url)
+
+
+def empty_database(url_base: str | None, tmp: Path) -> str:
+    """A database with only the benchmark agencies (for registration on an empty database)."""
+    if url_base and url_base.startswith("postgresql"):
+        url = make_url(url_base).set(database=f"{make_url(url_base).database}_empty").render_as_string(False)
+        from_template(url, f"{make_url(url_base).database}_0_template",
+                      lambda t: generate_url(t, 0, agencies=1, today=TODAY))
+        dbmod.upgrade(url)
+        return url
+    url = f"sqlite:///{tmp / 'empty.sqlite3'}"
+    generate_url(url, 0, agencies=1, today=TODAY)
+    return url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--agencies", type=int, default=4)
+    parser.add_argument("--database-url", default=os.environ.get("GONGKAI_BENCH_DATABASE_URL"))
+    parser.add_argument("--template", default=None, help="PostgreSQL template database (default: NAME_CASES_template)")
+    parser.add_argument("--requests", type=int, default=40, help="requests per page")
+    parser.add_argument("--registrations", type=int, default=64)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--ledger-rows", type=int, default=100_000)
+    parser.add_argument("--skip", default="", help="comma-separated: pages,report,http,empty,ledger")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "bench" / "scale.md"))
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    table = Table()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        url = prepare_database(args.database_url, args.cases, args.agencies, tmp, args.template)
+        database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        found = samples(url)
+        print(f"== {database}, {args.cases} cases in {args.agencies} agencies (BENCH: {len(found['ids'])} sampled)")
+        if "pages" not in skip:
+            measure_pages(url, found, args.requests, table)
+        if "report" not in skip:
+            measure_report(url, found["agency_id"], table)
+        if "http" not in skip:
+            measure_http(url, found, args.clients, args.registrations, tmp, table, f"at {args.cases} cases")
+        if "empty" not in skip:
+            measure_http(empty_database(args.database_url, tmp), {}, args.clients, args.registrations, tmp, table,
+                         "empty database")
+        if "ledger" not in skip:
+            measure_ledger(args.database_url, args.ledger_rows, tmp, table)
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(f"# Scale benchmark: {database}, {args.cases} cases\n\n"
+                       f"`.venv/bin/python bench/bench_scale.py --cases {args.cases}` on {date.today().isoformat()} "
+                       f"(2 cores shared with other work: compare the ratios, not the absolute times).\n\n"
+                       f"{table.markdown()}\n", encoding="utf-8")
+        print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
