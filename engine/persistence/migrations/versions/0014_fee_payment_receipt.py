@@ -1,13 +1,13 @@
 """A fee payment records the amount paid and the receipt's number (票据号), not only the day
 
 Revision ID: fee_payment_receipt
-Revises: 0009
+Revises: scale_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "fee_payment_receipt"
-down_revision = "0009"
+down_revision = "scale_indexes"
 branch_labels = None
 depends_on = None
 
