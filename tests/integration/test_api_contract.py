@@ -228,7 +228,8 @@ def test_a_stale_version_is_refused_with_409_and_the_current_version(api):
 def test_an_action_the_stage_does_not_allow_is_refused_with_409_saying_why(api):
     case = _register(api)["case"]
     body = _error(api["clerk"].act(case["id"], "record_payment", {"version": case["version"],
-                                                                   "paid_on": "2026-03-02"}), 409, "workflow")
+                                                                   "paid_on": "2026-03-02",
+                                                                   "receipt_no": "浙财电0001234"}), 409, "workflow")
     assert "已登记" in body["detail"]
 
 
