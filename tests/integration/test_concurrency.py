@@ -112,11 +112,11 @@ def test_fifty_parallel_registrations_in_two_agencies_number_each_agency_gap_fre
 
     try:
         assert _run_parallel(50, register) == []
+        with dbmod.transaction(engine) as s:
+            for agency_id in (agency.id, other.id):
+                seqs = sorted(s.scalars(select(Case.reg_seq).where(Case.agency_id == agency_id)))
+                numbers = set(s.scalars(select(Case.reg_no).where(Case.agency_id == agency_id)))
+                assert seqs == list(range(1, 26)) and len(numbers) == 25
+                assert verify_chain(s, s.get(Agency, agency_id)) is None
     finally:
         engine.dispose()
-    with dbmod.transaction(engine) as s:
-        for agency_id in (agency.id, other.id):
-            seqs = sorted(s.scalars(select(Case.reg_seq).where(Case.agency_id == agency_id)))
-            numbers = set(s.scalars(select(Case.reg_no).where(Case.agency_id == agency_id)))
-            assert seqs == list(range(1, 26)) and len(numbers) == 25
-            assert verify_chain(s, s.get(Agency, agency_id)) is None
