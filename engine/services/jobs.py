@@ -396,7 +396,9 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[int]:
     lost = now - timedelta(seconds=LOST_SECONDS)
     return list(session.scalars(select(Job.id).where(
         Job.state == "queued", _due(now),
-        or_(and_(Job.enqueued_at.is_(None), Job.created_at < undispatched), Job.enqueued_at < lost))
+        # A retry waiting out its backoff is handed over as soon as it is due (the grace is for fresh commits).
+        or_(and_(Job.enqueued_at.is_(None), or_(Job.created_at < undispatched, Job.run_after.is_not(None))),
+            Job.enqueued_at < lost))
         .order_by(Job.id)))
 
 

@@ -146,3 +146,84 @@ def test_an_applicant_applies_looks_up_supplements_and_downloads_the_reply_on_a_
     _check(page, "case-replied", found, tmp_path)
     page.context.close()
     assert not found, json.dumps(found, ensure_ascii=False)
+
+
+def test_an_applicant_told_by_email_follows_the_link_supplements_and_downloads_the_signed_reply(
+        served, browser, session, users, db_engine, tmp_path, monkeypatch):  # noqa: F811
+    """Issue 15's whole path: apply online → the registration e-mail arrives on a real SMTP server on loopback →
+    its link opens the progress page → the supplement asked for by e-mail is given there → the reply-ready e-mail's
+    link leads to the signed reply, whose first download records the electronic delivery."""
+    from engine.config import load_settings
+    from tests.mail_servers import SmtpServer
+    from webui.background.runner import work_pending
+
+    base = served
+    smtp = SmtpServer().start()
+    monkeypatch.setenv("GONGKAI_SMTP_URL", smtp.url)
+    monkeypatch.setenv("GONGKAI_MAIL_FROM", "测试市政府信息公开 <gongkai@testcity.example.cn>")
+    monkeypatch.setenv("GONGKAI_PUBLIC_URL", base)
+    load_settings.cache_clear()
+    try:
+        page = _phone(browser)
+        page.goto(f"{base}/apply")
+        page.fill("#f-name", "王五")
+        page.fill("#f-id_number", "11010519491231002X")
+        page.fill("#f-email", "wangwu@example.cn")
+        page.fill("#f-item-1", "2025年度城区道路维修工程的招标文件")
+        page.check("input[name=requested_delivery][value=网络平台]")
+        page.check("input[name=notice_read]")
+        page.wait_for_timeout(2100)
+        page.click("button:has-text('下一步：核对申请')")
+        page.click("button:has-text('确认提交')")
+        page.wait_for_selector("#query-code")
+        reg_no, code = page.inner_text("#reg-no").strip(), page.inner_text("#query-code").strip()
+        page.context.close()
+
+        def mails_to_applicant() -> list:
+            work_pending(db_engine)  # the job queue's own path: the send jobs the actions wrote
+            return [m for m in smtp.messages() if m["To"] and "wangwu@example.cn" in m["To"]]
+
+        def link_in(mail) -> str:
+            text = mail.get_body(("plain",)).get_content()
+            return text.split("办理进度查询：")[1].split()[0]
+
+        [registered] = mails_to_applicant()
+        assert reg_no in registered["Subject"]
+        link = link_in(registered)
+        assert link.startswith(f"{base}/progress?reg_no=")
+
+        case = _case(session, reg_no)
+        services.request_supplement(session, case.id, items=["请写明招标文件的项目编号"], renderer=h.render,
+                                    actor=users["clerk"], today=TODAY)
+        session.commit()
+        mails = mails_to_applicant()
+        assert len(mails) == 2 and "补正" in mails[1]["Subject"]
+
+        page = _phone(browser)
+        page.goto(link_in(mails[1]))  # the 登记编号 is filled in from the link; the 查询码 only the applicant knows
+        page.fill("#f-query_code", code)
+        page.click("button:has-text('查询')")
+        page.wait_for_selector("#stage")
+        assert "需要您补正申请" in page.inner_text("#stage")
+        page.fill("#f-statement", "项目编号为 CSLQ-2025-031")
+        page.click("button:has-text('提交补正')")
+        page.wait_for_selector(".flash-success")
+        assert _case(session, reg_no).supplement_received_on == TODAY
+
+        h.accept(session, users, _case(session, reg_no), TODAY)
+        h.decide_disclosed(session, users, _case(session, reg_no), TODAY)
+        reply = h.review_and_sign(session, users, _case(session, reg_no), TODAY)
+        mails = mails_to_applicant()
+        ready = mails[-1]
+        assert "答复" in ready["Subject"] and reg_no in ready["Subject"]
+        page.goto(link_in(ready))
+        page.wait_for_selector("text=首次下载即为电子送达")
+        with page.expect_download() as download:
+            page.click(f"form[action$='/progress/letters/{reply.id}'] button")
+        assert download.value.path().read_bytes() == reply.pdf
+        deliveries = session.scalars(select(Delivery).where(Delivery.letter_id == reply.id)).all()
+        assert [(d.method, d.delivered_on) for d in deliveries] == [("ONLINE", TODAY)]
+        page.context.close()
+    finally:
+        smtp.stop()
+        load_settings.cache_clear()
