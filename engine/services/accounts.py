@@ -199,6 +199,20 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# A system user (the portal's `portal-<CODE>`, who registers online requests) holds a password hash no password
+# matches; it must stay unable to sign in, so no one may give it a password, other roles or a token.
+SYSTEM_PASSWORD_MARK = "!"
+
+
+def is_system_user(user: User) -> bool:
+    return (user.password_hash or "").startswith(SYSTEM_PASSWORD_MARK)
+
+
+def _refuse_system_user(user: User, what: str) -> None:
+    if is_system_user(user):
+        raise InvalidInput(f"{user.username} 是系统账户（{user.display_name}），不能登录，{what}")
+
+
 def create_token(session: Session, user: User, name: str = "", *, scope: str = "full",
                  personal_data: bool = False) -> str:
     """Create an API token for `user` with a scope (full, read, portal) and, only when asked, the right to see ID
@@ -206,6 +220,7 @@ def create_token(session: Session, user: User, name: str = "", *, scope: str = "
     name = optional_text(name, "令牌名称", max_len=limits.TOKEN_NAME, multiline=False, field="name")
     if scope not in TOKEN_SCOPES:
         raise InvalidInput(f"令牌范围无效：{scope}（可选 {'、'.join(TOKEN_SCOPES)}）", details={"field": "scope"})
+    _refuse_system_user(user, "不能为其创建API令牌")
     token = "gk_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=utcnow(),
                          scope=scope, personal_data=personal_data))
@@ -256,6 +271,8 @@ def update_user(session: Session, user_id: int, operation: str, *, actor: User, 
         raise NotFound("没有这个用户")
     _require_admin(actor, user.agency_id)
     roles_before = list(user.roles or [])
+    if operation in ("reset_password", "roles", "unlock"):
+        _refuse_system_user(user, "不能设置密码、解除登录限制或更改角色")
     if operation == "deactivate":
         if user.id == actor.id:
             raise InvalidInput("不能停用自己的账户")

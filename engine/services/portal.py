@@ -24,6 +24,7 @@ from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, AuditEvent, Case, Delivery, Letter, User
 from engine.rules.search import normalise_search_text
 from engine.rules.vocabulary import CHANNEL_LABELS, DELIVERY_LABELS, LETTER_LABELS
+from engine.services.accounts import SYSTEM_PASSWORD_MARK
 from engine.services.closing import withdraw
 from engine.services.common import ActionResult, load_case, optional_text, use_case
 from engine.services.downloads import letter_for_download
@@ -36,7 +37,7 @@ from engine.services.uploads import UploadedFile, upload_file
 PORTAL_USER_PREFIX = "portal-"
 PORTAL_DISPLAY_NAME = "网上申请平台"
 # Not an argon2 hash: verification fails for every password, so the system user can never sign in.
-UNUSABLE_PASSWORD = "!portal-system-user"
+UNUSABLE_PASSWORD = SYSTEM_PASSWORD_MARK + "portal-system-user"
 
 # How the applicant asked to get the information: these two are electronic (条例40; the reply is fetched here).
 ELECTRONIC_DELIVERIES = ("网络平台", "电子邮件")

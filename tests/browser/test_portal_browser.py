@@ -217,6 +217,8 @@ def test_an_applicant_told_by_email_follows_the_link_supplements_and_downloads_t
         ready = mails[-1]
         assert "答复" in ready["Subject"] and reg_no in ready["Subject"]
         page.goto(link_in(ready))
+        page.fill("#f-query_code", code)
+        page.click("button:has-text('查询')")
         page.wait_for_selector("text=首次下载即为电子送达")
         with page.expect_download() as download:
             page.click(f"form[action$='/progress/letters/{reply.id}'] button")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import services
+from engine.errors import InvalidInput
 from engine.persistence.models import Agency, AuditEvent, Case, Delivery, Letter, Upload, User
 from engine.services import portal
 from tests.conftest import TODAY
@@ -415,3 +416,48 @@ def test_supplement_period_is_shown_in_days_from_delivery(applicant, session, us
     session.commit()
     page = applicant.get("/progress/case").get_data(as_text=True)
     assert "补正期限" in page and "补正告知书已送达" in page
+
+
+def test_the_portal_system_user_can_get_no_password_roles_or_token(applicant, session, users):
+    apply_online(applicant)
+    system = session.get(User, case_actor(session))
+    for operation, extra in (("reset_password", {"password": "a-Long-and-unusual-passphrase-2026"}),
+                             ("roles", {"roles": ["clerk", "admin"]}), ("unlock", {})):
+        with pytest.raises(InvalidInput, match="系统账户"):
+            services.accounts.update_user(session, system.id, operation, actor=users["admin"], **extra)
+    with pytest.raises(InvalidInput, match="系统账户"):
+        services.accounts.create_token(session, system, "门户")
+    session.rollback()
+    system = session.get(User, case_actor(session))
+    assert system.password_hash == portal.UNUSABLE_PASSWORD and system.roles == ["clerk"]
+
+
+def test_the_api_status_lookup_finds_a_number_typed_with_other_brackets(applicant, portal_app, session):
+    reg_no, code = apply_online(applicant)
+    api = portal_app.test_client()
+    for typed in (reg_no, reg_no.replace("〔", "[").replace("〕", "]"), reg_no.replace("〔", "【").replace("〕", "】")):
+        answer = api.post("/api/v1/public/status", json={"reg_no": typed, "query_code": code})
+        assert answer.status_code == 200 and answer.get_json()["reg_no"] == reg_no, typed
+    assert api.post("/api/v1/public/status", json={"reg_no": reg_no, "query_code": "WRONG123"}).status_code == 404
+
+
+def test_an_online_request_registered_over_the_api_keeps_its_code_when_confirmed_by_hand(portal_app, session, users,
+                                                                                         today):
+    agency = session.scalar(select(Agency))
+    agency.online_manual_confirmation = True
+    token = services.accounts.create_token(session, users["clerk"], "门户网站", scope="portal")
+    session.commit()
+    api = portal_app.test_client()
+    body = {"applicant": {"kind": "NATURAL", "name": "赵六", "id_type": "居民身份证", "id_number": "11010519491231002X",
+                          "email": "zhaoliu@example.cn"},
+            "channel": "online", "submitted_on": today.isoformat(), "items": [{"description": "2025年度河道整治方案"}]}
+    answer = api.post("/api/v1/cases", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.get_json()
+    registered = answer.get_json()
+    confirmed = services.confirm_receipt(session, registered["case"]["id"], confirmed_on=today, renderer=render,
+                                         actor=users["clerk"], today=today)
+    session.commit()
+    assert confirmed.query_code is None
+    status = api.post("/api/v1/public/status", json={"reg_no": registered["case"]["reg_no"],
+                                                     "query_code": registered["query_code"]})
+    assert status.status_code == 200 and status.get_json()["received_on"] == today.isoformat()

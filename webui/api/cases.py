@@ -71,8 +71,10 @@ def register_request():
         items=[(item.description, item.topic) for item in body.items], signed_for_on=body.signed_for_on,
         confirmed_on=body.confirmed_on, requested_form=body.requested_form,
         requested_delivery=body.requested_delivery, purpose=body.purpose)
+    # An online request's code goes straight to the applicant through the integrating portal: a later manual
+    # confirmation (条例31(三)) keeps it valid instead of issuing another.
     result = services.register_request(session, form, renderer=context.renderer(session.get(Agency, user.agency_id)),
-                                       actor=user, today=today)
+                                       actor=user, today=today, query_code_shown=body.channel == "online")
     case = result.case
     out = s.RegisteredOut(case=case_view(case), query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])

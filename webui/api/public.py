@@ -3,14 +3,9 @@ the receipt, due and finished dates — nothing else. Rate-limited per client ad
 
 from __future__ import annotations
 
-import hmac
-
-from sqlalchemy import select
-
 from engine.errors import NotFound
-from engine.persistence.models import Agency, Case
 from engine.rules.workflow import STAGE_LABELS
-from engine.services.registration import query_code_digest
+from engine.services.portal import find_case_by_query_code
 from webui.api import context, endpoint, present
 from webui.api import schemas as s
 from webui.api.cases import respond
@@ -26,15 +21,8 @@ NOT_FOUND = "登记编号或查询码不正确（请核对登记回执）"
                 "每个来源地址每分钟限 10 次（可配置）。"))
 def status_lookup():
     body = context.json_body(s.StatusLookupIn)
-    digest = query_code_digest(body.query_code)
-    stmt = select(Case).where(Case.reg_no == body.reg_no.strip())
-    if body.agency:
-        stmt = stmt.join(Agency, Case.agency_id == Agency.id).where(Agency.code == body.agency)
-    # Compare every candidate in constant time; the same answer whether the number or the code is wrong.
-    found = None
-    for case in context.session().scalars(stmt.limit(50)):
-        if hmac.compare_digest(case.query_code_hash or "", digest) and found is None:
-            found = case
+    # The 登记编号 typed with any brackets; the same answer whether the number or the code is wrong (constant time).
+    found = find_case_by_query_code(context.session(), body.reg_no, body.query_code, agency_code=body.agency or None)
     if found is None:
         raise NotFound(NOT_FOUND)
     due_on = found.due_on if found.stage in present.CLOCK_STAGES else None
