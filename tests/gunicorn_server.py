@@ -36,7 +36,7 @@ def free_port() -> int:
 def gunicorn_server(database_url: str, var_dir: Path, *, app: str = "webui.app:create_app()",
                     ready_path: str = "/login", options: Sequence[str] = ("--workers", "2"),
                     secret: str = "gunicorn-test-secret") -> Iterator[Server]:
-    """Starts gunicorn, waits (30 s at most) until `ready_path` answers 200, stops it on leaving; its output
+    """Starts gunicorn, waits (120 s at most: the CI machine has two cores and runs suites side by side) until `ready_path` answers 200, stops it on leaving; its output
     is in `var_dir/gunicorn.log`. A server that does not come up raises RuntimeError with that log."""
     port = free_port()
     server = Server(f"http://127.0.0.1:{port}", Path(var_dir) / "gunicorn.log")
@@ -47,7 +47,7 @@ def gunicorn_server(database_url: str, var_dir: Path, *, app: str = "webui.app:c
             [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", *options, app],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while True:
                 try:
                     if requests.get(server.base + ready_path, timeout=10).status_code == 200:
