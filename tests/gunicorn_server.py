@@ -36,8 +36,8 @@ def free_port() -> int:
 def gunicorn_server(database_url: str, var_dir: Path, *, app: str = "webui.app:create_app()",
                     ready_path: str = "/login", options: Sequence[str] = ("--workers", "2"),
                     secret: str = "gunicorn-test-secret") -> Iterator[Server]:
-    """Starts gunicorn, waits (120 s at most: the CI machine has two cores and runs suites side by side) until `ready_path` answers 200, stops it on leaving; its output
-    is in `var_dir/gunicorn.log`. A server that does not come up raises RuntimeError with that log."""
+    """Starts gunicorn, waits (120 s at most: the CI machine has two cores and runs suites side by side) until
+    `ready_path` answers 200, stops it on leaving; its output is in `var_dir/gunicorn.log`. A server that does not come up raises RuntimeError with that log."""
     port = free_port()
     server = Server(f"http://127.0.0.1:{port}", Path(var_dir) / "gunicorn.log")
     env = {**os.environ, "GONGKAI_DATABASE_URL": database_url, "GONGKAI_VAR_DIR": str(var_dir),
