@@ -111,6 +111,7 @@ def test_the_handler_changes_the_exemption_ground_and_keeps_the_facts_typed(serv
     handler.select_option("select[name=ground]", "WITHHELD_PROCESS")
     handler.wait_for_selector("textarea[name=discretion_reason]")
     handler.fill("textarea[name=facts]", "名册中列有被征收人的姓名、身份证号和补偿金额，属于个人隐私")
+    handler.wait_for_load_state("load")  # the re-shown page's script must have run before the select changes
     handler.select_option("select[name=ground]", "WITHHELD_THIRD_PARTY")
     handler.wait_for_selector("textarea[name=public_interest]")
     assert handler.input_value("textarea[name=facts]") == "名册中列有被征收人的姓名、身份证号和补偿金额，属于个人隐私"

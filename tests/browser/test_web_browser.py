@@ -122,6 +122,9 @@ def test_clerk_handler_and_reviewer_take_a_request_to_a_signed_delivered_partial
     handler.click("button:has-text('保存办理结果')")
     handler.wait_for_selector(".flash-success")
     handler.click("a:has-text('不予公开理由记录')")
+    # The ground's select re-shows the form by script (gongkai.js, at the end of the page): choosing before the
+    # script has run would change nothing, so wait for the page to have loaded.
+    handler.wait_for_load_state("load")
     handler.select_option("select[name=ground]", "WITHHELD_THIRD_PARTY")
     handler.wait_for_selector("textarea[name=public_interest]")
     assert "涉及商业秘密、个人隐私" in handler.inner_text("blockquote.statute")
