@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import services
 from engine.persistence.models import Case, Delivery, Upload
 from tests.browser.test_accessibility import AXE, _violations
-from tests.browser.test_web_browser import browser  # noqa: F401 - fixture
+from tests.browser.test_web_browser import _confirm, browser  # noqa: F401 - fixture
 from tests.conftest import TODAY
 from tests.integration import helpers_cases as h
 
@@ -87,7 +87,7 @@ def test_an_applicant_applies_looks_up_supplements_and_downloads_the_reply_on_a_
     assert "改造资金的拨付文件" in page.inner_text("main")
     _check(page, "review", found, tmp_path)
     assert _case(session, "依申请〔2026〕1号") is None
-    page.click("button:has-text('确认提交')")
+    _confirm(page, "确认提交")
     page.wait_for_selector("#query-code")
     reg_no, code = page.inner_text("#reg-no").strip(), page.inner_text("#query-code").strip()
     assert len(code) == 8 and "2026年3月2日" in page.inner_text("#received-on")
@@ -174,7 +174,7 @@ def test_an_applicant_told_by_email_follows_the_link_supplements_and_downloads_t
         page.check("input[name=notice_read]")
         page.wait_for_timeout(2100)
         page.click("button:has-text('下一步：核对申请')")
-        page.click("button:has-text('确认提交')")
+        _confirm(page, "确认提交")
         page.wait_for_selector("#query-code")
         reg_no, code = page.inner_text("#reg-no").strip(), page.inner_text("#query-code").strip()
         page.context.close()

@@ -68,6 +68,15 @@ def _sign_in(browser, base: str, username: str, **options):
     return page
 
 
+def _confirm(page, label: str) -> None:
+    """Press a confirmation page's button once that page has loaded entirely, its 样稿 iframe included: on the loaded
+    CI machine a click while the page was still loading submitted nothing."""
+    button = f"button:has-text('{label}')"
+    page.wait_for_selector(button)
+    page.wait_for_load_state("load")
+    page.click(button)
+
+
 def _open_case(page, base: str, case_url: str):
     page.goto(case_url)
     page.wait_for_selector("h2:has-text('可执行的操作')")
@@ -147,10 +156,11 @@ def test_clerk_handler_and_reviewer_take_a_request_to_a_signed_delivered_partial
     reviewer = _sign_in(browser, base, "legal_reviewer")
     _open_case(reviewer, base, case_url)
     reviewer.click("a:has-text('法制审核与签发')")
-    reviewer.click("button:has-text('确认')")
+    _confirm(reviewer, "确认")
     reviewer.wait_for_selector("text=各项审核完毕")
     reviewer.click("#sign-button")
     reviewer.wait_for_selector("text=签发后答复书冻结，不能修改，只能更正")
+    reviewer.wait_for_load_state("load")  # the 样稿 iframe too: see _confirm
     reviewer.click("#confirm-sign")
     reviewer.wait_for_selector(".flash-success")
     assert "答复书已签发" in reviewer.inner_text(".flash-success")
@@ -188,7 +198,7 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     clerk.fill("input[name=period_working_days]", "10")
     clerk.click("button:has-text('出具补正告知书')")
     assert "补正告知书（样稿）" in clerk.inner_text("main")  # nothing issued before the confirmation
-    clerk.click("button:has-text('确认补正告知')")
+    _confirm(clerk, "确认补正告知")
     clerk.wait_for_selector(".flash-success")
     assert "补正中" in clerk.inner_text(".casehead")
     assert "补正告知书" in clerk.inner_text("#documents")
@@ -209,7 +219,7 @@ def test_a_supplement_request_that_lapses_closes_the_case_with_a_termination_not
     _open_case(clerk, base, case_url)
     clerk.click("a:has-text('逾期未补正')")
     clerk.click("button:has-text('结案并出具终止办理告知书')")
-    clerk.click("button:has-text('确认逾期结案')")
+    _confirm(clerk, "确认逾期结案")
     clerk.wait_for_selector(".flash-success")
     header = clerk.inner_text(".casehead")
     assert "已办结" in header and "逾期不补正" in header
