@@ -16,6 +16,7 @@ from engine.rules.vocabulary import STAGES
 from engine.services.case_list import DUE_STATUSES, CaseCriteria, cases_matching
 
 PAGE_SIZE = 50
+COUNT_CAP = 1000    # the list counts its matches up to here and says 「1000+ 件」 beyond
 SORTS = {
     "received_desc": ("收到日期（新→旧）", lambda: (Case.received_on.desc().nulls_last(), Case.id.desc())),
     "received_asc": ("收到日期（旧→新）", lambda: (Case.received_on.asc().nulls_last(), Case.id.asc())),
@@ -83,9 +84,30 @@ def filtered(agency_id: int, f: CaseFilter, today: date, dialect: str = "") -> S
     return cases_matching(agency_id, f, today, dialect)
 
 
-def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> tuple[list[Case], int]:
-    """One page of the filtered list and the total count (two queries whatever the page size)."""
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the list and how many cases match: exactly up to `COUNT_CAP`, beyond it only "more than"."""
+
+    rows: list[Case]
+    total: int          # the number of matches, or COUNT_CAP when there are more (`capped`)
+    capped: bool        # more than COUNT_CAP matches: shown as 「1000+ 件」, never counted to the end
+    has_next: bool      # a case follows this page
+
+    @property
+    def pages(self) -> int | None:
+        """How many pages the list has, when it is known."""
+        return None if self.capped else max(1, -(-self.total // PAGE_SIZE))
+
+
+def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> ListPage:
+    """One page of the filtered list and its count, capped (two queries whatever the page size or the matches).
+
+    Counting every one of a million matches costs what a page of 50 does not; nobody pages through more than
+    a thousand cases, they narrow the filter. The count stops at COUNT_CAP + 1 rows; the page is fetched with
+    one row more than it shows, so the next page is offered exactly when it has cases, counted or not."""
     base = filtered(agency_id, f, today, session.get_bind().dialect.name)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
-    rows = session.scalars(base.order_by(*SORTS[f.sort][1]()).limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE)).all()
-    return list(rows), total or 0
+    counted = session.scalar(select(func.count()).select_from(
+        base.order_by(None).with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery())) or 0
+    rows = list(session.scalars(base.order_by(*SORTS[f.sort][1]()).limit(PAGE_SIZE + 1)
+                                .offset((f.page - 1) * PAGE_SIZE)).all())
+    return ListPage(rows[:PAGE_SIZE], min(counted, COUNT_CAP), counted > COUNT_CAP, len(rows) > PAGE_SIZE)

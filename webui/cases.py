@@ -33,7 +33,7 @@ from engine.services import downloads, notifications
 from engine.services.admin_audit import log_personal_data_export
 from webui import db
 from webui import form_values as fv
-from webui.case_queries import PAGE_SIZE, SORTS, CaseFilter, filtered, page_of
+from webui.case_queries import SORTS, CaseFilter, filtered, page_of
 from webui.downloads import content_disposition, letter_filename
 from webui.localtime import today
 from webui.presentation import CHANNEL_LABELS, days_left
@@ -96,11 +96,10 @@ def index():
     for problem in f.errors:
         flash(problem, "error")
     on = today()
-    rows, total = page_of(session, current_user.agency_id, f, on)
+    listed = page_of(session, current_user.agency_id, f, on)
     departments = session.scalars(select(Department).where(Department.agency_id == current_user.agency_id)
                                   .order_by(Department.name)).all()
-    pages = max(1, -(-total // PAGE_SIZE))
-    return render_template("cases/index.html", rows=rows, total=total, f=f, pages=pages, departments=departments,
+    return render_template("cases/index.html", rows=listed.rows, listed=listed, f=f, departments=departments,
                            sorts=SORTS, today=on, APPLICANT_TYPES=APPLICANT_TYPES, OUTCOMES=OUTCOMES)
 
 

@@ -1,0 +1,85 @@
+"""The case list counts its matches only up to a cap (「1000+ 件」 beyond it) and still pages exactly, past the cap
+too: every page is the slice of the whole ordered list, and 下一页 is offered exactly when a case follows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bench.generate_cases import PASSWORD, generate
+from engine.persistence.models import Agency, Case
+from tests.conftest import TODAY
+from webui import case_queries
+from webui.case_queries import SORTS, CaseFilter, page_of
+
+CAP, SIZE = 7, 4
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    monkeypatch.setattr(case_queries, "COUNT_CAP", CAP)
+    monkeypatch.setattr(case_queries, "PAGE_SIZE", SIZE)
+
+
+@pytest.fixture
+def bench_agency(session):
+    generate(session, count=40, today=TODAY)
+    return session.scalar(select(Agency).where(Agency.code == "BENCH"))
+
+
+def _all_in_order(session, agency_id, f: CaseFilter) -> list[int]:
+    """Every match, computed case by case in Python and put in the list's order."""
+    cases = [c for c in session.scalars(select(Case).where(Case.agency_id == agency_id))
+             if (not f.stage or c.stage == f.stage) and (not f.applicant_kind or c.applicant.kind == f.applicant_kind)]
+    key = {"received_desc": lambda c: (c.received_on is None, -(c.received_on.toordinal() if c.received_on else 0),
+                                       -c.id),
+           "received_asc": lambda c: (c.received_on is None, c.received_on.toordinal() if c.received_on else 0, c.id),
+           "reg_no": lambda c: (-c.reg_year, -c.reg_seq)}[f.sort]
+    return [c.id for c in sorted(cases, key=key)]
+
+
+@pytest.mark.parametrize("sort", ["received_desc", "received_asc", "reg_no"])
+@pytest.mark.parametrize("criteria", [{}, {"applicant_kind": "NATURAL"}, {"stage": "replied"}, {"stage": "signed"}])
+def test_each_page_is_its_slice_of_the_whole_list_and_the_count_stops_at_the_cap(session, bench_agency, small_pages,
+                                                                                 sort, criteria):
+    assert sort in SORTS
+    base = CaseFilter(sort=sort, **criteria)
+    expected = _all_in_order(session, bench_agency.id, base)
+    last_page = max(1, -(-len(expected) // SIZE)) + 1  # one page past the end, beyond the cap where there is one
+    for page in range(1, last_page + 1):
+        listed = page_of(session, bench_agency.id, CaseFilter(sort=sort, page=page, **criteria), TODAY)
+        assert [c.id for c in listed.rows] == expected[(page - 1) * SIZE:page * SIZE], (criteria, page)
+        assert listed.capped == (len(expected) > CAP)
+        assert listed.total == min(len(expected), CAP)
+        assert listed.has_next == (len(expected) > page * SIZE)
+        assert listed.pages == (None if listed.capped else max(1, -(-len(expected) // SIZE)))
+
+
+def test_the_count_is_exact_at_the_cap_and_capped_one_past_it(session, bench_agency, monkeypatch):
+    everything = len(_all_in_order(session, bench_agency.id, CaseFilter()))
+    monkeypatch.setattr(case_queries, "COUNT_CAP", everything)
+    listed = page_of(session, bench_agency.id, CaseFilter(), TODAY)
+    assert (listed.total, listed.capped) == (everything, False)
+    monkeypatch.setattr(case_queries, "COUNT_CAP", everything - 1)
+    listed = page_of(session, bench_agency.id, CaseFilter(), TODAY)
+    assert (listed.total, listed.capped) == (everything - 1, True)
+
+
+def test_the_page_says_more_than_the_cap_and_offers_the_next_page_past_it(db_url, session, small_pages):
+    from webui.app import create_app
+    from webui.db import get_engine
+
+    generate(session, count=40, today=TODAY)
+    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "q", "WTF_CSRF_ENABLED": False, "GONGKAI_TODAY": TODAY})
+    client = app.test_client()
+    assert client.post("/login", data={"username": "bench_clerk", "password": PASSWORD}).status_code == 302
+    try:
+        first = client.get("/cases").get_data(as_text=True)
+        assert f"共 {CAP}+ 件" in first and "下一页" in first and "上一页" not in first
+        beyond = client.get("/cases?page=3").get_data(as_text=True)  # cases 9–12: past the cap of 7
+        assert f"共 {CAP}+ 件" in beyond and "第 3 页" in beyond and "上一页" in beyond and "下一页" in beyond
+        rare = client.get("/cases?q=" + "罕见词汇甲乙丙").get_data(as_text=True)
+        assert "共 1 件" in rare and "下一页" not in rare
+    finally:
+        with app.app_context():
+            get_engine().dispose()
