@@ -193,49 +193,27 @@ class RepeatedRequest:
 def repeated_requests(session: Session, agency_id: int | None, year: int, *, threshold: float = 0.6,
                       limit_items: int = 5000) -> list[RepeatedRequest]:
     """Similar request texts from ≥ 2 different applicants: candidates for proactive disclosure (条例44)."""
-    query = _agency_filter(
-        select(CaseItem.description, Case.id, Case.reg_no, Case.applicant_id)
+    latest = _agency_filter(
+        select(CaseItem.description, CaseItem.id.label("item_id"), Case.id, Case.reg_no, Case.applicant_id,
+               Case.received_on)
         .join(Case, Case.id == CaseItem.case_id)
         .where(_year_filter(Case.received_on, year))
-        .order_by(Case.received_on.desc(), CaseItem.id.desc()).limit(limit_items), agency_id)
-    rows = session.execute(query).all()
+        .order_by(Case.received_on.desc(), CaseItem.id.desc()).limit(limit_items), agency_id).subquery()
     # Each case keeps its own applicant snapshot; the same person is recognised by the ID number. Only the
-    # applicants of the listed items are read (by primary key), never joined with every applicant of the agency.
-    people = {applicant_id: (kind, id_number) for applicant_id, kind, id_number in session.execute(
-        select(Applicant.id, Applicant.kind, Applicant.id_number_normalized)
-        .where(Applicant.id.in_({row[3] for row in rows})))} if rows else {}
-    items = [(text, case_id, reg_no, people[applicant_id] if people.get(applicant_id, ("", ""))[1] else applicant_id,
-              _content_bigrams(text)) for text, case_id, reg_no, applicant_id in rows]
+    # applicants of the listed items are read (joined by primary key after the limit), never every applicant.
+    rows = session.execute(
+        select(latest.c.description, latest.c.id, latest.c.reg_no, latest.c.applicant_id, Applicant.kind,
+               Applicant.id_number_normalized)
+        .join(Applicant, Applicant.id == latest.c.applicant_id)
+        .order_by(latest.c.received_on.desc(), latest.c.item_id.desc())).all()
+    grams = {text: _content_bigrams(text) for text in {row[0] for row in rows}}  # the same words, asked again
+    items = [(text, case_id, reg_no, (kind, id_number) if id_number else applicant_id, grams[text])
+             for text, case_id, reg_no, applicant_id, kind, id_number in rows]
     items = [item for item in items if len(item[4]) >= 2]
-    # Candidate pairs share a rare bigram; common ones (in > 5% of texts) would pair everything with everything.
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        for gram in item[4]:
-            index[gram].append(i)
-    ceiling = max(10, len(items) // 20)
-    parent = list(range(len(items)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    checked: set[tuple[int, int]] = set()
-    for postings in index.values():
-        if len(postings) < 2 or len(postings) > ceiling:
-            continue
-        for a_pos, a in enumerate(postings):
-            for b in postings[a_pos + 1:]:
-                if (a, b) in checked or root(a) == root(b):
-                    continue
-                checked.add((a, b))
-                ga, gb = items[a][4], items[b][4]
-                if 2 * len(ga & gb) / (len(ga) + len(gb)) >= threshold:
-                    parent[root(b)] = root(a)
+    group_of = _similar_groups([item[4] for item in items], threshold)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(items)):
-        groups[root(i)].append(i)
+        groups[group_of(i)].append(i)
     found = []
     for members in groups.values():
         applicants = {items[i][3] for i in members}
@@ -245,6 +223,59 @@ def repeated_requests(session: Session, agency_id: int | None, year: int, *, thr
         found.append(RepeatedRequest(items[members[-1]][0], len(applicants), cases))
     found.sort(key=lambda r: (-r.applicants, -len(r.cases), r.text))
     return found
+
+
+def _similar_groups(texts: list[frozenset[str]], threshold: float):
+    """Which texts are similar, transitively: a function giving each text's group. Two texts are compared when they
+    share a bigram found in 2 to max(10, 5 %) of the texts (common ones would pair everything with everything), and
+    are similar when their Dice coefficient reaches `threshold`.
+
+    Texts are compared once per distinct bigram set, not once per text: people ask for the same things in the same
+    words, so a year's thousands of items hold a few hundred distinct sets. Equal sets are similar (Dice 1) whenever
+    they share a bigram that qualifies, which is when their set holds one; the groups are those of comparing every
+    pair of texts."""
+    ceiling = max(10, len(texts) // 20)
+    frequency: dict[str, int] = defaultdict(int)
+    members: dict[frozenset[str], list[int]] = defaultdict(list)
+    for i, grams in enumerate(texts):
+        members[grams].append(i)
+        for gram in grams:
+            frequency[gram] += 1
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(a: int, b: int) -> None:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    distinct = list(members)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for d, grams in enumerate(distinct):
+        usable = [gram for gram in grams if 2 <= frequency[gram] <= ceiling]
+        if usable and threshold <= 1:
+            for i in members[grams][1:]:
+                join(members[grams][0], i)
+        for gram in usable:
+            postings[gram].append(d)
+    checked: set[tuple[int, int]] = set()
+    for ds in postings.values():
+        for a_pos, a in enumerate(ds):
+            first_a = members[distinct[a]][0]
+            for b in ds[a_pos + 1:]:
+                first_b = members[distinct[b]][0]
+                if (a, b) in checked or root(first_a) == root(first_b):
+                    continue
+                checked.add((a, b))
+                ga, gb = distinct[a], distinct[b]
+                if 2 * len(ga & gb) / (len(ga) + len(gb)) >= threshold:
+                    join(first_a, first_b)
+    return root
 
 
 def repeated_requests_table(session: Session, agency_id: int | None, year: int) -> StatTable:
