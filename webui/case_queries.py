@@ -13,7 +13,7 @@ from engine.persistence.models import Case
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import STAGES
-from engine.services.case_list import DUE_STATUSES, CaseCriteria, cases_matching
+from engine.services.case_list import DUE_STATUSES, CaseCriteria, case_ids_matching, cases_matching
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000    # the list counts its matches up to here and says 「1000+ 件」 beyond
@@ -105,9 +105,10 @@ def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> Lis
     Counting every one of a million matches costs what a page of 50 does not; nobody pages through more than
     a thousand cases, they narrow the filter. The count stops at COUNT_CAP + 1 rows; the page is fetched with
     one row more than it shows, so the next page is offered exactly when it has cases, counted or not."""
-    base = filtered(agency_id, f, today, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    base = filtered(agency_id, f, today, dialect)
     counted = session.scalar(select(func.count()).select_from(
-        base.order_by(None).with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery())) or 0
+        case_ids_matching(agency_id, f, today, dialect).limit(COUNT_CAP + 1).subquery())) or 0
     rows = list(session.scalars(base.order_by(*SORTS[f.sort][1]()).limit(PAGE_SIZE + 1)
                                 .offset((f.page - 1) * PAGE_SIZE)).all())
     return ListPage(rows[:PAGE_SIZE], min(counted, COUNT_CAP), counted > COUNT_CAP, len(rows) > PAGE_SIZE)
