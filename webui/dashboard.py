@@ -7,10 +7,11 @@ from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
-from engine.persistence.models import Case, LegalChallenge
+from engine.persistence.models import Agency, Case, LegalChallenge
 from engine.rules.calendar import default_calendar
 from engine.rules.next_step import by_urgency, next_step, supplement_window_end
-from engine.rules.workflow import OPEN_STAGES, STAGE_LABELS, stages_allowing
+from engine.rules.vocabulary import STAGES
+from engine.rules.workflow import FINISHED_STAGES, OPEN_STAGES, STAGE_LABELS, stages_allowing
 from engine.services.archiving import retention_for
 from engine.services.case_list import due_conditions, due_soon_limit
 from engine.services.next_steps import case_facts, letters_to_deliver
@@ -68,20 +69,56 @@ def task_condition(user, on):
     return or_(*conditions) if conditions else None
 
 
+def _cases(*where, order_by, limit: int = LIST_LIMIT) -> list[Case]:
+    """The first `limit` cases in `order_by` order, chosen before their applicants are joined in: joined into the
+    ordered query, the database would hash every applicant of every year to order a few hundred open cases."""
+    first = select(Case.id).where(*where).order_by(*order_by).limit(limit)
+    return list(db.get_session().scalars(select(Case).where(Case.id.in_(first.scalar_subquery()))
+                                         .order_by(*order_by)).all())
+
+
+# The finished stages' counts of each agency, by the database and the agency's audit chain head they were counted
+# at. Finished cases are nearly all of an agency's history (counting them reads every row); their counts change only
+# by an action on a case of the agency, and every action appends to the agency's chain in its own transaction.
+_finished_counts: dict[tuple[str, int], tuple[tuple[int, str], dict[str, int]]] = {}
+UNFINISHED_STAGES = tuple(stage for stage in STAGES if stage not in FINISHED_STAGES)
+
+
+def stage_counts(session, agency_id: int) -> dict[str, int]:
+    """How many of the agency's cases are in each stage: the unfinished ones counted every time (a few thousand
+    rows), the finished ones again only when the agency's audit chain has moved on since they were counted."""
+    def count(stages) -> dict[str, int]:
+        return dict(session.execute(select(Case.stage, func.count()).where(Case.agency_id == agency_id,
+                                                                          Case.stage.in_(stages))
+                                    .group_by(Case.stage)).all())
+
+    # The unfinished counts and the chain head in one statement, the head before the finished cases are counted:
+    # counts stored under a head are at least as new as it.
+    rows = session.execute(
+        select(Agency.audit_seq, Agency.audit_head_hash, Case.stage, func.count(Case.id))
+        .outerjoin(Case, and_(Case.agency_id == Agency.id, Case.stage.in_(UNFINISHED_STAGES)))
+        .where(Agency.id == agency_id).group_by(Agency.audit_seq, Agency.audit_head_hash, Case.stage)).all()
+    head = (rows[0][0], rows[0][1])
+    unfinished = {stage: n for _, _, stage, n in rows if stage is not None}
+    where = (session.get_bind().url.render_as_string(hide_password=True), agency_id)
+    cached = _finished_counts.get(where)
+    if cached is None or cached[0] != head or head[0] == 0:
+        cached = _finished_counts[where] = (head, count(FINISHED_STAGES))
+    return unfinished | cached[1]
+
+
 @bp.get("/")
 def index():
     session = db.get_session()
     on = today()
     agency_id = current_user.agency_id
     soon = due_soon_limit(on)
-    counts = dict(session.execute(select(Case.stage, func.count()).where(Case.agency_id == agency_id)
-                                  .group_by(Case.stage)).all())
+    counts = stage_counts(session, agency_id)
     condition = task_condition(current_user, on)
     tasks = []
     if condition is not None:
-        tasks = session.scalars(select(Case).where(Case.agency_id == agency_id, condition)
-                                .order_by(func.coalesce(Case.due_on, Case.supplement_due_on).asc().nulls_last(),
-                                          Case.id).limit(LIST_LIMIT)).all()
+        tasks = _cases(Case.agency_id == agency_id, condition,
+                       order_by=(func.coalesce(Case.due_on, Case.supplement_due_on).asc().nulls_last(), Case.id))
     cal, roles = default_calendar(), tuple(current_user.roles)
     facts = case_facts(session, tasks)
     steps = {c.id: next_step(cal, facts[c.id], roles, on) for c in tasks}
@@ -91,10 +128,8 @@ def index():
     retention = _ruled_retention(session, current_user.agency, tasks) if "retention" in columns else {}
     mine = Case.agency_id == agency_id
     due_soon_where, overdue_where = due_conditions("due_soon", on), due_conditions("overdue", on)
-    due_soon = session.scalars(select(Case).where(mine, *due_soon_where)
-                               .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
-    overdue = session.scalars(select(Case).where(mine, *overdue_where)
-                              .order_by(Case.due_on, Case.id).limit(LIST_LIMIT)).all()
+    due_soon = _cases(mine, *due_soon_where, order_by=(Case.due_on, Case.id))
+    overdue = _cases(mine, *overdue_where, order_by=(Case.due_on, Case.id))
     # Both counts are of open cases: saying so lets the database read only those (the partial index), not all.
     totals = session.execute(select(func.count().filter(and_(*overdue_where)),
                                     func.count().filter(and_(*due_soon_where)))
@@ -102,14 +137,14 @@ def index():
     task_total = session.scalar(select(func.count()).where(Case.agency_id == agency_id, condition)) \
         if condition is not None else 0
     # 条例31(二)(三): plain letters, faxes and manually confirmed online requests wait for the clerk's confirmation.
-    unconfirmed = session.scalars(select(Case).where(mine, Case.stage == "received")
-                                  .order_by(Case.submitted_on, Case.id).limit(LIST_LIMIT)).all() \
+    unconfirmed = _cases(mine, Case.stage == "received", order_by=(Case.submitted_on, Case.id)) \
         if current_user.has_role("clerk") else []
-    to_deliver, to_deliver_total = letters_to_deliver(session, agency_id, LIST_LIMIT) \
-        if current_user.has_role("clerk") else ([], 0)
+    to_deliver, to_deliver_total, to_deliver_more = letters_to_deliver(session, agency_id, LIST_LIMIT) \
+        if current_user.has_role("clerk") else ([], 0, False)
     return render_template("dashboard/index.html", tasks=tasks, task_total=task_total, unconfirmed=unconfirmed,
                            steps=steps, windows=windows, columns=columns, retention=retention,
                            step_url=step_url, to_deliver=to_deliver, to_deliver_total=to_deliver_total,
+                           to_deliver_more=to_deliver_more,
                            due_soon=due_soon,
                            overdue=overdue, overdue_total=totals[0], due_soon_total=totals[1], counts=counts,
                            stage_order=list(STAGE_LABELS), today=on, soon=soon)

@@ -483,7 +483,13 @@ class Letter(Base):
     wording_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_letters_doc_number", "doc_number"),)
+    __table_args__ = (
+        Index("ix_letters_doc_number", "doc_number"),
+        # The dashboard's letters waiting for delivery, oldest first: every letter but the 登记回执, in that order.
+        Index("ix_letters_to_deliver", "issued_on", "id", postgresql_where=text("letter_type <> 'receipt'"),
+              sqlite_where=text("letter_type <> 'receipt'")),
+        Index("ix_letters_supersedes_id", "supersedes_id"),
+    )
 
 
 class SigningKey(Base):
@@ -536,7 +542,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"), nullable=True, index=True)
     method: Mapped[str] = mapped_column(String(20))
     delivered_on: Mapped[date] = mapped_column(Date)
     tracking_no: Mapped[str] = mapped_column(String(100), default="")

@@ -67,14 +67,17 @@ class LetterToDeliver:
     letter: PendingLetter
 
 
-def letters_to_deliver(session: Session, agency_id: int, limit: int) -> tuple[list[LetterToDeliver], int]:
-    """The agency's issued letters with no delivery recorded, oldest first (at most `limit`), and how many."""
+COUNT_CAP = 1000    # the dashboard counts waiting letters up to here and says 「1000+」 beyond
+
+
+def letters_to_deliver(session: Session, agency_id: int, limit: int) -> tuple[list[LetterToDeliver], int, bool]:
+    """The agency's issued letters with no delivery recorded, oldest first (at most `limit`), how many there are
+    up to COUNT_CAP, and whether there are more than that (counting them all would read every letter ever issued)."""
     where = (Case.agency_id == agency_id, Case.stage != "archived", *_waiting_for_delivery())
     rows = session.execute(select(Letter.case_id, Case.reg_no, Letter.id, Letter.letter_type, Letter.doc_number,
                                   Letter.issued_on).join(Case, Case.id == Letter.case_id).where(*where)
                            .order_by(Letter.issued_on, Letter.id).limit(limit)).all()
-    total = len(rows) if len(rows) < limit else session.scalar(
-        select(func.count()).select_from(Letter).join(Case, Case.id == Letter.case_id).where(*where))
+    total = len(rows) if len(rows) < limit else session.scalar(select(func.count()).select_from(
+        select(Letter.id).join(Case, Case.id == Letter.case_id).where(*where).limit(COUNT_CAP + 1).subquery()))
     return [LetterToDeliver(r.case_id, r.reg_no, PendingLetter(r.id, r.letter_type, r.doc_number, r.issued_on))
-            for r in rows], total
-
+            for r in rows], min(total, COUNT_CAP), total > COUNT_CAP
