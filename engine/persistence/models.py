@@ -295,6 +295,10 @@ class Case(Base):
         CheckConstraint("extension_working_days >= 0 AND extension_working_days <= 20", name="extension_range"),
         Index("ix_cases_agency_stage_due", "agency_id", "stage", "due_on"),
         Index("ix_cases_agency_received", "agency_id", "received_on"),
+        # Statistics of a year from the index alone: received per month and channel; finished, with the dates the
+        # working days to reply are counted from.
+        Index("ix_cases_agency_received_channel", "agency_id", "received_on", "channel"),
+        Index("ix_cases_agency_finished", "agency_id", "finished_on", "received_on", "due_on"),
         # The list's default order (newest received first, undated last): read in index order, a page of 50 stops
         # after 50 matches instead of sorting every match. SQLite reads ix_cases_agency_received backwards.
         Index("ix_cases_agency_received_desc", "agency_id", text("received_on DESC NULLS LAST"),
@@ -339,6 +343,7 @@ class CaseItem(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_case_items_case_seq"),
         CheckConstraint(_in("outcome", OUTCOME_CODES, nullable=True), name="outcome_valid"),
+        Index("ix_case_items_case_topic", "case_id", "topic"),  # statistics by topic without reading the items
     )
 
 
