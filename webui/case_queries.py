@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, contains_eager
 
 from engine.persistence.limits import MAX_ID, MAX_PAGE
-from engine.persistence.models import Case
+from engine.persistence.models import Case, Department
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES
 from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import STAGES
@@ -17,11 +17,21 @@ from engine.services.case_list import DUE_STATUSES, CaseCriteria, case_ids_match
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000    # the list counts its matches up to here and says 「1000+ 件」 beyond
+def _date_key(day: date | None) -> tuple[bool, int]:
+    """A date's place in ascending order with the undated last, as `.asc().nulls_last()` sorts it in SQL."""
+    return day is None, day.toordinal() if day is not None else 0
+
+
+# Each order as the database sorts it and, for the rows of a list with fewer matches than COUNT_CAP, the same
+# order in Python (tie-broken by id, or by the unique registration number, so both give one order).
 SORTS = {
-    "received_desc": ("收到日期（新→旧）", lambda: (Case.received_on.desc().nulls_last(), Case.id.desc())),
-    "received_asc": ("收到日期（旧→新）", lambda: (Case.received_on.asc().nulls_last(), Case.id.asc())),
-    "due_asc": ("答复期限（近→远）", lambda: (Case.due_on.asc().nulls_last(), Case.id.asc())),
-    "reg_no": ("登记编号", lambda: (Case.reg_year.desc(), Case.reg_seq.desc())),
+    "received_desc": ("收到日期（新→旧）", lambda: (Case.received_on.desc().nulls_last(), Case.id.desc()),
+                      lambda r: (r.received_on is None, -_date_key(r.received_on)[1], -r.id)),
+    "received_asc": ("收到日期（旧→新）", lambda: (Case.received_on.asc().nulls_last(), Case.id.asc()),
+                     lambda r: (*_date_key(r.received_on), r.id)),
+    "due_asc": ("答复期限（近→远）", lambda: (Case.due_on.asc().nulls_last(), Case.id.asc()),
+                lambda r: (*_date_key(r.due_on), r.id)),
+    "reg_no": ("登记编号", lambda: (Case.reg_year.desc(), Case.reg_seq.desc()), lambda r: (-r.reg_year, -r.reg_seq)),
 }
 
 
@@ -103,12 +113,23 @@ def page_of(session: Session, agency_id: int, f: CaseFilter, today: date) -> Lis
     """One page of the filtered list and its count, capped (two queries whatever the page size or the matches).
 
     Counting every one of a million matches costs what a page of 50 does not; nobody pages through more than
-    a thousand cases, they narrow the filter. The count stops at COUNT_CAP + 1 rows; the page is fetched with
-    one row more than it shows, so the next page is offered exactly when it has cases, counted or not."""
+    a thousand cases, they narrow the filter. The first query reads at most COUNT_CAP + 1 matches (their ids and
+    sort keys): when that is all of them, they are put in order here and the page's cases read by id (a search is
+    run once, not once to count and again to show); when there are more, the page is read in its order from the
+    indexes. Either way one row more than the page is taken, so the next page is offered exactly when it has cases,
+    counted or not."""
     dialect = session.get_bind().dialect.name
-    base = filtered(agency_id, f, today, dialect)
-    counted = session.scalar(select(func.count()).select_from(
-        case_ids_matching(agency_id, f, today, dialect).limit(COUNT_CAP + 1).subquery())) or 0
-    rows = list(session.scalars(base.order_by(*SORTS[f.sort][1]()).limit(PAGE_SIZE + 1)
-                                .offset((f.page - 1) * PAGE_SIZE)).all())
-    return ListPage(rows[:PAGE_SIZE], min(counted, COUNT_CAP), counted > COUNT_CAP, len(rows) > PAGE_SIZE)
+    offset = (f.page - 1) * PAGE_SIZE
+    matches = session.execute(case_ids_matching(agency_id, f, today, dialect).add_columns(
+        Case.received_on, Case.due_on, Case.reg_year, Case.reg_seq).limit(COUNT_CAP + 1)).all()
+    capped = len(matches) > COUNT_CAP
+    if capped:
+        rows = list(session.scalars(filtered(agency_id, f, today, dialect).order_by(*SORTS[f.sort][1]())
+                                    .limit(PAGE_SIZE + 1).offset(offset)).all())
+    else:
+        wanted = [r.id for r in sorted(matches, key=SORTS[f.sort][2])[offset:offset + PAGE_SIZE + 1]]
+        found = {c.id: c for c in session.scalars(
+            select(Case).join(Case.applicant).outerjoin(Department, Case.department_id == Department.id)
+            .options(contains_eager(Case.applicant), contains_eager(Case.department)).where(Case.id.in_(wanted)))}
+        rows = [found[case_id] for case_id in wanted]
+    return ListPage(rows[:PAGE_SIZE], min(len(matches), COUNT_CAP), capped, len(rows) > PAGE_SIZE)
