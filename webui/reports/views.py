@@ -234,13 +234,42 @@ def _statistic(key: str, year: int):
     return builders[key]()
 
 
+# The statistics page's tables by database, agency, year and day, with the agency's audit chain head and the
+# calendar they were computed with. Every figure is of the agency's cases, their items and exemption records, which
+# change only by an action, and every action appends to the agency's chain in its own transaction; the working days
+# depend on the calendar, the due status on the day. So a page whose head and calendar are unchanged is the same.
+_statistics_pages: dict[tuple, tuple[tuple[int, str], object, list]] = {}
+_STATISTICS_PAGES_KEPT = 64
+
+
+def _statistics_tables(year: int) -> list:
+    from sqlalchemy import select
+
+    from engine.rules.calendar import default_calendar
+
+    session, agency_id = db.get_session(), current_user.agency_id
+    # Read before the tables are computed: tables stored under a head are at least as new as it.
+    head = tuple(session.execute(select(Agency.audit_seq, Agency.audit_head_hash)
+                                 .where(Agency.id == agency_id)).one())
+    calendar = default_calendar()
+    where = (session.get_bind().url.render_as_string(hide_password=True), agency_id, year, today())
+    kept = _statistics_pages.get(where)
+    if kept is not None and kept[0] == head and kept[1] is calendar and head[0] != 0:
+        return kept[2]
+    tables = [_statistic(key, year) for key in STATISTICS]
+    if len(_statistics_pages) >= _STATISTICS_PAGES_KEPT:
+        _statistics_pages.clear()
+    _statistics_pages[where] = (head, calendar, tables)
+    return tables
+
+
 @bp.get("/statistics")
 @login_required
 def statistics():
     from webui.reports.charts import chart_for
 
     year = _year()
-    tables = [_statistic(key, year) for key in STATISTICS]
+    tables = _statistics_tables(year)
     return render_template("reports/statistics.html", year=year, tables=tables,
                            charts={t.key: chart_for(t) for t in tables}, years=range(today().year, 2007, -1))
 
