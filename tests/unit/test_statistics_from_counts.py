@@ -1,5 +1,8 @@
-"""The repeated-requests statistic groups texts once per distinct bigram set: the groups must be exactly those of
-comparing every pair of texts (share a bigram found in 2 … max(10, 5 %) of the texts, Dice ≥ threshold)."""
+"""Statistics computed from counts instead of one entry per case must be exactly those of the case-by-case
+definitions: the repeated-requests groups, formed once per distinct bigram set, are those of comparing every pair of
+texts (sharing a bigram found in 2 … max(10, 5 %) of the texts, Dice ≥ threshold); the median and mean days to
+reply are `statistics.median` and `statistics.fmean` of the list.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +56,17 @@ def test_the_groups_are_those_of_comparing_every_pair(seed, threshold):
              for _ in range(rng.randint(20, 300))]
     texts = [t for t in texts if len(t) >= 2]
     assert _partition(_similar_groups(texts, threshold), len(texts)) == _pairwise_groups(texts, threshold)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_median_and_mean_of_counted_days_are_those_of_the_list(seed):
+    import statistics
+    from collections import Counter
+
+    from engine.services.statistics import _mean, _median
+
+    rng = random.Random(seed)
+    days = [rng.choice((0, 1, 3, 5, 19, 20, 21, 44, 120)) for _ in range(rng.randint(1, 60))]
+    assert _median(Counter(days)) == statistics.median(days)
+    assert type(_median(Counter(days))) is type(statistics.median(days))
+    assert _mean(Counter(days)) == statistics.fmean(days)
