@@ -7,32 +7,25 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from bench.generate_cases import generate
-from engine.persistence.models import Agency, Case, User
-from engine.services.archiving import archive_case
+from engine import services
+from engine.persistence.models import Case
 from tests.conftest import TODAY
 from webui.dashboard import stage_counts
+
+from .helpers_cases import register, render
 
 
 def _by_stage(session, agency_id) -> dict[str, int]:
     return dict(Counter(c.stage for c in session.scalars(select(Case).where(Case.agency_id == agency_id))))
 
 
-def test_stage_counts_follow_every_action_of_the_agency(session):
-    generate(session, count=40, today=TODAY, agencies=2)
-    agency = session.scalar(select(Agency).where(Agency.code == "BENCH"))
-    other = session.scalar(select(Agency).where(Agency.code == "BENCH2"))
+def test_stage_counts_follow_every_action_of_the_agency(session, agency, users):
+    cases = [register(session, users, TODAY, name=name, id_number="")[0] for name in ("张三", "李四", "王五")]
     assert stage_counts(session, agency.id) == _by_stage(session, agency.id)
-    assert stage_counts(session, other.id) == _by_stage(session, other.id)
-    archivist = session.scalar(select(User).where(User.agency_id == agency.id, User.username == "bench_archivist"))
-    finished = session.scalars(select(Case).where(Case.agency_id == agency.id, Case.stage.in_(("replied", "closed")))
-                               .order_by(Case.id)).all()[:2]
-    assert finished, "the generated history holds finished cases"
-    before = stage_counts(session, agency.id)
-    for case in finished:  # each archiving moves a finished case to another finished stage
-        archive_case(session, case.id, actor=archivist, today=TODAY)
+    for case in cases[:2]:  # each withdrawal moves a case into a finished stage
+        services.withdraw(session, case.id, reason="申请人书面撤回", renderer=render, actor=users["clerk"],
+                          today=TODAY)
         session.commit()
-        counts = stage_counts(session, agency.id)
-        assert counts == _by_stage(session, agency.id)
-    assert counts["archived"] == before.get("archived", 0) + len(finished)
-    assert stage_counts(session, other.id) == _by_stage(session, other.id)
+        assert stage_counts(session, agency.id) == _by_stage(session, agency.id)
+        assert stage_counts(session, agency.id) == _by_stage(session, agency.id)  # and when kept
+    assert stage_counts(session, agency.id)["closed"] == 2
