@@ -6,6 +6,7 @@ most 3 working days left, on time otherwise — only for open cases with a runni
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,18 +57,30 @@ def _escape_like(text_: str) -> str:
     return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Characters that have no case in any collation and are no other character's lower case: digits, CJK ideographs,
+# CJK symbols and punctuation (〔〕、。…), spaces. For a query of these alone, ILIKE finds exactly what LIKE finds,
+# and LIKE compares bytes instead of lower-casing every text it reads (half the time on PostgreSQL).
+_CASELESS = re.compile(r"[0-9\s\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def _contains(column, text_: str):
+    pattern = f"%{_escape_like(text_)}%"
+    like = column.like if _CASELESS.fullmatch(text_) else column.ilike
+    return like(pattern, escape="\\")
+
+
 def text_match(q: str, dialect: str):
     """Substring search: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by triggers), else
-    ILIKE, which PostgreSQL serves from its pg_trgm GIN index (migration 0002)."""
-    by_number = Case.reg_no.ilike(f"%{_escape_like(q.strip())}%", escape="\\")
+    ILIKE (LIKE when the query has no letters), which PostgreSQL serves from its pg_trgm GIN index (migration
+    0002)."""
+    by_number = _contains(Case.reg_no, q.strip())
     q = normalise_search_text(q)
-    pattern = f"%{_escape_like(q)}%"
     if dialect == "sqlite" and len(q) >= 3:
         phrase = '"' + q.replace('"', '""') + '"'
         in_fts = Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))
                              .where(text("cases_fts MATCH :fts_phrase")).params(fts_phrase=phrase))
         return or_(in_fts, by_number)
-    return or_(Case.search_text.ilike(pattern, escape="\\"), by_number)
+    return or_(_contains(Case.search_text, q), by_number)
 
 
 def _conditions(agency_id: int, c: CaseCriteria, today: date, dialect: str) -> list:

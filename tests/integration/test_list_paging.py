@@ -92,3 +92,19 @@ def test_the_page_says_more_than_the_cap_and_offers_the_next_page_past_it(db_url
     finally:
         with app.app_context():
             get_engine().dispose()
+
+
+def test_a_search_without_letters_finds_exactly_the_cases_whose_text_holds_it(session, bench_agency):
+    """Such a query is compared with LIKE, not ILIKE: the matches must be those of the substring case by case."""
+    from engine.rules.search import normalise_search_text
+    from engine.services.case_list import CaseCriteria, cases_matching
+
+    cases = session.scalars(select(Case).where(Case.agency_id == bench_agency.id)).all()
+    some = cases[len(cases) // 2]
+    phone = some.applicant.phone
+    dialect = session.get_bind().dialect.name
+    for q in ("征收补偿", "补偿方案", "〔2025〕", some.reg_no, some.reg_no[-4:], phone[-6:] if phone else "138",
+              "罕见词汇甲乙丙", "不存在的内容"):
+        found = {c.id for c in session.scalars(cases_matching(bench_agency.id, CaseCriteria(q=q), TODAY, dialect))}
+        text = normalise_search_text(q)
+        assert found == {c.id for c in cases if text in c.search_text or q in c.reg_no}, q
