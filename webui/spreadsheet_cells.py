@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.cell import WriteOnlyCell
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -30,6 +28,8 @@ def csv_row(values) -> list:
 
 def xlsx_row(sheet, values) -> list:
     """Write-only cells: every string is stored as a text cell (never a formula), with no visible apostrophe."""
+    from openpyxl.cell import WriteOnlyCell  # openpyxl (about 10 MB) loads with the first xlsx export only
+
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=_clean(value) if isinstance(value, str) else value)

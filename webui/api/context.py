@@ -22,6 +22,7 @@ from webui.api.errors import ApiError, pointer, validation_problems
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 LAST_USED_EVERY_SECONDS = 300
+LAST_USED_REMEMBERED = 10_000  # tokens whose last use this process remembers before it forgets the stale ones
 TRANSIENT_ATTEMPTS = 4
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back as a whole and
 # running it again is the documented remedy.
@@ -115,6 +116,9 @@ def _note_use(digest: str) -> None:
     now = time.monotonic()
     if now - _last_used.get(digest, -LAST_USED_EVERY_SECONDS) < LAST_USED_EVERY_SECONDS:
         return
+    if len(_last_used) >= LAST_USED_REMEMBERED:  # bounded: forget the tokens not seen within the interval
+        for stale in [d for d, at in list(_last_used.items()) if now - at >= LAST_USED_EVERY_SECONDS]:
+            _last_used.pop(stale, None)
     _last_used[digest] = now
     try:
         with db.get_engine().begin() as conn:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.persistence.models import Case, Delivery, ExemptionRecord, Letter, User
+from engine.errors import NotFound
+from engine.persistence.models import Case, Consultation, Delivery, ExemptionRecord, Fee, Letter, User
 from engine.rules import clocks
 from engine.rules.calendar import default_calendar
 from engine.rules.case_clock import clock_settings, compute_due
@@ -86,13 +88,55 @@ def updated_at(case: Case) -> datetime:
     return in_shanghai(case.updated_at)
 
 
-def case_out(session: Session, case: Case, user: User, today: date, *, personal_data: bool = False) -> s.CaseOut:
-    """The case as the API shows it; ID number and phone masked unless `personal_data` (an audited reveal)."""
+# What the case JSON shows of a letter: not its PDF bytes or data snapshot (the download serves the PDF).
+LETTER_COLUMNS = (Letter.id, Letter.case_id, Letter.letter_type, Letter.doc_number, Letter.issued_on, Letter.sha256,
+                  Letter.size_bytes, Letter.template_version, Letter.supersedes_id, Letter.signed_by_id)
+# The case's records that a case often does not have yet (none at all for a new case): asked for in one query,
+# and only those that exist are then loaded.
+RECORDS = ("exemption_records", "letters", "deliveries", "consultations", "fees")
+
+
+def _records_exist(case_id):
+    """One EXISTS column per kind of record in RECORDS, in that order, correlated to `case_id` (a value or column)."""
+    return (
+        exists().where(ExemptionRecord.case_id == case_id, ExemptionRecord.current.is_(True)),
+        exists().where(Letter.case_id == case_id),
+        exists().where(Delivery.case_id == case_id),
+        exists().where(Consultation.case_id == case_id),
+        exists().where(Fee.case_id == case_id),
+    )
+
+
+def case_for_view(session: Session, case_id: int, user: User) -> tuple[Case, dict[str, bool]]:
+    """The case of the user's agency for `case_out` in one query: with its applicant, department, handler and
+    items, and which of its other records exist (another agency's case is not found, as in `load_case`)."""
+    row = session.execute(
+        select(Case, *(e.label(name) for e, name in zip(_records_exist(Case.id), RECORDS, strict=True)))
+        .options(joinedload(Case.department), joinedload(Case.handler), joinedload(Case.items))
+        .where(Case.id == case_id, Case.agency_id == user.agency_id)).unique().first()
+    if row is None:
+        raise NotFound("没有找到该申请")
+    return row[0], dict(zip(RECORDS, row[1:], strict=True))
+
+
+def case_out(session: Session, case: Case, user: User, today: date, *, personal_data: bool = False,
+             present: dict[str, bool] | None = None) -> s.CaseOut:
+    """The case as the API shows it; ID number and phone masked unless `personal_data` (an audited reveal).
+    `present` says which records exist (`case_for_view`); without it one query finds out."""
+    if present is None:
+        present = dict(zip(RECORDS, session.execute(select(*_records_exist(case.id))).one(), strict=True))
+    for name in ("consultations", "fees"):
+        if not present[name] and name not in case.__dict__:
+            set_committed_value(case, name, [])  # known empty: no lazy load
     applicant = case.applicant
     records = session.scalars(select(ExemptionRecord).where(
-        ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all()
-    letters = session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)).all()
-    deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all()
+        ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all() \
+        if present["exemption_records"] else []
+    letters = session.scalars(select(Letter).options(load_only(*LETTER_COLUMNS))
+                              .where(Letter.case_id == case.id).order_by(Letter.id)).all() \
+        if present["letters"] else []
+    deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all() \
+        if present["deliveries"] else []
     handler = case.handler
     return s.CaseOut(
         id=case.id, reg_no=case.reg_no, version=case.version, updated_at=updated_at(case), stage=case.stage,
