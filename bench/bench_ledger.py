@@ -1,4 +1,5 @@
-"""Benchmark: importing a 100,000-row ledger (台账) through `gongkai ledger import` (≤ 60 s), SQLite and PostgreSQL.
+"""Benchmark: importing a 100,000-row ledger (台账) through `gongkai ledger import`: ≤ 10 s on PostgreSQL (COPY,
+issue 14), ≤ 60 s on SQLite (batched inserts).
 
 A CSV (and, with --xlsx, an .xlsx) is generated with every applicant type, channel, date form and
 outcome, a tenth of the rows still open; the real command runs in a subprocess against a fresh database.
@@ -30,7 +31,7 @@ from engine.rules.outcomes import APPLICANT_TYPES, OUTCOMES  # noqa: E402
 from engine.rules.vocabulary import CHANNEL_LABELS  # noqa: E402
 from engine.services.accounts import add_agency  # noqa: E402
 
-LIMIT_SECONDS = 60.0
+LIMIT_SECONDS = {"SQLite": 60.0, "PostgreSQL": 10.0}
 HEADER = ["登记编号", "申请人类型", "申请人", "申请渠道", "收到日期", "申请内容", "答复日期", "办理结果"]
 
 
@@ -88,15 +89,20 @@ def imported_cases(url: str) -> int:
 
 def run(label: str, url: str, ledger: Path, rows: int) -> bool:
     prepare(url)
-    env = {**os.environ, "GONGKAI_DATABASE_URL": url}
+    # this checkout's code, through the virtualenv's `gongkai`
+    python_path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    env = {**os.environ, "GONGKAI_DATABASE_URL": url, "PYTHONPATH": python_path}
     t0 = time.perf_counter()
-    done = subprocess.run([str(ROOT / ".venv/bin/gongkai"), "ledger", "import", str(ledger)], env=env,
+    done = subprocess.run([str(Path(sys.executable).parent / "gongkai"), "ledger", "import", str(ledger)], env=env,
                           capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     count = imported_cases(url)
-    ok = done.returncode == 0 and count == rows and elapsed <= LIMIT_SECONDS
+    limit = LIMIT_SECONDS[label]
+    ok = done.returncode == 0 and count == rows and elapsed <= limit
+    load = "/".join(f"{n:.1f}" for n in os.getloadavg())
     print(f"{label}: {ledger.suffix} ledger of {rows} rows imported in {elapsed:.1f} s "
-          f"[limit {LIMIT_SECONDS:.0f} s] {'OK' if ok else 'FAILED'}; {count} cases; {done.stdout.strip()}")
+          f"[limit {limit:.0f} s; load average {load}] {'OK' if ok else 'FAILED'}; {count} cases; "
+          f"{done.stdout.strip()}")
     if done.returncode != 0:
         print(done.stderr[-2000:])
     return ok

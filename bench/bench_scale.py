@@ -14,9 +14,11 @@ SQLite file in a temporary directory (generated every time; the goals are set fo
   then `GET /api/v1/cases/{id}`; then the RSS of each worker after 1,000 mixed requests;
 - ledger import: `gongkai ledger import` of a `--ledger-rows` CSV into an empty database.
 
-Run: `.venv/bin/python bench/bench_scale.py [--cases 20000] [--database-url postgresql+psycopg://…/gk_bench]`;
-the figures of the README: `--cases 1000000`. The table is printed and written to `--output`
-(docs/bench/scale.md; `--output ''` writes nothing).
+Run: `.venv/bin/python bench/bench_scale.py [--cases 5000] [--database-url postgresql+psycopg://…/gk_bench]`
+(`make bench` runs the small default); the figures of the README: `--cases 100000` on SQLite (no URL) and
+`--cases 1000000 --database-url …` on PostgreSQL — or `--template gk_1m_v1` to copy an existing generated database
+instead of generating (the count is then the template's). The table is printed and written to `--output`
+(docs/bench/scale.md; `--output ''` writes nothing) with the command, date, data size and load average.
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from bench.generate_cases import PASSWORD, RARE_WORD, from_template, generate_ur
 from engine.persistence import db as dbmod  # noqa: E402
 from engine.persistence.models import Agency, Applicant, Case, Letter, User  # noqa: E402
 from engine.services.accounts import add_agency, create_token  # noqa: E402
-from tests.gunicorn_server import Server, free_port  # noqa: E402
+from tests.gunicorn_server import gunicorn_server as test_gunicorn_server  # noqa: E402
 
 TODAY = date(2026, 3, 2)
 PAGE_TARGET_MS = 100.0
@@ -60,33 +61,12 @@ RSS_TARGET_MIB = 120.0
 GUNICORN = ("--workers", "2", "--threads", "8", "--log-level", "warning")
 
 
-@contextmanager
 def gunicorn_server(database_url: str, var_dir: Path, *, app: str, ready_path: str, options=GUNICORN,
-                    secret: str = "bench", startup_seconds: float = 180.0) -> Iterator[Server]:
-    """gunicorn on a free port until the block ends (as tests.gunicorn_server, with a longer start-up allowance:
-    on a busy machine two workers importing the app take more than half a minute)."""
-    port = free_port()
-    server = Server(f"http://127.0.0.1:{port}", Path(var_dir) / f"gunicorn-{port}.log")
-    env = {**os.environ, "GONGKAI_DATABASE_URL": database_url, "GONGKAI_VAR_DIR": str(var_dir),
-           "GONGKAI_SECRET_KEY": secret}
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                                    *options, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + startup_seconds
-            while True:
-                try:
-                    if requests.get(server.base + ready_path, timeout=30).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start:\n{server.log()[-2000:]}")
-                time.sleep(0.5)
-            yield server
-        finally:
-            process.terminate()
-            process.wait(30)
+                    secret: str = "bench", startup_seconds: float = 180.0):
+    """tests.gunicorn_server's server, with a longer start-up allowance: on a busy machine two workers importing
+    the app take more than half a minute."""
+    return test_gunicorn_server(database_url, var_dir, app=app, ready_path=ready_path, options=options,
+                                secret=secret, startup_seconds=startup_seconds)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -114,18 +94,35 @@ class Table:
 # -- the data -----------------------------------------------------------------------------------------------------
 
 def prepare_database(url: str | None, cases: int, agencies: int, tmp: Path, template: str | None = None) -> str:
+    """PostgreSQL: `url`'s database dropped and copied from the template (which is generated only when it does not
+    exist: an existing one, e.g. `--template gk_1m_v1`, is copied whatever `--cases` says); SQLite: generated."""
     if url and url.startswith("postgresql"):
         template = template or f"{make_url(url).database}_{cases}_template"
         started = time.perf_counter()
-        made = from_template(url, template, lambda t: generate_url(t, cases, agencies=agencies, today=TODAY))
+        made = from_template(url, template, lambda t: generate_url(t, cases, agencies=agencies, today=TODAY,
+                                                                  log=print))
         dbmod.upgrade(url)  # a template from before a migration gains its indexes here
         print(f"database {make_url(url).database}: {'generated into' if made else 'copied from'} {template} "
-              f"({cases} cases) in {time.perf_counter() - started:.0f} s", flush=True)
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
         return url
     url = f"sqlite:///{tmp / 'scale.sqlite3'}"
-    seconds = generate_url(url, cases, agencies=agencies, today=TODAY)
+    seconds = generate_url(url, cases, agencies=agencies, today=TODAY, log=print)
     print(f"SQLite: {cases} cases generated in {seconds:.0f} s", flush=True)
     return url
+
+
+def data_size(url: str) -> tuple[int, int, str]:
+    """(cases, agencies, size on disk) of the database the run measures."""
+    engine = dbmod.make_engine(url)
+    with engine.connect() as conn:
+        cases = conn.execute(select(func.count()).select_from(Case)).scalar_one()
+        agencies = conn.execute(select(func.count()).select_from(Agency)).scalar_one()
+        if url.startswith("postgresql"):
+            size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()
+        else:
+            size = f"{Path(make_url(url).database).stat().st_size / 2**20:.0f} MB"
+    engine.dispose()
+    return cases, agencies, size
 
 
 def samples(url: str) -> dict:
@@ -379,10 +376,9 @@ def measure_ledger(url_base: str | None, rows: int, tmp: Path, table: Table) -> 
             add_agency(session, "BENCH", "基准测试机关")
             session.commit()
         engine.dispose()
-        env = {**os.environ, "GONGKAI_DATABASE_URL": url}
         started = time.perf_counter()
-        done = subprocess.run([str(ROOT / ".venv/bin/gongkai"), "ledger", "import", str(ledger)], env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run([str(Path(sys.executable).parent / "gongkai"), "ledger", "import", str(ledger)],
+                              env=checkout_env(url), capture_output=True, text=True)
         seconds = time.perf_counter() - started
         if done.returncode != 0:
             print(done.stdout[-1000:], done.stderr[-2000:])
@@ -392,6 +388,12 @@ def measure_ledger(url_base: str | None, rows: int, tmp: Path, table: Table) -> 
     finally:
         if url.startswith("postgresql"):
             dbmod.drop_database(url)
+
+
+def checkout_env(database_url: str) -> dict:
+    """The environment of a `gongkai` subprocess that runs this checkout's code against `database_url`."""
+    python_path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    return {**os.environ, "GONGKAI_DATABASE_URL": database_url, "PYTHONPATH": python_path}
 
 
 def empty_database(url_base: str | None, tmp: Path) -> str:
@@ -409,7 +411,9 @@ def empty_database(url_base: str | None, tmp: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--cases", type=int, default=5_000,
+                        help="cases to generate (default small, for `make bench`; the README's figures: 100000 on "
+                             "SQLite, 1000000 on PostgreSQL)")
     parser.add_argument("--agencies", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("GONGKAI_BENCH_DATABASE_URL"))
     parser.add_argument("--template", default=None, help="PostgreSQL template database (default: NAME_CASES_template)")
@@ -427,8 +431,10 @@ def main() -> int:
         tmp = Path(tmp_name)
         url = prepare_database(args.database_url, args.cases, args.agencies, tmp, args.template)
         database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        cases, agencies, size = data_size(url)
         found = samples(url)
-        print(f"== {database}, {args.cases} cases in {args.agencies} agencies (BENCH: {len(found['ids'])} sampled)")
+        load = "/".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"== {database}, {cases} cases in {agencies} agencies ({size}); load average {load}", flush=True)
         if "pages" not in skip:
             measure_pages(url, found, args.requests, table)
         if "report" not in skip:
@@ -445,9 +451,12 @@ def main() -> int:
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(f"# Scale benchmark: {database}, {args.cases} cases\n\n"
-                       f"`.venv/bin/python bench/bench_scale.py --cases {args.cases}` on {date.today().isoformat()} "
-                       f"(2 cores shared with other work: compare the ratios, not the absolute times).\n\n"
+        command = " ".join(["bench/bench_scale.py", *(a for a in sys.argv[1:] if "://" not in a)])
+        out.write_text(f"# Scale benchmark: {database}, {cases} cases\n\n"
+                       f"`.venv/bin/python {command}` on {date.today().isoformat()}: {database}, {cases} cases in "
+                       f"{agencies} agencies ({size}); load average {load} at the start, "
+                       f"{'/'.join(f'{n:.1f}' for n in os.getloadavg())} at the end, on {os.cpu_count()} cores "
+                       f"shared with other work: compare the ratios, not the absolute times.\n\n"
                        f"{table.markdown()}\n", encoding="utf-8")
         print(f"written to {out}")
     return 0

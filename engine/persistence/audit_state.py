@@ -114,9 +114,25 @@ def case_state_digests(session: Session, case_ids: list[int]) -> dict[int, str]:
     digests = {}
     for case_id, entry in state.items():
         entry["confidentiality_reviews"] = reviews.get(case_id, [])
-        canonical = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-        digests[case_id] = hashlib.sha256(canonical.encode()).hexdigest()
+        digests[case_id] = _digest(entry)
     return digests
+
+
+def _digest(entry: dict) -> str:
+    canonical = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def state_digest_of(case: Iterable, applicant: Iterable, records: dict[str, list[Iterable]]) -> str:
+    """The digest `case_state_digests` gives a case whose values (in CASE_FIELDS and APPLICANT_FIELDS order) and
+    records (per CASE_RECORDS key, in its column order, in id order) are these, without reading them back: for
+    writers of many cases at once (the ledger import)."""
+    entry = {key: [] for key, _model, _names in CASE_RECORDS}
+    entry["confidentiality_reviews"] = []
+    for key, rows in records.items():
+        entry[key] = [_row(row) for row in rows]
+    entry["case"], entry["applicant"] = _row(case), _row(applicant)
+    return _digest(entry)
 
 
 def case_state_digest(session: Session, case_id: int) -> str | None:
