@@ -166,8 +166,8 @@ def render_pending_letter(session: Session, letter_id: int, renderer_for: Callab
     letter = session.get(Letter, letter_id)
     if letter is None:
         return False
-    case = session.scalar(select(Case).where(Case.id == letter.case_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    session.execute(select(Case.id).where(Case.id == letter.case_id).with_for_update())
+    case = session.get(Case, letter.case_id, populate_existing=True)
     letter = session.scalar(select(Letter).where(Letter.id == letter_id).with_for_update()
                             .execution_options(populate_existing=True))
     if not is_pending(letter):
