@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
+from engine.persistence.audit_state import note_new_case
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks, contact
@@ -224,6 +225,9 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     refresh_search_text(session, case)
     session.add(case)
     session.flush()
+    # Registration adds only items, the application file and the receipt to its new case: the state digests of
+    # its events need not read the other kinds of records, while the counter stays locked.
+    note_new_case(session, case.id, may_hold=("items", "uploads", "letters"))
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
                "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
     if query_code_shown:

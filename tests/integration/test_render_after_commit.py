@@ -230,3 +230,25 @@ def test_parallel_registrations_with_receipts_rendered_meanwhile_keep_numbers_an
             assert report.intact, [str(p) for p in report.problems]
     finally:
         engine.dispose()
+
+
+def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(session, agency, users):
+    from engine.persistence import audit_state
+    from engine.services.uploads import UploadedFile
+
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON, render_later=True,
+                                       application_file=UploadedFile(filename="申请表.pdf", content=b"%PDF-1.4 x"))
+    case_id = result.case.id
+    session.flush()
+    shortcut = audit_state.case_state_digest(session, case_id)
+    noted = session.info.pop(audit_state._NEW_CASES)
+    assert case_id in noted
+    assert audit_state.case_state_digest(session, case_id) == shortcut
+    session.info[audit_state._NEW_CASES] = noted
+    latest = session.scalar(select(AuditEvent.state_digest).where(AuditEvent.case_id == case_id)
+                            .order_by(AuditEvent.seq.desc()).limit(1))
+    assert latest == shortcut
+    session.commit()
+    assert audit_state._NEW_CASES not in session.info  # forgotten with the transaction
+    assert verify_audit(session).intact
