@@ -165,8 +165,8 @@ def test_confirm_receipt_can_render_after_commit(session, db_engine, agency, use
 
 
 def test_the_letter_issued_webhook_waits_for_the_bytes(session, db_engine, agency, users):
-    from engine.services.webhooks import event_payloads
     from engine.services.case_events import CaseEvent
+    from engine.services.webhooks import event_payloads
 
     receipt = _register_later(session, users).letter
     case = session.get(Case, receipt.case_id)
