@@ -78,7 +78,7 @@ def note_new_case(session: Session, case_id: int, *, may_hold: Iterable[str]) ->
     it yet: no other transaction can reference a case it cannot see, so the other kinds are certainly empty and
     the case's state digest need not read them (registration's three events then read 4 tables, not 11, while
     the number counter is locked). Forgotten when the transaction ends."""
-    unknown = set(may_hold) - {key for key, _model, _names in CASE_RECORDS}
+    unknown = set(may_hold) - {key for key, _model, _names in CASE_RECORDS} - {"confidentiality_reviews"}
     if unknown:
         raise ValueError(f"unknown case record kinds: {sorted(unknown)}")
     session.info.setdefault(_NEW_CASES, {})[case_id] = frozenset(may_hold)
@@ -95,10 +95,7 @@ def _kinds_to_read(session: Session, ids: list[int]) -> set[str]:
     new = session.info.get(_NEW_CASES) or {}
     if not ids or any(case_id not in new for case_id in ids):
         return every
-    needed = set().union(*(new[case_id] for case_id in ids))
-    if "items" in needed:
-        needed.add("confidentiality_reviews")  # reviews hang off items (none can exist yet, but stay exact)
-    return needed
+    return set().union(*(new[case_id] for case_id in ids))
 
 
 def _plain(value):
