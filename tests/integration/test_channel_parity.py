@@ -12,7 +12,16 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine.persistence.models import AuditEvent, Case, Delivery, Department, ExemptionRecord, Job, Letter, User
+from engine.persistence.models import (
+    AuditEvent,
+    Case,
+    Delivery,
+    Department,
+    ExemptionRecord,
+    Job,
+    Letter,
+    User,
+)
 from engine.rules.calendar import default_calendar
 from engine.rules.vocabulary import ROLES
 from engine.services.accounts import add_agency, add_department, add_user, create_token
