@@ -24,6 +24,7 @@ from webui.background import kinds  # noqa: F401  (registers the render_letter j
 from webui.letters_adapter import render_pending
 
 from ..conftest import PG_URL
+from .api_harness import api_app_fixture, api_fixture, tokens_fixture  # noqa: F401
 from .helpers_cases import registration, render
 
 MON = date(2026, 3, 2)
@@ -252,3 +253,22 @@ def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(ses
     session.commit()
     assert audit_state._NEW_CASES not in session.info  # forgotten with the transaction
     assert verify_audit(session).intact
+
+
+def test_the_api_registers_with_the_receipt_pending_until_its_job_runs(api, session, db_engine):
+    from tests.integration.api_harness import online_registration
+
+    status, registered = api["clerk"].post("/cases", online_registration())
+    assert status == 201, registered
+    case_id = registered["case"]["id"]
+    [receipt] = registered["case"]["letters"]
+    assert receipt["pending"] is True and receipt["sha256"] == "" and receipt["size_bytes"] == 0
+    status, refused = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
+    assert status == 409 and "正在生成" in refused["detail"]
+
+    assert jobs.perform(db_engine, _render_job(session, receipt["id"]).id) == "done"
+    status, case = api["clerk"].get(f"/cases/{case_id}")
+    [frozen] = case["letters"]
+    assert frozen["pending"] is False and len(frozen["sha256"]) == 64
+    status, pdf = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
+    assert status == 200 and hashlib.sha256(pdf).hexdigest() == frozen["sha256"]
