@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
@@ -18,11 +19,12 @@ from engine.services.common import FieldProblems
 from webui import db
 from webui import form_values as fv
 from webui.auth import requires_role
-from webui.letters_adapter import renderer_for
+from webui.letters_adapter import render_pending, renderer_for
 from webui.localtime import today
 from webui.refusals import discard_work, show_next_to_field, status_for
 
 bp = Blueprint("intake", __name__)
+log = logging.getLogger("gongkai.web")
 
 ID_TYPES = ("居民身份证", "统一社会信用代码", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "其他")
 REQUESTED_FORMS = ("纸质", "电子数据", "其他")
@@ -79,14 +81,20 @@ def register():
         for name, message in services.registration_problems(form, on).items():
             problems.note(name, message)
         problems.raise_all()
+        # The receipt is fixed in the registration's transaction and rendered right after its commit, outside the
+        # number counter's and the audit chain's locks: the clerk still hands it over at once, and the other
+        # clerks' registrations do not queue behind this PDF.
         result = services.register_request(session_db, form, renderer=renderer_for(agency), actor=current_user,
-                                           today=on, application_file=fv.upload("application_file"))
+                                           today=on, application_file=fv.upload("application_file"),
+                                           render_later=True)
     except GongkaiError as refusal:
         discard_work(session_db)
         flash(refusal.message, "error")
         show_next_to_field(refusal)
         return render_template("intake/register.html", **_form_context(agency, request.form)), status_for(refusal)
     case = result.case
+    db.commit()
+    _render_now([letter.id for letter in result.letters])
     # Only the case id goes into the (signed, readable) cookie; the code is read from the frozen receipt once.
     session["show_query_code"] = case.id
     flash(f"已登记：{case.reg_no}", "success")
@@ -94,6 +102,20 @@ def register():
         flash(f"邮寄申请未填写签收日期：已以提交日期 {case.submitted_on.isoformat()} 作为收到申请之日（条例第三十一条）。"
               "如签收日期不同，请在案件页核对。", "warning")
     return redirect(url_for("intake.registered", case_id=case.id))
+
+
+def _render_now(letter_ids: list[int]) -> None:
+    """Render the letters just committed, each in its own transaction; one that fails is left to its
+    `render_letter` job (the case page shows it 正在生成 until then)."""
+    session_db = db.get_session()
+    for letter_id in letter_ids:
+        try:
+            render_pending(session_db, letter_id)
+            session_db.commit()
+        except Exception:  # noqa: BLE001 - the registration stands; the background job renders it
+            session_db.rollback()
+            log.warning("receipt %s not rendered at the counter; left to its job", letter_id, exc_info=True)
+            flash("登记回执正在生成，稍后可在案件页下载。", "warning")
 
 
 def _read_date(problems: FieldProblems, name: str, label: str, *, required: bool) -> date | None:

@@ -80,6 +80,25 @@ class AgencyRenderer:
     def issue_problems(self) -> list[str]:
         return letters.issue_problems(self.assets)
 
+    def prepare(self, letter_type: str, data: dict) -> tuple[str, dict]:
+        """What rendering would fix, without rendering (and without loading WeasyPrint): the data checked as
+        `letters.render_letter` checks it, the template version and the data snapshot; a numbered letter is
+        refused here, as it would be there, when a font or the seal is missing."""
+        from letters import fields
+
+        spec = letters.LETTER_TYPES.get(letter_type)
+        if spec is None:
+            raise letters.LetterDataError("letter_type", f"未知的文书类型：{letter_type}")
+        letter = fields.build(spec.data_class, data)
+        if letter_type != "receipt" and not letter.doc_number:
+            raise letters.LetterDataError("doc_number", "字段 doc_number 缺失（正式文书须有文号）")
+        if letter.doc_number:
+            problems = self.issue_problems()
+            if problems:
+                raise letters.LetterRenderError("带文号的正式文书不能使用替代字体或缺少印章出具：" + "；".join(problems)
+                                                + "。预览（样稿）不受影响")
+        return spec.version, fields.dump(letter)
+
 
 def render_with(assets: AssetConfig) -> AgencyRenderer:
     """The engine-facing renderer for these assets (tests and benchmarks use the default ones)."""
@@ -89,6 +108,14 @@ def render_with(assets: AssetConfig) -> AgencyRenderer:
 def renderer_for(agency) -> AgencyRenderer:
     """The engine-facing renderer for `agency`: its fonts, seal and (when the engine passes it) signing key."""
     return AgencyRenderer(assets_for(agency))
+
+
+def render_pending(session, letter_id: int) -> bool:
+    """Render and freeze a letter issued to be rendered after the commit, with the renderer every channel passes
+    (the `render_letter` job, and the counter's registration page right after its commit)."""
+    from engine.services.issuing import render_pending_letter
+
+    return render_pending_letter(session, letter_id, renderer_for)
 
 
 class LetterWordingCatalogue:

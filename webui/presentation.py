@@ -30,6 +30,7 @@ EVENT_LABELS = {
     **{name: action.label for name, action in ACTIONS.items()},
     "register_request": "登记申请",
     "issue_letter": "出具文书",
+    "render_letter": "生成文书 PDF",
     "record_exemption": "记录不予公开理由",
     "supersede_letter": "更正文书",
     "record_review_or_litigation": "登记复议、诉讼",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from engine import services
@@ -117,4 +117,7 @@ def verify_letter(letter_id: int):
     if letter is None:
         abort(404)
     case = services.load_case(session, letter.case_id, current_user)
+    if not letter.sha256:  # rendered after its action's commit, not yet: nothing to check
+        flash("该文书正在生成，生成后即可验证签名", "warning")
+        return redirect(url_for("cases.show", case_id=case.id))
     return render_template("signatures/verify.html", report=check(letter.pdf, session), letter=letter, case=case)

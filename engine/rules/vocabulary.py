@@ -126,6 +126,7 @@ ACTION_LABELS = {
     "withdraw": "申请人撤回",
     "archive": "归档",
     "issue_letter": "出具文书",
+    "render_letter": "生成文书 PDF",
     "supersede_letter": "更正文书",
     "record_review_or_litigation": "登记复议、诉讼",
     "append_archive_note": "追加备考记录",

@@ -11,9 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from engine.errors import NotFound, RuleViolation
+from engine.errors import NotFound, RuleViolation, WorkflowError
 from engine.persistence.models import (
     Agency,
     ArchiveNote,
@@ -92,6 +92,7 @@ def ensure_archived(case: Case) -> None:
 def collect_case_file(session: Session, case: Case, *, exported_at: datetime) -> CaseFile:
     """The plain data of one archived case file (条例45), its originals checked against their stored hashes."""
     ensure_archived(case)
+    ensure_letters_rendered(session, case)
     agency = session.get(Agency, case.agency_id)
     users = _user_names(session, case)
     documents = _documents(session, case, agency, users)
@@ -158,6 +159,16 @@ def collect_case_file(session: Session, case: Case, *, exported_at: datetime) ->
     }
     return CaseFile(case_id=case.id, reg_no=case.reg_no, archive_no=case.archive_no, data=data,
                     documents=documents, manifest=manifest)
+
+
+def ensure_letters_rendered(session: Session, case: Case) -> None:
+    """A case file holds frozen originals only: a letter issued to be rendered after its action's commit and not
+    rendered yet (正在生成) stops the export until it is."""
+    pending = session.scalars(select(Letter).options(defer(Letter.pdf)).where(
+        Letter.case_id == case.id, Letter.sha256 == "").order_by(Letter.id)).all()
+    if pending:
+        raise WorkflowError(f"案件 {case.reg_no} 的{_letter_reference(pending[0])}等 {len(pending)} 件文书正在生成，"
+                            "生成后才能导出案卷，请稍后重试")
 
 
 def archived_case_ids(session: Session, agency_id: int, year: int) -> list[int]:

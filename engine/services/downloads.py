@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import IntegrityFailure, NotFound
+from engine.errors import IntegrityFailure, NotFound, WorkflowError
 from engine.persistence.limits import MAX_ID
 from engine.persistence.models import AuditEvent, Letter, Upload
 from engine.services.common import load_case
@@ -46,11 +46,14 @@ def _check(session: Session, row, content: bytes, case_id: int, id_key: str, lab
 
 
 def letter_for_download(session: Session, letter_id: int, actor, *, case_id: int | None = None) -> Letter:
-    """A frozen letter of the actor's agency whose bytes still match its recorded hash."""
+    """A frozen letter of the actor's agency whose bytes still match its recorded hash; a letter still being
+    rendered (正在生成) is refused as such, never handed out as empty bytes."""
     letter = session.get(Letter, letter_id) if 1 <= letter_id <= MAX_ID else None
     if letter is None or (case_id is not None and letter.case_id != case_id):
         raise NotFound("没有找到该文书")
     load_case(session, letter.case_id, actor)
+    if not letter.sha256:  # issued, rendered after the commit (engine.services.issuing): never served empty
+        raise WorkflowError("该文书正在生成，请稍后再下载", details={"letter_id": letter.id, "pending": True})
     _check(session, letter, letter.pdf, letter.case_id, "letter_id", "文书", actor)
     return letter
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
+from engine.persistence.audit_state import note_new_case
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks, contact
@@ -187,10 +188,12 @@ def query_code_digest(code: str) -> str:
 @use_case
 def register_request(session: Session, form: RegistrationForm, *, renderer: LetterRenderer, actor: User,
                      today: date, application_file: UploadedFile | None = None,
-                     query_code_shown: bool = False) -> ActionResult:
+                     query_code_shown: bool = False, render_later: bool = False) -> ActionResult:
     """登记 (条例29、31): a numbered case, its application file, and — once there is a receipt date — the
     登记回执 with the applicant's query code (shown once; only its hash is kept). `query_code_shown`: the caller
-    shows the applicant the code even before the receipt (网上申请), so a later confirmation keeps it."""
+    shows the applicant the code even before the receipt (网上申请), so a later confirmation keeps it.
+    `render_later`: the receipt is fixed here and rendered after the commit (`issuing.issue_letter`), so the
+    agency's registrations do not queue behind its PDF on the number counter's lock."""
     if actor is None or not actor.has_role("clerk"):
         raise PermissionDenied("「登记」只能由登记员执行")
     validate_registration(form, today)
@@ -222,6 +225,9 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     refresh_search_text(session, case)
     session.add(case)
     session.flush()
+    # Registration adds only items, the application file and the receipt to its new case: the state digests of
+    # its events need not read the other kinds of records, while the counter stays locked.
+    note_new_case(session, case.id, may_hold=("items", "uploads", "letters"))
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
                "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
     if query_code_shown:
@@ -231,12 +237,12 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     result = ActionResult(case, query_code=code)
     if received_on is not None:
         result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
-                                       today=today))
+                                       today=today, render_later=render_later))
     return result
 
 
 def _confirm(session: Session, case: Case, received_on: date, code: str, *, renderer: LetterRenderer, actor,
-             today: date, reason: str = "") -> Letter:
+             today: date, reason: str = "", render_later: bool = False) -> Letter:
     """The receipt date is fixed, the reply clock starts, and the 登记回执 carrying `code` is issued."""
     before = case.stage
     case.received_on = received_on
@@ -246,12 +252,13 @@ def _confirm(session: Session, case: Case, received_on: date, code: str, *, rend
     agency = case.agency
     return issue_letter(session, case, "receipt",
                         lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=today),
-                        renderer=renderer, actor=actor, today=today, numbered=False)
+                        renderer=renderer, actor=actor, today=today, numbered=False, render_later=render_later)
 
 
 @use_case
 def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, renderer: LetterRenderer, actor: User,
-                    today: date, late_reason: str = "", version: int | None = None) -> ActionResult:
+                    today: date, late_reason: str = "", version: int | None = None,
+                    render_later: bool = False) -> ActionResult:
     """条例31(二)(三): plain letter, online or fax — the day both sides confirm is the receipt date; the receipt
     is issued then, with a fresh query code (the applicant has none yet). A confirmation later than the day the
     request arrived moves the applicant's receipt date back by that much, so it needs a recorded reason."""
@@ -267,11 +274,11 @@ def confirm_receipt(session: Session, case_id: int, *, confirmed_on: date, rende
     ensure_period_open(session, case.agency_id, confirmed_on, actor=actor)
     if _query_code_shown(session, case):  # applied online: the applicant holds a code already, it stays valid
         receipt = _confirm(session, case, confirmed_on, QUERY_CODE_KEPT, renderer=renderer, actor=actor,
-                           today=today, reason=late_reason)
+                           today=today, reason=late_reason, render_later=render_later)
         return ActionResult(case, letters=[receipt])
     code = _new_code_for(session, case, actor)
     receipt = _confirm(session, case, confirmed_on, code, renderer=renderer, actor=actor, today=today,
-                       reason=late_reason)
+                       reason=late_reason, render_later=render_later)
     return ActionResult(case, letters=[receipt], query_code=code)
 
 

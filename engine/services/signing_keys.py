@@ -239,3 +239,15 @@ def signing_request(session: Session, agency: Agency, actor: User, *, signs_repl
                                chain_der=tuple(base64.b64decode(c) for c in row.chain_der),
                                agency_name=agency.name, signer_role=ROLE_LABELS.get(role, ""),
                                signed_on=today)
+
+
+def signing_request_for_key(session: Session, key_id: int, *, agency_name: str, signer_role: str,
+                            signed_on: date) -> SigningRequest:
+    """The identity a letter was issued with (its `signing_key_id`), decrypted again to sign it when it is rendered
+    after the commit; the key signs even if retired since (the letter was issued while it was active)."""
+    row = session.get(SigningKey, key_id)
+    if row is None:
+        raise RuleViolation("文书签发时使用的签名证书已不存在，无法生成")
+    return SigningRequest(private_key_der=_decrypt(row), certificate_der=row.certificate_der,
+                          chain_der=tuple(base64.b64decode(c) for c in row.chain_der),
+                          agency_name=agency_name, signer_role=signer_role, signed_on=signed_on)

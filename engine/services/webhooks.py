@@ -222,7 +222,8 @@ def event_payloads(agency: Agency, event: CaseEvent, *, occurred_at: datetime) -
     found = []
     if event.stage_before != event.stage_after:
         found.append({"type": "case.stage_changed", **base})
-    if event.action == "issue_letter" and event.letter is not None:
+    # A letter rendered after its action's commit is announced when its bytes are frozen (its hash is known).
+    if event.action in ("issue_letter", "render_letter") and event.letter is not None and event.letter.sha256:
         letter = event.letter
         found.append({"type": "letter.issued", **base,
                       "letter": {"id": letter.id, "type": letter.letter_type, "doc_number": letter.doc_number,

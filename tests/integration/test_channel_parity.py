@@ -12,7 +12,16 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine.persistence.models import AuditEvent, Case, Delivery, Department, ExemptionRecord, Letter, User
+from engine.persistence.models import (
+    AuditEvent,
+    Case,
+    Delivery,
+    Department,
+    ExemptionRecord,
+    Job,
+    Letter,
+    User,
+)
 from engine.rules.calendar import default_calendar
 from engine.rules.vocabulary import ROLES
 from engine.services.accounts import add_agency, add_department, add_user, create_token
@@ -176,6 +185,18 @@ class Api(Web):
             "requested_form": form["requested_form"], "requested_delivery": form["requested_delivery"]})
         assert status == 201, data
         self.case_id = data["case"]["id"]
+        self.render_pending_letters()
+
+    def render_pending_letters(self):
+        """What the background worker does after the API's commit: the receipt's `render_letter` job (the web
+        counter renders it within its request instead), so both channels end with the same frozen letters."""
+        from engine.services import jobs
+        from engine.services.issuing import RENDER_JOB
+        from webui.background import kinds  # noqa: F401  (registers the job body)
+
+        self.session.commit()
+        for job_id in self.session.scalars(select(Job.id).where(Job.kind == RENDER_JOB, Job.state == "queued")):
+            assert jobs.perform(self.session.get_bind(), job_id) == "done"
 
     def accept(self, handler_id: int):
         department = self.session.scalar(select(Department).where(Department.agency_id == self.case().agency_id))

@@ -72,8 +72,8 @@ def _record_challenge(case_id, body: s.ChallengeIn, actor, today):
 
 
 ACTION_SPECS: dict[str, ActionSpec] = {
-    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on", "late_reason", renderer=True),
-                                  "条例第三十一条"),
+    "confirm_receipt": ActionSpec(s.ConfirmReceiptIn, _call(services.confirm_receipt, "confirmed_on", "late_reason",
+                                                            renderer=True, render_later=True), "条例第三十一条"),
     "request_supplement": ActionSpec(s.RequestSupplementIn,
                                      _call(services.request_supplement, "items", "period_working_days", renderer=True),
                                      "条例第三十条"),

@@ -75,7 +75,8 @@ def register_request():
     # An online request's code goes straight to the applicant through the integrating portal: a later manual
     # confirmation (条例31(三)) keeps it valid instead of issuing another.
     result = services.register_request(session, form, renderer=context.renderer(session.get(Agency, user.agency_id)),
-                                       actor=user, today=today, query_code_shown=body.channel == "online")
+                                       actor=user, today=today, query_code_shown=body.channel == "online",
+                                       render_later=True)  # the receipt: by the render_letter job
     case = result.case
     out = s.RegisteredOut(case=case_view(case), query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])

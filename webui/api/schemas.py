@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     create_model,
+    model_validator,
 )
 
 from engine.persistence import limits
@@ -306,6 +307,14 @@ class LetterOut(Output):
     supersedes_id: int | None
     signed: bool
     download_url: str = Field(description="PDF 的地址，相对于接口基地址（如 cases/1/letters/2.pdf，相对于 /api/v1/）")
+    pending: bool = Field(default=False, description="正在生成：文书已签发（文号、数据、模板版本已固定），PDF 在提交后由后台"
+                                                     "生成；生成前 sha256 为空、size_bytes 为 0，下载返回 409")
+
+    @model_validator(mode="after")
+    def _pending_until_rendered(self):
+        # A letter rendered after its action's commit has no hash until then (engine.services.issuing).
+        self.pending = not self.sha256
+        return self
 
 
 class DeliveryOut(Output):

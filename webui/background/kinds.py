@@ -15,6 +15,7 @@ from engine.persistence.db import session_factory
 from engine.persistence.models import Agency
 from engine.services import webhooks  # noqa: F401  (registers the webhook delivery job)
 from engine.services.casefile_package import safe_filename
+from engine.services.issuing import RENDER_JOB
 from engine.services.jobs import JobContext, JobOutput, job_kind, purge_finished
 
 # Who may see a job of each kind (and download its result) in the web application.
@@ -26,6 +27,7 @@ VIEW_ROLES = {
     "send_message": ("admin",),
     "staff_digests": ("admin",),
     "webhook_delivery": ("admin",),
+    "render_letter": ("admin",),
 }
 RECOMPUTE_BATCH = 200
 KEEP_FINISHED_JOBS = timedelta(days=30)
@@ -96,6 +98,18 @@ def recompute_due_dates(ctx: JobContext) -> JobOutput:
         after_id = last_id
     return JobOutput({"cases": seen, "changed": len(changed), "changes": changed[:500],
                       "message": f"已重新计算 {seen} 件在办申请的答复期限，{len(changed)} 件有变化"})
+
+
+@job_kind(RENDER_JOB, "生成文书", max_attempts=5, backoff_seconds=5.0)
+def render_letter(ctx: JobContext) -> JobOutput:
+    """Render and freeze a letter issued with `render_later` (the receipt of an API registration): once; a retry
+    after success, or a letter the counter already rendered, changes nothing."""
+    from webui.letters_adapter import render_pending
+
+    with ctx.transaction() as session:
+        rendered = render_pending(session, int(ctx.args["letter_id"]))
+    return JobOutput({"letter_id": ctx.args["letter_id"], "rendered": rendered,
+                      "message": "文书已生成" if rendered else "文书此前已生成"})
 
 
 @job_kind("purge_finished_jobs", "清理过期任务")

@@ -33,7 +33,7 @@ POLL_SECONDS = 1.0
 # Periodic jobs: kind → how often (the scheduler enqueues each once per period, cluster-wide).
 # The digest job is hourly and writes each user's digest once a day, from the configured hour on.
 PERIODIC = {"purge_finished_jobs": timedelta(days=1), "staff_digests": timedelta(hours=1)}
-QUICK_KINDS = ("send_message",)
+QUICK_KINDS = ("send_message", "render_letter")  # a message, and a receipt rendered after its commit
 
 
 def perform_job(job_id: int) -> str:

@@ -214,7 +214,9 @@ def audit_verify(checkpoint_file: str | None) -> None:
         click.echo(f"审计校验未通过：发现 {len(report.problems)} 个问题", err=True)
         sys.exit(1)
     click.echo(f"审计链与记录完好（{report.agencies} 个机关，{report.events} 个事件，{report.cases} 件案件，"
-               f"{report.letters} 份文书，{report.uploads} 份材料）")
+               f"{report.letters} 份文书，{report.uploads} 份材料）"
+               + (f"；{report.pending_letters} 份文书正在生成（签发后待生成 PDF，生成时记入审计链）"
+                  if report.pending_letters else ""))
 
 
 @audit.command("checkpoint")

@@ -1,0 +1,274 @@
+"""A letter rendered after its action's commit (issue 14): fixed in the transaction, frozen once by its job, proven
+by the audit chain; pending until then, and never handed out as empty bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select, text, update
+
+from engine import services
+from engine.errors import WorkflowError
+from engine.persistence import db as dbmod
+from engine.persistence.audit_verify import verify_audit
+from engine.persistence.models import Agency, AuditEvent, Case, Job, Letter, User
+from engine.services import jobs
+from engine.services.downloads import letter_for_download
+from engine.services.issuing import RENDER_JOB, is_pending
+from engine.services.signing_keys import create_signing_key
+from webui.background import kinds  # noqa: F401  (registers the render_letter job body)
+from webui.letters_adapter import render_pending
+
+from ..conftest import PG_URL
+from .api_harness import api_app_fixture, api_fixture, tokens_fixture  # noqa: F401
+from .helpers_cases import registration, render
+
+MON = date(2026, 3, 2)
+
+
+def _register_later(session, users, **kw):
+    return services.register_request(session, registration(submitted_on=MON, **kw), renderer=render,
+                                     actor=users["clerk"], today=MON, render_later=True)
+
+
+def _render_job(session, letter_id: int) -> Job:
+    return session.scalar(select(Job).where(Job.kind == RENDER_JOB, Job.dedupe_key == f"{RENDER_JOB}:{letter_id}"))
+
+
+def test_receipt_is_fixed_in_the_transaction_and_frozen_by_its_job(session, db_engine, agency, users):
+    create_signing_key(session, agency, now=datetime.now(UTC))
+    result = _register_later(session, users)
+    receipt = result.letter
+    session.commit()
+    assert is_pending(receipt) and receipt.pdf == b"" and receipt.size_bytes == 0
+    # Everything but the bytes is fixed by the registration: template, data (with the code), wording, key.
+    assert receipt.template_version.startswith("receipt@")
+    assert receipt.data_snapshot["query_code"] == result.query_code
+    assert result.case.reg_no in json.dumps(receipt.data_snapshot, ensure_ascii=False)
+    assert receipt.signing_key_id is not None and receipt.wording_version is not None
+    job = _render_job(session, receipt.id)
+    assert job is not None and job.state == "queued"
+
+    assert jobs.perform(db_engine, job.id) == "done"
+    session.expire_all()
+    frozen = session.get(Letter, receipt.id)
+    assert not is_pending(frozen)
+    assert frozen.pdf.startswith(b"%PDF") and frozen.sha256 == hashlib.sha256(frozen.pdf).hexdigest()
+    assert frozen.size_bytes == len(frozen.pdf)
+    assert b"/ByteRange" in frozen.pdf  # signed with the key fixed at issue
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "render_letter"))
+    assert event.case_id == frozen.case_id and event.agency_id == agency.id
+    assert event.changes["letter_id"] == frozen.id and event.changes["sha256"] == frozen.sha256
+    report = verify_audit(session)
+    assert report.intact, [str(p) for p in report.problems]
+    assert report.pending_letters == 0
+
+
+def test_a_job_run_again_after_success_changes_nothing(session, db_engine, agency, users):
+    receipt = _register_later(session, users).letter
+    session.commit()
+    job_id = _render_job(session, receipt.id).id
+    assert jobs.perform(db_engine, job_id) == "done"
+    session.expire_all()
+    first = session.get(Letter, receipt.id)
+    pdf, sha, events = first.pdf, first.sha256, session.get(Agency, agency.id).audit_seq
+    # The same job handed out again (a retry after its worker was presumed dead), and a direct second render.
+    session.execute(update(Job).where(Job.id == job_id).values(state="queued"))
+    session.commit()
+    assert jobs.perform(db_engine, job_id) == "done"
+    assert render_pending(session, receipt.id) is False
+    session.commit()
+    session.expire_all()
+    again = session.get(Letter, receipt.id)
+    assert (again.pdf, again.sha256) == (pdf, sha)
+    assert session.get(Agency, agency.id).audit_seq == events
+    assert session.get(Job, job_id).result["rendered"] is False
+
+
+def test_verify_accepts_a_pending_letter_and_says_so_but_not_one_whose_bytes_disagree(session, db_engine, agency,
+                                                                                       users):
+    first = _register_later(session, users, name="甲").letter
+    second = _register_later(session, users, name="乙").letter
+    session.commit()
+    report = verify_audit(session)
+    assert report.intact, [str(p) for p in report.problems]
+    assert report.pending_letters == 2
+
+    assert render_pending(session, first.id) is True
+    session.commit()
+    report = verify_audit(session)
+    assert report.intact and report.pending_letters == 1
+
+    # Bytes put into a pending letter behind the engine's back: its event recorded no hash for them.
+    session.execute(update(Letter).where(Letter.id == second.id).values(
+        pdf=b"%PDF-forged", sha256=hashlib.sha256(b"%PDF-forged").hexdigest(), size_bytes=11))
+    # A rendered letter turned back into a "pending" one to hide a swap: its render event recorded the hash.
+    session.execute(update(Letter).where(Letter.id == first.id).values(pdf=b"", sha256="", size_bytes=0))
+    session.commit()
+    report = verify_audit(session)
+    subjects = " ".join(str(p) for p in report.problems)
+    assert not report.intact
+    assert f"文书 #{second.id}" in subjects and f"文书 #{first.id}" in subjects
+
+
+def test_tampering_with_a_letter_rendered_after_commit_fails_verify(session, agency, users):
+    receipt = _register_later(session, users).letter
+    session.commit()
+    render_pending(session, receipt.id)
+    session.commit()
+    forged = session.get(Letter, receipt.id).pdf.replace(b"%PDF", b"%PDX", 1)
+    session.execute(update(Letter).where(Letter.id == receipt.id).values(pdf=forged))
+    session.commit()
+    report = verify_audit(session)
+    assert any(f"文书 #{receipt.id}" in str(p) for p in report.problems)
+
+
+def test_a_pending_letter_is_refused_as_being_prepared_not_served_empty(session, agency, users):
+    receipt = _register_later(session, users).letter
+    session.commit()
+    with pytest.raises(WorkflowError) as refused:
+        letter_for_download(session, receipt.id, users["clerk"])
+    assert "正在生成" in refused.value.message
+    render_pending(session, receipt.id)
+    session.commit()
+    served = letter_for_download(session, receipt.id, users["clerk"])
+    assert served.pdf.startswith(b"%PDF")
+
+
+def test_case_file_export_waits_for_pending_letters(session, agency, users):
+    from engine.services.casefile_collect import ensure_letters_rendered
+
+    case = _register_later(session, users).case
+    session.commit()
+    with pytest.raises(WorkflowError, match="正在生成"):
+        ensure_letters_rendered(session, case)
+    render_pending(session, session.scalar(select(Letter.id).where(Letter.case_id == case.id)))
+    session.commit()
+    ensure_letters_rendered(session, case)
+
+
+def test_confirm_receipt_can_render_after_commit(session, db_engine, agency, users):
+    case = services.register_request(session, registration(submitted_on=MON, channel="plain_letter"), renderer=render,
+                                     actor=users["clerk"], today=MON).case
+    assert case.stage == "received"
+    result = services.confirm_receipt(session, case.id, confirmed_on=MON, renderer=render, actor=users["clerk"],
+                                      today=MON, render_later=True)
+    session.commit()
+    assert is_pending(result.letter) and result.letter.data_snapshot["query_code"] == result.query_code
+    assert jobs.perform(db_engine, _render_job(session, result.letter.id).id) == "done"
+    session.expire_all()
+    assert not is_pending(session.get(Letter, result.letter.id))
+    assert verify_audit(session).intact
+
+
+def test_the_letter_issued_webhook_waits_for_the_bytes(session, db_engine, agency, users):
+    from engine.services.case_events import CaseEvent
+    from engine.services.webhooks import event_payloads
+
+    receipt = _register_later(session, users).letter
+    case = session.get(Case, receipt.case_id)
+    issued = CaseEvent(case, "issue_letter", users["clerk"], case.stage, case.stage, {}, letter=receipt)
+    assert not [p for p in event_payloads(agency, issued, occurred_at=datetime.now(UTC))
+                if p["type"] == "letter.issued"]
+    render_pending(session, receipt.id)
+    rendered = CaseEvent(case, "render_letter", None, case.stage, case.stage, {}, letter=receipt)
+    [payload] = [p for p in event_payloads(agency, rendered, occurred_at=datetime.now(UTC))
+                 if p["type"] == "letter.issued"]
+    assert payload["letter"]["sha256"] == receipt.sha256 != ""
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_parallel_registrations_with_receipts_rendered_meanwhile_keep_numbers_and_the_chain(db_url, session, agency,
+                                                                                             users):
+    clerk_id = users["clerk"].id
+    engine = dbmod.make_engine(db_url, pool_size=30, max_overflow=0, pool_timeout=600)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def register(i):
+        with dbmod.transaction(engine) as s:
+            services.register_request(s, registration(submitted_on=MON, name=f"申请人{i}", id_number=""),
+                                      renderer=render, actor=s.get(User, clerk_id), today=MON, render_later=True)
+
+    def renderer_loop():
+        while not done.is_set():
+            with dbmod.transaction(engine) as s:
+                job_id = jobs.next_queued(s, kinds=(RENDER_JOB,))
+            if job_id is None:
+                done.wait(0.05)
+            else:
+                jobs.perform(engine, job_id)
+
+    def wrapped(i):
+        try:
+            register(i)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    worker = threading.Thread(target=renderer_loop)
+    worker.start()
+    try:
+        threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        worker.join()
+        assert errors == []
+        with dbmod.transaction(engine) as s:
+            for job_id in s.scalars(select(Job.id).where(Job.kind == RENDER_JOB, Job.state == "queued")).all():
+                jobs.perform(engine, job_id)
+        with dbmod.transaction(engine) as s:
+            assert sorted(s.scalars(select(Case.reg_seq))) == list(range(1, 21))
+            assert s.scalar(select(text("count(*)")).select_from(Letter).where(Letter.sha256 == "")) == 0
+            report = verify_audit(s)
+            assert report.intact, [str(p) for p in report.problems]
+    finally:
+        engine.dispose()
+
+
+def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(session, agency, users):
+    from engine.persistence import audit_state
+    from engine.services.uploads import UploadedFile
+
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON, render_later=True,
+                                       application_file=UploadedFile(filename="申请表.pdf", content=b"%PDF-1.4 x"))
+    case_id = result.case.id
+    session.flush()
+    shortcut = audit_state.case_state_digest(session, case_id)
+    noted = session.info.pop(audit_state._NEW_CASES)
+    assert case_id in noted
+    assert audit_state.case_state_digest(session, case_id) == shortcut
+    session.info[audit_state._NEW_CASES] = noted
+    latest = session.scalar(select(AuditEvent.state_digest).where(AuditEvent.case_id == case_id)
+                            .order_by(AuditEvent.seq.desc()).limit(1))
+    assert latest == shortcut
+    session.commit()
+    assert audit_state._NEW_CASES not in session.info  # forgotten with the transaction
+    assert verify_audit(session).intact
+
+
+def test_the_api_registers_with_the_receipt_pending_until_its_job_runs(api, session, db_engine):
+    from tests.integration.api_harness import online_registration
+
+    status, registered = api["clerk"].post("/cases", online_registration())
+    assert status == 201, registered
+    case_id = registered["case"]["id"]
+    [receipt] = registered["case"]["letters"]
+    assert receipt["pending"] is True and receipt["sha256"] == "" and receipt["size_bytes"] == 0
+    status, refused = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
+    assert status == 409 and "正在生成" in refused["detail"]
+
+    assert jobs.perform(db_engine, _render_job(session, receipt["id"]).id) == "done"
+    status, case = api["clerk"].get(f"/cases/{case_id}")
+    [frozen] = case["letters"]
+    assert frozen["pending"] is False and len(frozen["sha256"]) == 64
+    status, pdf = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
+    assert status == 200 and hashlib.sha256(pdf).hexdigest() == frozen["sha256"]
