@@ -38,10 +38,11 @@ def populate(url: str, cases: int, seed: int = 7) -> int:
     with dbmod.session_factory(engine)() as session:
         agency = add_agency(session, "BENCH", "基准测试机关")
         kinds = list(APPLICANT_TYPES)
+        applicant_rows = [{"agency_id": agency.id, "kind": rng.choice(kinds), "name": f"申请人{i}"}
+                          for i in range(20_000)]
         applicant_ids = session.scalars(
-            insert(Applicant).returning(Applicant.id, sort_by_parameter_order=True),
-            [{"agency_id": agency.id, "kind": rng.choice(kinds), "name": f"申请人{i}"} for i in range(20_000)],
-        ).all()
+            insert(Applicant).returning(Applicant.id, sort_by_parameter_order=True), applicant_rows).all()
+        kind_of = {applicant_id: row["kind"] for applicant_id, row in zip(applicant_ids, applicant_rows, strict=True)}
         now = utcnow()
         start = date(2023, 1, 1)
         case_ids: list[int] = []
@@ -53,9 +54,11 @@ def populate(url: str, cases: int, seed: int = 7) -> int:
                 finished_on = received_on + timedelta(days=rng.randrange(0, 60)) if finished else None
                 outcome = rng.choice(OUTCOME_CODES) if finished else None
                 stage = ("closed" if outcome in TERMINAL_CODES else "replied") if finished else "in_handling"
+                applicant_id = rng.choice(applicant_ids)
                 rows.append({
                     "agency_id": agency.id, "reg_no": f"依申请〔{received_on.year}〕{n + 1}号",
-                    "reg_year": received_on.year, "reg_seq": n + 1, "applicant_id": rng.choice(applicant_ids),
+                    "reg_year": received_on.year, "reg_seq": n + 1, "applicant_id": applicant_id,
+                    "applicant_kind": kind_of[applicant_id],
                     "stage": stage, "channel": "online", "submitted_on": received_on, "received_on": received_on,
                     "finished_on": finished_on, "report_outcome": outcome, "version": 1, "supplement_items": [],
                     "created_at": now, "updated_at": now,

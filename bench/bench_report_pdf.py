@@ -51,7 +51,7 @@ def populate(url: str, cases: int = 2000, seed: int = 13) -> None:
             session.flush()
             received_on = date(2025, 1, 2) + timedelta(days=rng.randrange(0, 360))
             session.add(Case(agency_id=agency.id, reg_no=f"依申请〔2025〕{n + 1}号", reg_year=2025, reg_seq=n + 1,
-                             applicant_id=applicant.id, stage="replied", channel="online", submitted_on=received_on,
+                             applicant_id=applicant.id, applicant_kind=applicant.kind, stage="replied", channel="online", submitted_on=received_on,
                              received_on=received_on, finished_on=received_on + timedelta(days=10),
                              report_outcome=rng.choice(OUTCOME_CODES), created_at=now, updated_at=now))
         paragraph = "本年度，本机关坚持以公开为常态、不公开为例外，持续推进政务公开标准化规范化建设。" * 4

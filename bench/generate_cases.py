@@ -98,7 +98,7 @@ PDF_SHA = hashlib.sha256(PDF).hexdigest()
 # Ids are laid out from the case id so that agencies can be generated in parallel without talking to each other.
 ITEM_SLOTS, LETTER_SLOTS, EVENT_SLOTS = 4, 2, 2
 
-CASE_COLUMNS = ("id", "agency_id", "reg_no", "reg_year", "reg_seq", "applicant_id", "stage", "channel",
+CASE_COLUMNS = ("id", "agency_id", "reg_no", "reg_year", "reg_seq", "applicant_id", "applicant_kind", "stage", "channel",
                 "submitted_on", "received_on", "clock_start_on", "due_on", "due_provisional", "clock_paused",
                 "extension_working_days", "extension_reason", "supplement_items", "department_id", "handler_id",
                 "requested_form", "requested_delivery", "purpose", "query_code_hash", "report_outcome",
@@ -331,7 +331,7 @@ def agency_rows(plan: AgencyPlan, key: bytes):
                             "created_at": datetime.combine(finished, dtime(3), UTC)})
         case = {
             "id": case_id, "agency_id": plan.agency_id, "reg_no": reg_no, "reg_year": year, "reg_seq": reg_seq,
-            "applicant_id": case_id, "stage": stage,
+            "applicant_id": case_id, "applicant_kind": person["kind"], "stage": stage,
             "channel": _pick(rng, CHANNELS),
             "submitted_on": received, "received_on": None if stage == "received" else received,
             "clock_start_on": None if stage == "received" else received,

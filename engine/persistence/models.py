@@ -229,6 +229,10 @@ class Case(Base):
     reg_year: Mapped[int] = mapped_column(Integer)
     reg_seq: Mapped[int] = mapped_column(Integer)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    # The applicant's kind (申请人类型) as registered, kept beside the case so that the annual report's table 3
+    # counts from one index without joining every applicant; written with the applicant snapshot and by
+    # `update_applicant`, never otherwise.
+    applicant_kind: Mapped[str] = mapped_column(String(20))
     stage: Mapped[str] = mapped_column(String(30), default="received")
     channel: Mapped[str] = mapped_column(String(20))
     submitted_on: Mapped[date] = mapped_column(Date)
@@ -299,6 +303,9 @@ class Case(Base):
         # working days to reply are counted from.
         Index("ix_cases_agency_received_channel", "agency_id", "received_on", "channel"),
         Index("ix_cases_agency_finished", "agency_id", "finished_on", "received_on", "due_on"),
+        # The annual report: the cases counted in a year (received by its end, not finished before it) and their
+        # table-3 cell, read from the index alone.
+        Index("ix_cases_report", "finished_on", "received_on", "agency_id", "applicant_kind", "report_outcome"),
         # The list's default order (newest received first, undated last): read in index order, a page of 50 stops
         # after 50 matches instead of sorting every match. SQLite reads ix_cases_agency_received backwards.
         Index("ix_cases_agency_received_desc", "agency_id", text("received_on DESC NULLS LAST"),

@@ -490,7 +490,7 @@ def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor
         applicant_id, applicant = applicants[(row.kind, row.applicant)]
         case = _full_row(Case, {
             "id": case_id, "agency_id": agency.id, "reg_no": reg_no, "reg_year": reg_year, "reg_seq": reg_seq,
-            "applicant_id": applicant_id, "stage": stage, "channel": row.channel,
+            "applicant_id": applicant_id, "applicant_kind": row.kind, "stage": stage, "channel": row.channel,
             "submitted_on": row.received_on, "received_on": row.received_on, "clock_start_on": row.received_on,
             "due_on": due_on, "due_provisional": provisional, "report_outcome": row.outcome,
             "finished_on": row.finished_on, "imported": True,

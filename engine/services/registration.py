@@ -214,7 +214,8 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     case = Case(
         agency_id=agency.id, reg_no=format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code,
                                                   prefix=agency.letter_no_prefix),
-        reg_year=year, reg_seq=seq, applicant_id=applicant.id, applicant=applicant, stage="received",
+        reg_year=year, reg_seq=seq, applicant_id=applicant.id, applicant=applicant, applicant_kind=applicant.kind,
+        stage="received",
         channel=form.channel, submitted_on=form.submitted_on, received_on=None,
         requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
         purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
@@ -388,6 +389,7 @@ def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *
         for name, value in after.items():
             setattr(current, name, value)
         current.id_number_normalized = normalize_id_number(applicant.id_number)
+    case.applicant_kind = current.kind
     case.search_text = " ".join([current.name, *(item.description for item in case.items)])
     finish_action(session, case, "update_applicant", actor, case.stage, {"applicant": changed})
     return ActionResult(case)

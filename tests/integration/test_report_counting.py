@@ -26,7 +26,7 @@ def add_case(session, agency, *, kind="NATURAL", received_on=None, finished_on=N
     if stage is None:
         stage = "received" if received_on is None else ("replied" if finished_on else "in_handling")
     case = Case(agency_id=agency.id, reg_no=f"依申请〔{(received_on or date(2025, 1, 1)).year}〕{n}号",
-                reg_year=(received_on or date(2025, 1, 1)).year, reg_seq=n, applicant_id=applicant.id,
+                reg_year=(received_on or date(2025, 1, 1)).year, reg_seq=n, applicant_id=applicant.id, applicant_kind=kind,
                 stage=stage, channel="online", submitted_on=received_on or date(2025, 1, 1),
                 received_on=received_on, finished_on=finished_on, report_outcome=outcome, imported=imported,
                 created_at=utcnow(), updated_at=utcnow())
@@ -186,3 +186,29 @@ def test_the_drill_down_lists_the_cases_behind_a_cell(session, agency, row, expe
     assert len(cell_cases(session, 2025, row, "TOTAL", agency.id)) == expected
     assert len(cell_cases(session, 2025, row, "NATURAL", agency.id)) == expected
     assert cell_cases(session, 2025, row, "NGO", agency.id) == []
+
+
+def test_the_report_counts_a_registered_case_under_its_applicant_s_kind_and_follows_a_corrected_kind(
+        session, users):
+    """Table 3 reads the kind kept on the case (`cases.applicant_kind`): it is the applicant's kind as registered,
+    and a clerk's correction of the applicant's kind moves the case to the corrected column."""
+    from engine import services
+    from engine.services import ApplicantForm
+    from tests.conftest import TODAY
+    from tests.integration import helpers_cases as h
+
+    case, _ = h.register(session, users, TODAY, kind="NATURAL", name="张三")
+    assert case.applicant_kind == case.applicant.kind == "NATURAL"
+    table = annual_report(session, TODAY.year, case.agency).table3
+    assert table["NEW"]["NATURAL"] == 1 and table["NEW"]["BUSINESS"] == 0
+    services.update_applicant(session, case.id, ApplicantForm(
+        kind="BUSINESS", name="某某科技有限公司", id_type="统一社会信用代码", id_number="91330100MA2H123456",
+        phone="13800000000", address="测试市解放路2号"), actor=users["clerk"], today=TODAY)
+    session.commit()
+    session.expire_all()
+    case = session.get(Case, case.id)
+    assert case.applicant_kind == case.applicant.kind == "BUSINESS"
+    table = annual_report(session, TODAY.year, case.agency).table3
+    assert table["NEW"]["NATURAL"] == 0 and table["NEW"]["BUSINESS"] == 1
+    assert [reg_no for _id, reg_no in cell_cases(session, TODAY.year, "NEW", "BUSINESS", case.agency_id)] == \
+        [case.reg_no]

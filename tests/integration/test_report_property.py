@@ -39,7 +39,7 @@ def test_every_column_reconciles_and_totals_are_sums_for_any_case_set(session, c
         finished_on = (received_on + timedelta(days=spec["days_to_finish"])
                        if received_on is not None and spec["days_to_finish"] is not None else None)
         session.add(Case(agency_id=agency.id, reg_no=f"P{n}", reg_year=2025, reg_seq=n,
-                         applicant_id=applicants[spec["kind"]], stage="replied" if finished_on else "registered",
+                         applicant_id=applicants[spec["kind"]], applicant_kind=spec["kind"], stage="replied" if finished_on else "registered",
                          channel="mail", submitted_on=received_on or date(2025, 1, 1), received_on=received_on,
                          finished_on=finished_on, report_outcome=spec["outcome"] if finished_on else None,
                          created_at=utcnow(), updated_at=utcnow()))
