@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, PermissionDenied, RuleViolation
-from engine.persistence.models import Agency, ArchiveNote, User
+from engine.errors import InvalidInput, PermissionDenied, RuleViolation, WorkflowError
+from engine.persistence.models import Agency, ArchiveNote, Letter, User
 from engine.persistence.numbering import ARCHIVE, format_number, next_number
 from engine.rules.outcomes import OUTCOMES
 from engine.rules.vocabulary import RETENTION_LABELS, RETENTION_PERIODS
@@ -44,6 +45,10 @@ def archive_case(session: Session, case_id: int, *, actor: User, today: date, ve
     """Archive a replied or closed case; a retention other than the rule's needs a reason."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "archive", actor)
+    pending = session.scalar(select(func.count()).select_from(Letter).where(Letter.case_id == case.id,
+                                                                          Letter.sha256 == ""))
+    if pending:  # a case file holds frozen originals only (see issuing.render_pending_letter)
+        raise WorkflowError(f"本案有 {pending} 件文书正在生成，生成后才能归档，请稍后重试")
     agency = session.get(Agency, case.agency_id)
     ruled = retention_for(agency, case.report_outcome, challenged=_has_challenges(session, case.id))
     chosen = retention or ruled
