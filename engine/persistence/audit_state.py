@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy import event, select
@@ -68,20 +69,26 @@ CASE_RECORDS = (
 )
 
 
-# Cases inserted in the session's current transaction → the kinds of records (CASE_RECORDS keys) the inserting
-# action may have added; see `note_new_case`.
-_NEW_CASES = "gongkai_cases_new_in_transaction"
+# Cases inserted by the action running now → the kinds of records (CASE_RECORDS keys) that action may have added;
+# see `new_case_records`.
+_NEW_CASES = "gongkai_cases_new_in_action"
 
 
-def note_new_case(session: Session, case_id: int, *, may_hold: Iterable[str]) -> None:
-    """Say that `case_id` was inserted in this transaction and that only `may_hold` kinds of records can hang off
-    it yet: no other transaction can reference a case it cannot see, so the other kinds are certainly empty and
-    the case's state digest need not read them (registration's three events then read 4 tables, not 11, while
-    the number counter is locked). Forgotten when the transaction ends."""
+@contextmanager
+def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str]) -> Iterator[None]:
+    """While the block runs, `case_id` is a case the running action inserted and only `may_hold` kinds of records
+    can hang off it: no other transaction can reference a case it cannot see, so the other kinds are certainly
+    empty and the case's state digest need not read them (registration's three events then read 4 tables, not
+    11, while the number counter is locked). Only for that action: a later action in the same transaction (the
+    demo, a test) may add any record, so the note ends with the block (and with the transaction, at the latest)."""
     unknown = set(may_hold) - {key for key, _model, _names in CASE_RECORDS} - {"confidentiality_reviews"}
     if unknown:
         raise ValueError(f"unknown case record kinds: {sorted(unknown)}")
     session.info.setdefault(_NEW_CASES, {})[case_id] = frozenset(may_hold)
+    try:
+        yield
+    finally:
+        (session.info.get(_NEW_CASES) or {}).pop(case_id, None)
 
 
 @event.listens_for(Session, "after_transaction_end")

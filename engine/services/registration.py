@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
-from engine.persistence.audit_state import note_new_case
+from engine.persistence.audit_state import new_case_records
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks, contact
@@ -228,17 +228,17 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     session.flush()
     # Registration adds only items, the application file and the receipt to its new case: the state digests of
     # its events need not read the other kinds of records, while the counter stays locked.
-    note_new_case(session, case.id, may_hold=("items", "uploads", "letters"))
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
                "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
     if query_code_shown:
         changes["query_code_shown"] = True
-    finish_action(session, case, "register_request", actor, None, changes)
-    attach(session, case, application_file, kind="application", actor=actor)
     result = ActionResult(case, query_code=code)
-    if received_on is not None:
-        result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
-                                       today=today, render_later=render_later))
+    with new_case_records(session, case.id, may_hold=("items", "uploads", "letters")):
+        finish_action(session, case, "register_request", actor, None, changes)
+        attach(session, case, application_file, kind="application", actor=actor)
+        if received_on is not None:
+            result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
+                                           today=today, render_later=render_later))
     return result
 
 
