@@ -525,7 +525,10 @@ def main() -> int:
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        command = " ".join(["bench/bench_scale.py", *(a for a in sys.argv[1:] if "://" not in a)])
+        # A database URL is shown as its dialect and database name only (it may hold a password).
+        command = " ".join(["bench/bench_scale.py", *(a if "://" not in a else
+                                                      f"{make_url(a).drivername}://…/{make_url(a).database}"
+                                                      for a in sys.argv[1:])])
         out.write_text(f"# Scale benchmark: {database}, {cases} cases\n\n"
                        f"`.venv/bin/python {command}` on {date.today().isoformat()}: {database}, {cases} cases in "
                        f"{agencies} agencies ({size}); load average {load} at the start, "
