@@ -6,14 +6,13 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, PermissionDenied, RuleViolation, WorkflowError
+from engine.errors import InvalidInput, PermissionDenied, RuleViolation
 from engine.persistence.models import Agency, ArchiveNote, User
 from engine.persistence.numbering import ARCHIVE, format_number, next_number
 from engine.rules.outcomes import OUTCOMES
 from engine.rules.vocabulary import RETENTION_LABELS, RETENTION_PERIODS
 from engine.rules.workflow import advance, authorize
 from engine.services.common import finish_action, load_case
-from engine.services.issuing import pending_letter_ids
 
 # Default retention by outcome family; an agency overrides it in settings["retention_by_family"].
 DEFAULT_RETENTION_BY_FAMILY = {
@@ -45,9 +44,6 @@ def archive_case(session: Session, case_id: int, *, actor: User, today: date, ve
     """Archive a replied or closed case; a retention other than the rule's needs a reason."""
     case = load_case(session, case_id, actor, version=version)
     authorize(case, "archive", actor)
-    pending = pending_letter_ids(session, case.id)
-    if pending:  # a case file holds frozen originals only (see issuing.render_pending_letter)
-        raise WorkflowError(f"本案有 {len(pending)} 件文书正在生成，生成后才能归档，请稍后重试")
     agency = session.get(Agency, case.agency_id)
     ruled = retention_for(agency, case.report_outcome, challenged=_has_challenges(session, case.id))
     chosen = retention or ruled

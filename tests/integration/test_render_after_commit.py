@@ -281,23 +281,3 @@ def test_the_api_registers_with_the_receipt_pending_until_its_job_runs(api, sess
     assert frozen["pending"] is False and len(frozen["sha256"]) == 64
     status, pdf = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
     assert status == 200 and hashlib.sha256(pdf).hexdigest() == frozen["sha256"]
-
-
-def test_a_case_is_not_archived_while_one_of_its_letters_is_still_being_rendered(session, agency, users):
-    from tests.integration import helpers_cases as h
-
-    case = _register_later(session, users).case
-    session.commit()
-    h.accept(session, users, case, MON)
-    h.decide_disclosed(session, users, case, MON)
-    h.review_and_sign(session, users, case, MON)
-    services.record_delivery(session, case.id, method="POST", delivered_on=MON, tracking_no="EMS1",
-                             actor=users["clerk"], today=MON)
-    session.commit()
-    with pytest.raises(WorkflowError, match="正在生成"):
-        services.archive(session, case.id, actor=users["archivist"], today=MON)
-    session.rollback()
-    render_pending(session, session.scalar(select(Letter.id).where(Letter.case_id == case.id,
-                                                                   Letter.letter_type == "receipt")))
-    session.commit()
-    assert services.archive(session, case.id, actor=users["archivist"], today=MON).case.stage == "archived"
