@@ -281,3 +281,29 @@ def test_the_api_registers_with_the_receipt_pending_until_its_job_runs(api, sess
     assert frozen["pending"] is False and len(frozen["sha256"]) == 64
     status, pdf = api["clerk"].get(f"/cases/{case_id}/letters/{receipt['id']}.pdf")
     assert status == 200 and hashlib.sha256(pdf).hexdigest() == frozen["sha256"]
+
+
+def test_a_receipt_still_being_rendered_does_not_hold_up_archiving_and_is_frozen_afterwards(session, agency, users):
+    """Archiving does not wait for the worker (an integrator may archive at once); the case file export does, and
+    the receipt rendered after archiving is frozen and recorded like any other."""
+    from engine.services.casefile_collect import ensure_letters_rendered
+    from tests.integration import helpers_cases as h
+
+    case = _register_later(session, users).case
+    session.commit()
+    h.accept(session, users, case, MON)
+    h.decide_disclosed(session, users, case, MON)
+    h.review_and_sign(session, users, case, MON)
+    services.record_delivery(session, case.id, method="POST", delivered_on=MON, tracking_no="EMS1",
+                             actor=users["clerk"], today=MON)
+    services.archive(session, case.id, actor=users["archivist"], today=MON)
+    session.commit()
+    with pytest.raises(WorkflowError, match="正在生成"):
+        ensure_letters_rendered(session, case)
+    receipt_id = session.scalar(select(Letter.id).where(Letter.case_id == case.id, Letter.letter_type == "receipt"))
+    render_pending(session, receipt_id)
+    session.commit()
+    session.expire_all()
+    assert not is_pending(session.get(Letter, receipt_id)) and session.get(Case, case.id).stage == "archived"
+    ensure_letters_rendered(session, case)
+    assert verify_audit(session).intact
