@@ -24,10 +24,12 @@ from webui.background import kinds  # noqa: F401  (registers the render_letter j
 from webui.letters_adapter import render_pending
 
 from ..conftest import PG_URL
+from . import test_web_support
 from .api_harness import api_app_fixture, api_fixture, tokens_fixture  # noqa: F401
 from .helpers_cases import registration, render
 
 MON = date(2026, 3, 2)
+web_app = test_web_support.web_app
 
 
 def _register_later(session, users, **kw):
@@ -307,3 +309,20 @@ def test_a_receipt_still_being_rendered_does_not_hold_up_archiving_and_is_frozen
     assert not is_pending(session.get(Letter, receipt_id)) and session.get(Case, case.id).stage == "archived"
     ensure_letters_rendered(session, case)
     assert verify_audit(session).intact
+
+
+
+def test_the_case_page_shows_a_pending_receipt_as_being_prepared_and_links_it_once_rendered(web_app, session,
+                                                                                           users):
+    from tests.integration.test_web_support import logged_in
+
+    case = _register_later(session, users).case
+    session.commit()
+    receipt_id = session.scalar(select(Letter.id).where(Letter.case_id == case.id, Letter.letter_type == "receipt"))
+    clerk = logged_in(web_app, "clerk")
+    page = clerk.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "正在生成" in page and f"/letters/{receipt_id}" not in page
+    render_pending(session, receipt_id)
+    session.commit()
+    page = clerk.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "正在生成" not in page and f"/letters/{receipt_id}" in page
