@@ -17,6 +17,7 @@ from engine.services.case_list import due_conditions, due_soon_limit
 from engine.services.next_steps import case_facts, letters_to_deliver
 from webui import db
 from webui.handling import ACTIONS as CASE_ACTIONS
+from webui.kept import kept
 from webui.localtime import today
 
 bp = Blueprint("dashboard", __name__)
@@ -77,10 +78,9 @@ def _cases(*where, order_by, limit: int = LIST_LIMIT) -> list[Case]:
                                          .order_by(*order_by)).all())
 
 
-# The finished stages' counts of each agency, by the database and the agency's audit chain head they were counted
-# at. Finished cases are nearly all of an agency's history (counting them reads every row); their counts change only
-# by an action on a case of the agency, and every action appends to the agency's chain in its own transaction.
-_finished_counts: dict[tuple[str, int], tuple[tuple[int, str], dict[str, int]]] = {}
+# The finished stages' counts of each agency (nearly all of its history: counting them reads every row), kept by
+# database and agency while the agency's audit chain head stays the same (webui.kept).
+_finished_counts: dict[tuple[str, int], tuple] = {}
 UNFINISHED_STAGES = tuple(stage for stage in STAGES if stage not in FINISHED_STAGES)
 
 
@@ -101,10 +101,7 @@ def stage_counts(session, agency_id: int) -> dict[str, int]:
     head = (rows[0][0], rows[0][1])
     unfinished = {stage: n for _, _, stage, n in rows if stage is not None}
     where = (session.get_bind().url.render_as_string(hide_password=True), agency_id)
-    cached = _finished_counts.get(where)
-    if cached is None or cached[0] != head or head[0] == 0:
-        cached = _finished_counts[where] = (head, count(FINISHED_STAGES))
-    return unfinished | cached[1]
+    return unfinished | kept(_finished_counts, where, head, lambda: count(FINISHED_STAGES))
 
 
 @bp.get("/")

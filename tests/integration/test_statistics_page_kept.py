@@ -25,7 +25,7 @@ def test_a_kept_statistics_page_is_the_page_computed_afresh(web_app, session, us
     first = _fresh(browser)
     assert _page(browser) == first == _fresh(browser)  # kept while nothing happened
     kept = dict(views._statistics_pages)
-    assert kept and all(head[0] > 0 for head, _, _ in kept.values())
+    assert kept and all(head[0] > 0 for head, _calendar, _tables in kept.values())
     register(session, users, TODAY, name="李四", id_number="", items=[("幸福小区房屋征收补偿方案", "房屋征收")])
     after = _page(browser)
     assert after != first  # one more application this month: the page was computed again

@@ -32,6 +32,7 @@ from engine.services.reports import (
 )
 from webui import db
 from webui.downloads import content_disposition
+from webui.kept import kept
 from webui.letters_adapter import assets_for
 from webui.localtime import today
 from webui.refusals import discard_work, status_for
@@ -234,10 +235,8 @@ def _statistic(key: str, year: int):
     return builders[key]()
 
 
-# The statistics page's tables by database, agency, year and day, with the agency's audit chain head and the
-# calendar they were computed with. Every figure is of the agency's cases, their items and exemption records, which
-# change only by an action, and every action appends to the agency's chain in its own transaction; the working days
-# depend on the calendar, the due status on the day. So a page whose head and calendar are unchanged is the same.
+# The statistics page's tables by database, agency, year and day (the due status depends on the day), kept while the
+# agency's audit chain head and the calendar the working days were counted with stay the same (webui.kept).
 _statistics_pages: dict[tuple, tuple[tuple[int, str], object, list]] = {}
 _STATISTICS_PAGES_KEPT = 64
 
@@ -253,14 +252,8 @@ def _statistics_tables(year: int) -> list:
                                  .where(Agency.id == agency_id)).one())
     calendar = default_calendar()
     where = (session.get_bind().url.render_as_string(hide_password=True), agency_id, year, today())
-    kept = _statistics_pages.get(where)
-    if kept is not None and kept[0] == head and kept[1] is calendar and head[0] != 0:
-        return kept[2]
-    tables = [_statistic(key, year) for key in STATISTICS]
-    if len(_statistics_pages) >= _STATISTICS_PAGES_KEPT:
-        _statistics_pages.clear()
-    _statistics_pages[where] = (head, calendar, tables)
-    return tables
+    return kept(_statistics_pages, where, head, lambda: [_statistic(key, year) for key in STATISTICS],
+                also=calendar, limit=_STATISTICS_PAGES_KEPT)
 
 
 @bp.get("/statistics")
