@@ -162,10 +162,10 @@ CHANGE_LABELS = {
     "disclosure_on": "拟公开日期", "summary": "摘要", "paid": "已缴费", "primary": "主要事项",
     "signed_with": "签名证书指纹", "fingerprint_sha256": "证书指纹（SHA-256）", "subject": "证书主体",
     "self_issued": "自签发证书", "not_after": "证书有效期至",
-    "wording_version": "措辞版本",
+    "wording_version": "措辞版本", "template_version_at_issue": "签发时模板版本",
 }
 # Keys of audit data that are for machines (integrity checks), never shown in the case file's process record.
-CHANGE_KEYS_HIDDEN = frozenset({"template_version"})
+CHANGE_KEYS_HIDDEN = frozenset({"template_version", "template_version_at_issue"})
 
 # Short names of the letter types (the catalogue's titles without "政府信息公开申请").
 LETTER_LABELS = {

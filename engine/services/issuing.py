@@ -161,8 +161,10 @@ def render_pending_letter(session: Session, letter_id: int, renderer_for: Callab
 
     Idempotent: a letter already rendered is left alone (False). The case row is locked first, so this event's
     state digest and any concurrent action's are taken in turn, never from each other's stale view. The letter is
-    rendered from its frozen data snapshot with its frozen signing key; a template that changed since the letter
-    was issued is refused (the letter must say what its template version says)."""
+    rendered from its frozen data snapshot with its frozen signing key. If the template changed between the issue and
+    the rendering (a deploy in between), nobody has seen the letter yet: it is rendered with the template in force,
+    which must accept the frozen data, and the letter and the event say which version that was (and the one it was
+    issued under), so the letter always says what its template version says."""
     letter = session.get(Letter, letter_id)
     if letter is None:
         return False
@@ -182,16 +184,16 @@ def render_pending_letter(session: Session, letter_id: int, renderer_for: Callab
                                           signer_role=args.get("signer_role", ""), signed_on=letter.issued_on)
     rendered = render(renderer_for(agency), letter.letter_type, dict(letter.data_snapshot), draft=False,
                       signing=signing)
+    changes = {"letter_id": letter.id, "type": letter.letter_type, "doc_number": letter.doc_number,
+               "sha256": rendered.sha256, "size_bytes": len(rendered.pdf),
+               "template_version": rendered.template_version}
     if rendered.template_version != letter.template_version:
-        raise RuleViolation(f"文书模板已更新（签发时 {letter.template_version}，现在 {rendered.template_version}），"
-                            "不能按签发时的模板生成，请管理员处理")
+        changes["template_version_at_issue"] = letter.template_version
+        letter.template_version = rendered.template_version
     letter.pdf, letter.sha256, letter.size_bytes = rendered.pdf, rendered.sha256, len(rendered.pdf)
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=None, action="render_letter",
-                 stage_before=case.stage, stage_after=case.stage,
-                 changes={"letter_id": letter.id, "type": letter.letter_type, "doc_number": letter.doc_number,
-                          "sha256": letter.sha256, "size_bytes": letter.size_bytes,
-                          "template_version": letter.template_version})
+                 stage_before=case.stage, stage_after=case.stage, changes=changes)
     publish(session, CaseEvent(case, "render_letter", None, case.stage, case.stage,
                                {"letter_id": letter.id, "type": letter.letter_type, "doc_number": letter.doc_number},
                                letter=letter))

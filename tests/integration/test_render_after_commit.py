@@ -117,6 +117,39 @@ def test_verify_accepts_a_pending_letter_and_says_so_but_not_one_whose_bytes_dis
     assert f"文书 #{second.id}" in subjects and f"文书 #{first.id}" in subjects
 
 
+def test_a_template_changed_between_issue_and_rendering_is_used_and_recorded(session, db_engine, agency, users):
+    """A deploy between the registration and its render job: nobody has seen the letter, so it is rendered with the
+    template in force; the letter and its event say which version that was and which it was issued under."""
+    receipt = _register_later(session, users).letter
+    current = receipt.template_version
+    session.execute(update(Letter).where(Letter.id == receipt.id).values(template_version="receipt@before-deploy"))
+    session.commit()
+    assert jobs.perform(db_engine, _render_job(session, receipt.id).id) == "done"
+    session.expire_all()
+    frozen = session.get(Letter, receipt.id)
+    assert not is_pending(frozen) and frozen.template_version == current
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "render_letter"))
+    assert event.changes["template_version"] == current
+    assert event.changes["template_version_at_issue"] == "receipt@before-deploy"
+    report = verify_audit(session)
+    assert report.intact, [str(p) for p in report.problems]
+
+
+def test_a_letter_whose_frozen_data_the_template_in_force_refuses_stays_pending(session, db_engine, agency, users):
+    """A template in force that cannot render the frozen data fails the job with the reason and changes nothing:
+    the letter stays pending (verify counts it), never half-written."""
+    receipt = _register_later(session, users).letter
+    broken = {k: v for k, v in receipt.data_snapshot.items() if k != "registration_number"}
+    session.execute(update(Letter).where(Letter.id == receipt.id).values(data_snapshot=broken))
+    session.commit()
+    with pytest.raises(Exception, match="文书无法生成"):
+        render_pending(session, receipt.id)
+    session.rollback()
+    session.expire_all()
+    assert is_pending(session.get(Letter, receipt.id))
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "render_letter")) is None
+
+
 def test_tampering_with_a_letter_rendered_after_commit_fails_verify(session, agency, users):
     receipt = _register_later(session, users).letter
     session.commit()
