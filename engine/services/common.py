@@ -50,8 +50,8 @@ def use_case(func):
 def load_case(session: Session, case_id: int, actor, *, version: int | None = None, for_update: bool = False) -> Case:
     """The case if it belongs to the actor's agency (another agency's case is simply not found)."""
     stmt = select(Case).where(Case.id == case_id)
-    if for_update:
-        stmt = stmt.with_for_update()
+    if for_update:  # the case row only (not its eagerly joined rows); inserts referencing it are not held up
+        stmt = stmt.with_for_update(of=Case, key_share=True)
     case = session.scalar(stmt)
     if case is None or actor is None or case.agency_id != actor.agency_id:
         raise NotFound("没有找到该申请")

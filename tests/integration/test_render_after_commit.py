@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session as OrmSession
 
 from engine import services
 from engine.errors import WorkflowError
@@ -266,6 +267,45 @@ def test_parallel_registrations_with_receipts_rendered_meanwhile_keep_numbers_an
             assert report.intact, [str(p) for p in report.problems]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_an_action_that_only_records_an_event_waits_for_a_render_job_on_the_same_case(db_url, session, agency, users):
+    """Showing the applicant's full details changes nothing in the case but records an event with the case's state
+    digest. While a receipt's render job holds the case (its bytes not yet committed), the event waits for it, so
+    its digest includes the rendered letter and the chain verifies."""
+    receipt = _register_later(session, users).letter
+    session.commit()
+    case_id, clerk_id = receipt.case_id, users["clerk"].id
+    engine = dbmod.make_engine(db_url)
+    rendering = OrmSession(engine)
+    try:
+        assert render_pending(rendering, receipt.id) is True   # the case row is locked until this commits
+        finished = threading.Event()
+        errors: list[BaseException] = []
+
+        def reveal():
+            try:
+                with dbmod.transaction(engine) as s:
+                    services.reveal_applicant(s, case_id, actor=s.get(User, clerk_id), today=MON)
+            except BaseException as exc:  # noqa: BLE001 - asserted below
+                errors.append(exc)
+            finished.set()
+
+        thread = threading.Thread(target=reveal)
+        thread.start()
+        assert not finished.wait(1.0), ("the event was recorded beside the render job's uncommitted change", errors)
+        rendering.commit()
+        thread.join(30)
+        assert finished.is_set() and errors == []
+    finally:
+        rendering.close()
+        engine.dispose()
+    session.expire_all()
+    report = verify_audit(session)
+    assert report.intact, [str(p) for p in report.problems]
+    assert report.pending_letters == 0
 
 
 def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(session, agency, users, monkeypatch):
