@@ -278,25 +278,25 @@ def _similar_groups(texts: list[frozenset[str]], threshold: float):
 
     distinct = list(members)
     postings: dict[str, list[int]] = defaultdict(list)
+    usable_of: list[list[str]] = []
     for d, grams in enumerate(distinct):
         usable = [gram for gram in grams if 2 <= frequency[gram] <= ceiling]
+        usable_of.append(usable)
         if usable and threshold <= 1:
             for i in members[grams][1:]:
                 join(members[grams][0], i)
         for gram in usable:
             postings[gram].append(d)
-    checked: set[tuple[int, int]] = set()
-    for ds in postings.values():
-        for a_pos, a in enumerate(ds):
-            first_a = members[distinct[a]][0]
-            for b in ds[a_pos + 1:]:
-                first_b = members[distinct[b]][0]
-                if (a, b) in checked or root(first_a) == root(first_b):
-                    continue
-                checked.add((a, b))
-                ga, gb = distinct[a], distinct[b]
-                if 2 * len(ga & gb) / (len(ga) + len(gb)) >= threshold:
-                    join(first_a, first_b)
+    # Each pair of distinct sets sharing a usable bigram is compared once: the later sets found through the earlier
+    # one's postings (set by set, not posting by posting, so a pair sharing many bigrams is not met many times).
+    for a, ga in enumerate(distinct):
+        first_a = members[ga][0]
+        later = {b for gram in usable_of[a] for b in postings[gram] if b > a}
+        for b in later:
+            gb = distinct[b]
+            first_b = members[gb][0]
+            if root(first_a) != root(first_b) and 2 * len(ga & gb) / (len(ga) + len(gb)) >= threshold:
+                join(first_a, first_b)
     return root
 
 
