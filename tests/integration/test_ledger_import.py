@@ -69,6 +69,30 @@ def test_a_good_csv_is_imported_and_counted_by_the_annual_report(session, agency
     assert len(events) == 1 and events[0].changes["rows"] == 4
 
 
+def test_every_imported_case_records_the_state_a_full_read_computes(session, agency, monkeypatch):
+    from engine.persistence.audit_state import case_state_digests
+    from engine.services import ledger
+
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 2)  # several batches (and progress reports) with a few rows
+    run_import(session, agency, csv_file(",自然人,张三,网络,2025-03-03,第一份文件,2025-03-20,予以公开"))
+    told = []
+    summary = import_ledger(session, agency, read_csv_bytes(csv_file(
+        ",自然人,张三,网络,2025-04-01,张三的第二份申请,,",                            # an applicant already there
+        "依申请〔2025〕9号,商业企业,某某有限公司,邮寄,2025年5月6日,招标文件,2025/5/20,PARTIAL",
+        "XZ-2025-001,NGO,某基金会,当面,2025-06-01,环评报告,2025-06-05,LAPSED_SUPPLEMENT",  # closed
+        ",科研机构,某研究所,传真,2024-12-30,统计数据,,",                              # open, due in 2025
+        ",法律服务机构,某律所,网络,2025-07-01,带\t制表符和\\反斜杠的内容,2025-07-02,NOT_HELD",
+    ), "台账.csv"), actor=None, today=TODAY, progress=told.append)
+
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_ledger")
+                            .order_by(AuditEvent.seq.desc())).first()
+    recorded = {int(case_id): digest for case_id, digest in event.changes["case_states"].items()}
+    assert len(recorded) == summary.rows == 5
+    assert recorded == case_state_digests(session, list(recorded))
+    assert sum(told) == 2 * summary.rows  # the CLI's progress bar: validation, then writing
+    assert count(session, Applicant) == 5
+
+
 def test_a_csv_without_bom_and_with_english_headers_is_accepted(session, agency):
     data = ("reg_no,applicant_type,applicant,channel,received_on,request,finished_on,outcome\n"
             ",BUSINESS,甲公司,online,2025-01-06,申请公开资质名单,2025-01-10,NOT_HELD\n").encode()
