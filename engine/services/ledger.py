@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 
@@ -212,7 +213,11 @@ def parse_ledger_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    return _date_from_text(_text(value))
+
+
+@lru_cache(maxsize=8192)  # a ledger's dates repeat: 100,000 rows hold a few thousand days
+def _date_from_text(text: str) -> date | None:
     if not text:
         return None
     match = _ISO_OR_SLASH.fullmatch(text) or _CHINESE_DATE.fullmatch(text)
