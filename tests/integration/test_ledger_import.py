@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.persistence.models import Applicant, AuditEvent, Case, CaseItem, NumberSequence, PublishedReport
 from engine.services.ledger import (
@@ -17,6 +17,8 @@ from engine.services.ledger import (
     read_ledger,
 )
 from engine.services.reports import annual_report
+
+from ..conftest import PG_URL
 
 TODAY = date(2026, 3, 2)
 HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果"
@@ -91,6 +93,21 @@ def test_every_imported_case_records_the_state_a_full_read_computes(session, age
     assert recorded == case_state_digests(session, list(recorded))
     assert sum(told) == 2 * summary.rows  # the CLI's progress bar: validation, then writing
     assert count(session, Applicant) == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_on_postgresql_the_import_leaves_nothing_in_the_search_indexes_pending_lists(session, agency):
+    rows = [f",自然人,申请人{n},网络,2025-03-03,申请公开第{n}号项目的批复文件及相关材料,," for n in range(3000)]
+
+    run_import(session, agency, csv_file(*rows))
+
+    pending = session.execute(text(
+        "SELECT c.relname, gin_clean_pending_list(c.oid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'cases'::regclass AND a.amname = 'gin'")).all()
+    assert pending and all(pages == 0 for _name, pages in pending)  # all moved into the indexes already
+    found = session.scalar(text("SELECT count(*) FROM cases WHERE search_text LIKE '%第2999号项目%'"))
+    assert found == 1
 
 
 def test_a_csv_without_bom_and_with_english_headers_is_accepted(session, agency):
