@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.persistence.models import Applicant, AuditEvent, Case, CaseItem, NumberSequence, PublishedReport
 from engine.services.ledger import (
@@ -17,6 +17,8 @@ from engine.services.ledger import (
     read_ledger,
 )
 from engine.services.reports import annual_report
+
+from ..conftest import PG_URL
 
 TODAY = date(2026, 3, 2)
 HEADER = "登记编号,申请人类型,申请人,申请渠道,收到日期,申请内容,答复日期,办理结果"
@@ -67,6 +69,45 @@ def test_a_good_csv_is_imported_and_counted_by_the_annual_report(session, agency
     assert (table["R6_1"]["NGO"], table["CARRY_OUT"]["BUSINESS"]) == (1, 1)
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_ledger")).all()
     assert len(events) == 1 and events[0].changes["rows"] == 4
+
+
+def test_every_imported_case_records_the_state_a_full_read_computes(session, agency, monkeypatch):
+    from engine.persistence.audit_state import case_state_digests
+    from engine.services import ledger
+
+    monkeypatch.setattr(ledger, "BATCH_ROWS", 2)  # several batches (and progress reports) with a few rows
+    run_import(session, agency, csv_file(",自然人,张三,网络,2025-03-03,第一份文件,2025-03-20,予以公开"))
+    told = []
+    summary = import_ledger(session, agency, read_csv_bytes(csv_file(
+        ",自然人,张三,网络,2025-04-01,张三的第二份申请,,",                            # an applicant already there
+        "依申请〔2025〕9号,商业企业,某某有限公司,邮寄,2025年5月6日,招标文件,2025/5/20,PARTIAL",
+        "XZ-2025-001,NGO,某基金会,当面,2025-06-01,环评报告,2025-06-05,LAPSED_SUPPLEMENT",  # closed
+        ",科研机构,某研究所,传真,2024-12-30,统计数据,,",                              # open, due in 2025
+        ",法律服务机构,某律所,网络,2025-07-01,带\t制表符和\\反斜杠的内容,2025-07-02,NOT_HELD",
+    ), "台账.csv"), actor=None, today=TODAY, progress=told.append)
+
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_ledger")
+                            .order_by(AuditEvent.seq.desc())).first()
+    recorded = {int(case_id): digest for case_id, digest in event.changes["case_states"].items()}
+    assert len(recorded) == summary.rows == 5
+    assert recorded == case_state_digests(session, list(recorded))
+    assert sum(told) == 2 * summary.rows  # the CLI's progress bar: validation, then writing
+    assert count(session, Applicant) == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_on_postgresql_the_import_leaves_nothing_in_the_search_indexes_pending_lists(session, agency):
+    rows = [f",自然人,申请人{n},网络,2025-03-03,申请公开第{n}号项目的批复文件及相关材料,," for n in range(3000)]
+
+    run_import(session, agency, csv_file(*rows))
+
+    pending = session.execute(text(
+        "SELECT c.relname, gin_clean_pending_list(c.oid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'cases'::regclass AND a.amname = 'gin'")).all()
+    assert pending and all(pages == 0 for _name, pages in pending)  # all moved into the indexes already
+    found = session.scalar(text("SELECT count(*) FROM cases WHERE search_text LIKE '%第2999号项目%'"))
+    assert found == 1
 
 
 def test_a_csv_without_bom_and_with_english_headers_is_accepted(session, agency):
