@@ -451,7 +451,10 @@ class _BulkRows:
         executemany elsewhere."""
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            from psycopg.copy import QueuedLibpqWriter
+            try:
+                from psycopg.copy import QueuedLibpqWriter
+            except ImportError:  # psycopg 3.1.0, the lowest allowed, named it so
+                from psycopg.copy import QueuedLibpqDriver as QueuedLibpqWriter
 
             driver = connection.connection.driver_connection
             statement = f'COPY {self.table.name} ({", ".join(self.columns)}) FROM STDIN'
