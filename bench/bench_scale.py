@@ -387,11 +387,37 @@ def _worker_rss(base: str) -> list[float]:
     return _rss_mib(master) if master else []
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (/proc/PID/stat; 0 for one that has gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pids(base: str) -> list[int]:
+    master = _master_pid(base)
+    if master is None:
+        return []
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+READ_ROUNDS = 3
+
+
 def measure_reads(url: str, found: dict, clients: int, reads: int, tmp: Path, table: Table) -> None:
     """GET /api/v1/cases/{id} with `clients` keep-alive connections from a light multi-process client
     (bench/load_client.py), beside the client's ceiling against the reference app's /ping and the API's cheapest
-    authenticated call (/api/v1/me) in the same run; then each worker's RSS after start and after 1,000 mixed
-    requests (case reads, lists, a common-term search), and after registrations too (each renders a receipt)."""
+    authenticated call (/api/v1/me) in the same run: both servers run side by side and the three are measured in
+    turn, READ_ROUNDS times, so that a change in the machine's load affects them alike (median rate of each; and
+    the CPU the gunicorn workers spent per request, which does not depend on the load). Then each worker's RSS
+    after start and after 1,000 mixed requests (case reads, lists, a common-term search), and after registrations
+    too (each renders a receipt)."""
     import json
 
     from bench.load_client import drive
@@ -399,19 +425,40 @@ def measure_reads(url: str, found: dict, clients: int, reads: int, tmp: Path, ta
     token = _token(url)
     headers = {"Authorization": f"Bearer {token}"}
     settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
-    with gunicorn_server(url, tmp, app="bench.reference_app:create_app()", ready_path="/ping") as ref:
-        ping = drive(ref.base, ["/ping"], connections=clients, total=reads)
     case_paths = [f"/api/v1/cases/{case_id}" for case_id in found["ids"]]
-    with gunicorn_server(url, tmp, app=f"webui.app:create_app({settings!r})", ready_path="/api/v1/openapi.json",
-                         secret="bench") as server:
+    with ExitStack() as servers:
+        ref = servers.enter_context(gunicorn_server(url, tmp, app="bench.reference_app:create_app()",
+                                                    ready_path="/ping"))
+        server = servers.enter_context(gunicorn_server(url, tmp, app=f"webui.app:create_app({settings!r})",
+                                                       ready_path="/api/v1/openapi.json", secret="bench"))
         started_rss = _worker_rss(server.base)
-        me = drive(server.base, ["/api/v1/me"], headers=headers, connections=clients, total=reads)
-        got = drive(server.base, case_paths, headers=headers, connections=clients, total=reads)
-        assert not got.failures, got.failures[:3]
-        p99 = percentile(got.latencies, 0.99) * 1000
-        table.add(f"API reads GET /cases/{{id}}, {clients} clients", f"{got.rate:.0f}/s, p99 {p99:.0f} ms",
-                  f"client ceiling: reference /ping {ping.rate:.0f}/s; /api/v1/me {me.rate:.0f}/s → "
-                  f"{got.rate / ping.rate:.2f}× /ping", f"≥ {READS_TARGET:.0f}/s", got.rate >= READS_TARGET)
+        runs = {"ping": (ref.base, ["/ping"], {}), "me": (server.base, ["/api/v1/me"], headers),
+                "cases": (server.base, case_paths, headers)}
+        rates: dict[str, list[float]] = {name: [] for name in runs}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in runs}
+        latencies: list[float] = []
+        for base, paths, extra in runs.values():  # warm-up: connections, prepared statements
+            drive(base, paths, headers=extra, connections=clients, total=min(reads, 4 * clients * 10))
+        for _ in range(READ_ROUNDS):
+            for name, (base, paths, extra) in runs.items():
+                workers = _worker_pids(base)
+                cpu_before = _cpu_seconds(workers)
+                got = drive(base, paths, headers=extra, connections=clients, total=reads)
+                assert not got.failures, got.failures[:3]
+                rates[name].append(got.rate)
+                if workers:
+                    cpu_ms[name].append((_cpu_seconds(workers) - cpu_before) * 1000 / got.requests)
+                if name == "cases":
+                    latencies += got.latencies
+        rate = {name: statistics.median(values) for name, values in rates.items()}
+        cpu = {name: f"{statistics.median(values):.1f}" if values else "?" for name, values in cpu_ms.items()}
+        p99 = percentile(latencies, 0.99) * 1000
+        table.add(f"API reads GET /cases/{{id}}, {clients} clients", f"{rate['cases']:.0f}/s, p99 {p99:.0f} ms",
+                  f"client ceiling: reference /ping {rate['ping']:.0f}/s; /api/v1/me {rate['me']:.0f}/s "
+                  f"({rate['me'] / rate['ping']:.2f}×) → {rate['cases'] / rate['ping']:.2f}× /ping",
+                  f"≥ {READS_TARGET:.0f}/s", rate["cases"] >= READS_TARGET)
+        table.add("… gunicorn worker CPU per request", f"/cases/{{id}} {cpu['cases']} ms; /api/v1/me {cpu['me']} ms",
+                  f"reference /ping {cpu['ping']} ms", "", None)
         mixed = case_paths[:12] + ["/api/v1/cases?stage=in_handling", "/api/v1/cases?q=批复", "/api/v1/me",
                                    "/api/v1/cases?page=3"]
         done = drive(server.base, [requests.utils.requote_uri(path) for path in mixed], headers=headers,

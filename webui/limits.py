@@ -14,6 +14,7 @@ import time
 from flask import Flask, current_app, request
 from flask_limiter import HeaderNames, Limiter
 from limits import parse
+from limits.storage import MemoryStorage
 
 from engine.config import load_settings
 from webui.background import prefix
@@ -22,6 +23,46 @@ DEFAULT_TOKEN_LIMIT_PER_MINUTE = 600
 DEFAULT_LOOKUP_LIMIT_PER_MINUTE = 10
 HEADERS = {HeaderNames.LIMIT: "RateLimit-Limit", HeaderNames.REMAINING: "RateLimit-Remaining",
            HeaderNames.RESET: "RateLimit-Reset", HeaderNames.RETRY_AFTER: "Retry-After"}
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-process counters without its expiry timer: `MemoryStorage.incr` starts a new timer thread
+    whenever the last one has run (10 ms), which under steady API traffic is a thread per request. Here a counter
+    past its window is dropped when its key is next read (`MemoryStorage.get`, as before), and the others are swept
+    by the hitting thread at most once every SWEEP_SECONDS, so memory stays bounded by the keys seen in a window.
+    Only the fixed-window strategy (the one `init_app` sets) uses it."""
+
+    STORAGE_SCHEME = ["gongkai-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._next_sweep = 0.0
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        self.get(key)  # drops the key's counter if its window has passed
+        self._sweep()
+        with self.locks[key]:
+            self.storage[key] += amount
+            if self.storage[key] == amount:
+                self.expirations[key] = time.time() + expiry
+        return self.storage.get(key, 0)
+
+    def _sweep(self) -> None:
+        now = time.time()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_SECONDS
+        for key, expires in list(self.expirations.items()):
+            if expires <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
+
+
+def memory_storage_uri(storage: str) -> str:
+    """`memory://` (configured, or no Redis) counts in SweptMemoryStorage; any other store as given."""
+    return "gongkai-memory://" if storage == "memory://" else storage
 
 
 def client_address() -> str:
@@ -40,7 +81,7 @@ def init_app(app: Flask) -> Limiter:
     redis_url = load_settings().redis_url
     storage = app.config.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://"
     limiter = Limiter(
-        key_func=client_address, app=app, storage_uri=storage, strategy="fixed-window",
+        key_func=client_address, app=app, storage_uri=memory_storage_uri(storage), strategy="fixed-window",
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or f"{prefix()}-limits",
         headers_enabled=True, header_name_mapping=HEADERS,
         # Redis away: count in this process rather than let every request through or fail it.

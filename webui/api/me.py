@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.persistence.models import Agency, Department, User
 from webui.api import context, endpoint
 from webui.api import schemas as s
 from webui.api.cases import respond
 from webui.api.openapi import Operation
+
+# Built once, as the token lookup (engine.services.accounts): /me is the cheapest authenticated call.
+_DEPARTMENTS = select(Department).where(Department.agency_id == bindparam("agency_id")).order_by(Department.id)
+_COLLEAGUES = (select(User).where(User.agency_id == bindparam("agency_id"), User.active.is_(True))
+               .order_by(User.id))
 
 
 def _user_ref(user: User) -> s.UserRefOut:
@@ -21,10 +26,8 @@ def _user_ref(user: User) -> s.UserRefOut:
 def whoami():
     session, user = context.session(), context.actor()
     agency = session.get(Agency, user.agency_id)
-    departments = session.scalars(select(Department).where(Department.agency_id == agency.id)
-                                  .order_by(Department.id)).all()
-    colleagues = session.scalars(select(User).where(User.agency_id == agency.id, User.active.is_(True))
-                                 .order_by(User.id)).all()
+    departments = session.scalars(_DEPARTMENTS, {"agency_id": agency.id}).all()
+    colleagues = session.scalars(_COLLEAGUES, {"agency_id": agency.id}).all()
     return respond(s.MeOut(user=_user_ref(user), agency_code=agency.code, agency_name=agency.name,
                            departments=[s.NamedRef(id=d.id, name=d.name) for d in departments],
                            handlers=[_user_ref(u) for u in colleagues if u.has_role("handler")],

@@ -1,0 +1,114 @@
+"""What every API request costs besides its own work (issue 14): no ping per database checkout, yet a connection the
+server has closed is never handed out; rate-limit counters in process memory without a thread per request, still
+refusing past the limit and forgetting stale windows."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from engine.persistence import db as dbmod
+from tests.integration.api_harness import api_app_fixture, api_fixture, make_app, tokens_fixture  # noqa: F401
+from webui.limits import SweptMemoryStorage
+
+
+def _end_backends(engine, pids: set[int]) -> None:
+    """What a database restart does to a client's connections: the server ends them (and says so on the socket)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                     {"pids": list(pids)})
+        conn.rollback()
+        deadline = time.monotonic() + 10
+        while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                           {"pids": list(pids)}).scalar_one():
+            conn.rollback()  # pg_stat_activity is read once per transaction
+            assert time.monotonic() < deadline, "the server did not end the connections"
+            time.sleep(0.05)
+        conn.rollback()
+
+
+@pytest.mark.postgres
+def test_pooled_connections_the_server_ended_are_replaced_without_a_ping_per_checkout(db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    engine = dbmod.make_engine(db_url, pool_size=3)
+    admin = dbmod.make_engine(db_url)
+    try:
+        assert not engine.pool._pre_ping  # no round trip per checkout
+        held = [engine.connect() for _ in range(3)]
+        pids = {conn.execute(text("SELECT pg_backend_pid()")).scalar_one() for conn in held}
+        for conn in held:
+            conn.rollback()
+            conn.close()  # back in the pool, idle
+        _end_backends(admin, pids)
+        again = [engine.connect() for _ in range(3)]  # each pooled connection is found closed and replaced
+        new_pids = {conn.execute(text("SELECT pg_backend_pid()")).scalar_one() for conn in again}
+        assert not new_pids & pids
+        for conn in again:
+            conn.close()
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_an_api_read_after_the_database_ended_every_connection_is_answered(db_url, agency, users, tokens):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    engine = dbmod.make_engine(db_url, pool_size=4)
+    app = make_app(db_url, DATABASE_ENGINE=engine)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {tokens['clerk']}"}
+    admin = dbmod.make_engine(db_url)
+    try:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        with admin.connect() as conn:
+            pids = set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND pid <> pg_backend_pid()")).scalars())
+        assert pids  # the app's pooled connection
+        _end_backends(admin, pids)
+        answer = client.get("/api/v1/me", headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert answer.get_json()["user"]["username"] == users["clerk"].username
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_the_in_process_limit_refuses_past_the_limit_and_counts_again_in_the_next_window(db_url, agency, users, tokens):
+    app = make_app(db_url, API_RATE_LIMIT_PER_TOKEN=3, RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    clerk = {"Authorization": f"Bearer {tokens['clerk']}"}
+    handler = {"Authorization": f"Bearer {tokens['handler']}"}
+    answers = [client.get("/api/v1/me", headers=clerk) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert "Retry-After" in answers[3].headers
+    assert client.get("/api/v1/me", headers=handler).status_code == 200  # per token
+    storage = app.extensions["gongkai_limiter"].storage
+    assert isinstance(storage, SweptMemoryStorage)
+    for key in list(storage.expirations):  # the minute has passed
+        storage.expirations[key] = time.time() - 1
+    assert client.get("/api/v1/me", headers=clerk).status_code == 200
+
+
+def test_memory_counters_start_no_thread_per_hit_and_stale_windows_are_swept():
+    storage = SweptMemoryStorage("gongkai-memory://")
+    storage.incr("warm-up", 60)
+    time.sleep(0.05)  # MemoryStorage's own first timer has run
+    threads = threading.active_count()
+    for n in range(200):
+        assert storage.incr("token-a", 60) == n + 1
+        time.sleep(0.0001 if n % 50 else 0.02)  # longer than MemoryStorage's 10 ms timer, now and then
+    assert threading.active_count() <= threads
+    assert storage.get("token-a") == 200
+
+    storage.incr("short", 1)
+    storage.expirations["short"] = time.time() - 1  # its window has passed; nobody reads the key again
+    storage._next_sweep = 0.0
+    storage.incr("token-b", 60)
+    assert "short" not in storage.storage and "short" not in storage.expirations
+    assert storage.get("token-a") == 200  # a live window is kept
