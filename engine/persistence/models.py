@@ -321,6 +321,9 @@ class Case(Base):
         # The dashboard and the due filters read only unfinished cases, by due date: a few thousand of a million.
         Index("ix_cases_open_due", "agency_id", "due_on", "id", postgresql_where=_UNFINISHED_WHERE,
               sqlite_where=_UNFINISHED_WHERE),
+        # A handler's cases in the stages they work on (the dashboard's tasks and their count): a few dozen, where
+        # the handler's index alone holds every case they ever handled.
+        Index("ix_cases_handler_stage", "handler_id", "stage"),
     )
 
 

@@ -1,6 +1,7 @@
 """Letters waiting for delivery read from an index of exactly those letters: the dashboard's list walked past the
 letters already delivered and those of archived cases, oldest first — nearly every letter ever issued (issue 14:
-the dashboard at a million cases)
+the dashboard at a million cases); and a handler's tasks from an index of handler and stage (the handler's index
+alone holds every case they ever handled)
 
 Revision ID: letters_awaiting_delivery
 Revises: case_applicant_kind
@@ -38,8 +39,10 @@ def upgrade() -> None:
         op.execute("UPDATE letters SET awaiting_delivery = 0 WHERE NOT (" + _WAITING.format(false="0") + ")")
     op.create_index("ix_letters_awaiting_delivery", "letters", ["issued_on", "id"],
                     postgresql_where=sa.text(_INDEXED["postgresql"]), sqlite_where=sa.text(_INDEXED["sqlite"]))
+    op.create_index("ix_cases_handler_stage", "cases", ["handler_id", "stage"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_handler_stage", table_name="cases")
     op.drop_index("ix_letters_awaiting_delivery", table_name="letters")
     op.execute("ALTER TABLE letters DROP COLUMN awaiting_delivery")
