@@ -68,16 +68,20 @@ _WORDS = re.compile(r"[^\W_]+")
 
 
 def index_piece(text_: str) -> str:
-    """The part of a query the trigram index is asked for: its last word of three or more characters when it has
-    several words, else the whole query.
+    """The part of a query the trigram index is asked for: when it has several words, its last word, with the
+    character before it when the word is shorter than four characters; else the whole query.
 
-    An index scan reads the list of rows of every trigram it is given. A number such as 依申请〔2026〕45号 has
-    trigrams that nearly every case shares (依申请, 〔20: every case has a 登记编号); its last word (45号: the
-    sequence number) has rare ones. The whole query is then compared on the few rows found, so the matches are
-    the same."""
-    words = _WORDS.findall(text_)
-    long_words = [w for w in words if len(w) >= 3]
-    return long_words[-1] if len(words) > 1 and long_words else text_
+    An index scan reads the list of rows of every trigram it is given. A number such as 依申请〔2026〕1205号 has
+    trigrams that nearly every case shares (依申请, 〔20: every case has a 登记编号); its last word (1205号: the
+    sequence number) has rare ones. A short one has a single trigram (93号) shared by a hundredth of the numbers,
+    each of them read again: with the bracket before it (〕93号), the trigrams say "a word beginning 93", which
+    few are. The whole query is then compared on the rows found, so the matches are the same."""
+    words = list(_WORDS.finditer(text_))
+    if len(words) < 2:
+        return text_
+    last = words[-1]
+    start = last.start() if len(last.group()) >= 4 else max(last.start() - 1, 0)
+    return text_[start:last.end()]
 
 
 def _contains(column, text_: str):

@@ -70,10 +70,10 @@ def test_a_number_quoted_in_a_request_finds_that_case_too(session, numbered):
         assert found == {quoting.id, quoted.id}, style
 
 
-def test_the_index_is_asked_for_the_last_long_word_of_a_query_of_several():
-    assert index_piece("依申请〔2026〕45号") == "45号"
+def test_the_index_is_asked_for_the_last_word_of_a_query_of_several_with_a_short_one_s_bracket():
     assert index_piece("依申请〔2026〕1205号") == "1205号"
-    assert index_piece("基准政办公开〔2026〕7号") == "2026"
+    assert index_piece("依申请〔2026〕45号") == "〕45号"
+    assert index_piece("基准政办公开〔2026〕7号") == "〕7号"
+    assert index_piece("〔2026〕") == "〔2026〕"
     assert index_piece("征收补偿") == "征收补偿"
-    assert index_piece("〔2026〕1号") == "2026"
-    assert index_piece("1号 2号") == "1号 2号"
+    assert index_piece("老旧小区 改造") == " 改造"
