@@ -143,6 +143,7 @@ def samples(url: str) -> dict:
                                                         Applicant.id_number != "").order_by(Applicant.id.desc())
                                 .limit(1))
         found = {"ids": ids, "reg_no": case.reg_no.replace("〔", "[").replace("〕", "]"),
+                 "reg_no_lenticular": case.reg_no.replace("〔", "【").replace("〕", "】"),
                  "doc_number": letter.doc_number if letter else "", "id_number": person.id_number,
                  "phone": person.phone, "agency_id": agency.id}
     engine.dispose()
@@ -174,6 +175,7 @@ def measure_pages(url: str, found: dict, n: int, table: Table) -> None:
         "search: common term 征收补偿": ("bench_clerk", lambda: "/cases?q=征收补偿"),
         f"search: rare term {RARE_WORD}": ("bench_clerk", lambda: f"/cases?q={RARE_WORD}"),
         "search: 登记编号 with [] brackets": ("bench_clerk", lambda: f"/cases?q={found['reg_no']}"),
+        "search: 登记编号 with 【】 brackets": ("bench_clerk", lambda: f"/cases?q={found['reg_no_lenticular']}"),
         "search: 文号": ("bench_clerk", lambda: f"/cases?q={found['doc_number']}"),
         "search: ID number": ("bench_clerk", lambda: f"/cases?q={found['id_number']}"),
         "search: phone": ("bench_clerk", lambda: f"/cases?q={found['phone']}"),

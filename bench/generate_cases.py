@@ -111,7 +111,7 @@ ITEM_COLUMNS = ("id", "case_id", "seq", "description", "topic", "outcome", "reas
                 "is_primary", "decided_by_id")
 LETTER_COLUMNS = ("id", "case_id", "letter_type", "doc_number", "issued_on", "pdf", "sha256", "size_bytes",
                   "template_version", "data_snapshot", "signed_by_id", "supersede_reason", "wording_version",
-                  "created_at")
+                  "awaiting_delivery", "created_at")
 EVENT_COLUMNS = ("id", "agency_id", "seq", "case_id", "actor_id", "actor_name", "occurred_at", "action",
                  "stage_before", "stage_after", "changes", "reason", "state_digest", "prev_hash", "hash")
 TABLES = (("applicants", Applicant, APPLICANT_COLUMNS, ()), ("cases", Case, CASE_COLUMNS, ("supplement_items",)),
@@ -321,13 +321,15 @@ def agency_rows(plan: AgencyPlan, key: bytes):
         letters = [{"id": letter_base, "case_id": case_id, "letter_type": "receipt", "doc_number": "",
                     "issued_on": received, "pdf": PDF, "sha256": PDF_SHA, "size_bytes": len(PDF),
                     "template_version": "bench", "data_snapshot": {"reg_no": reg_no}, "signed_by_id": None,
-                    "supersedes_id": None, "supersede_reason": "", "wording_version": 0, "created_at": at}]
+                    "supersedes_id": None, "supersede_reason": "", "wording_version": 0, "awaiting_delivery": False,
+                    "created_at": at}]
         if stage in ("replied", "archived"):
             doc_year = finished.year
             doc_number = f"{plan.letter_prefix}〔{doc_year}〕{take('LETTER', doc_year)}号"
             letters.append({**letters[0], "id": letter_base + 1, "letter_type": "reply",
                             "doc_number": doc_number, "issued_on": finished, "signed_by_id": plan.legal[0],
                             "data_snapshot": {"reg_no": reg_no, "doc_number": doc_number},
+                            "awaiting_delivery": stage != "archived",    # no deliveries are generated
                             "created_at": datetime.combine(finished, dtime(3), UTC)})
         case = {
             "id": case_id, "agency_id": plan.agency_id, "reg_no": reg_no, "reg_year": year, "reg_seq": reg_seq,

@@ -3,7 +3,7 @@ working days, overdue cases, counts by stage."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
@@ -19,6 +19,7 @@ from webui import db
 from webui.handling import ACTIONS as CASE_ACTIONS
 from webui.kept import kept
 from webui.localtime import today
+from webui.row_urls import row_url
 
 bp = Blueprint("dashboard", __name__)
 LIST_LIMIT = 50
@@ -49,8 +50,8 @@ def step_url(case_id: int, step) -> str:
     name = ACTION_PAGES.get(step.action, step.action) if step is not None else None
     if name in CASE_ACTIONS:
         extra = {"letter_id": step.letter_id} if step.letter_id else {}
-        return url_for("handling.act", case_id=case_id, name=name, **extra)
-    return url_for("cases.show", case_id=case_id)
+        return row_url("handling.act", case_id=case_id, name=name, **extra)
+    return row_url("cases.show", case_id=case_id)
 
 
 def task_columns(roles) -> list[str]:

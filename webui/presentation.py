@@ -25,6 +25,7 @@ from engine.rules.vocabulary import (
 )
 from engine.rules.workflow import ACTIONS, FINISHED_STAGES, OPEN_STAGES, STAGE_LABELS
 from webui.localtime import in_shanghai, today
+from webui.row_urls import row_url
 
 EVENT_LABELS = {
     **{name: action.label for name, action in ACTIONS.items()},
@@ -128,5 +129,5 @@ def register_filters(app: Flask) -> None:
         REASON_ANSWER_LABELS=REASON_ANSWER_LABELS,
         DUE_LABELS=DUE_LABELS, FINISHED_STAGES=FINISHED_STAGES, days_left=days_left, awaiting_confirmation=awaiting_confirmation, navigation=navigation,
         has_endpoint=has_endpoint, request_summary=request_summary,
-        business_today=today,
+        business_today=today, row_url=row_url,
     )

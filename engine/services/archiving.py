@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, RuleViolation
-from engine.persistence.models import Agency, ArchiveNote, User
+from engine.persistence.models import Agency, ArchiveNote, Letter, User
 from engine.persistence.numbering import ARCHIVE, format_number, next_number
 from engine.rules.outcomes import OUTCOMES
 from engine.rules.vocabulary import RETENTION_LABELS, RETENTION_PERIODS
@@ -58,6 +59,9 @@ def archive_case(session: Session, case_id: int, *, actor: User, today: date, ve
     case.retention = chosen
     case.retention_reason = retention_reason.strip()
     case.archived_on = today
+    # An archived case's letters are no longer on the dashboard's list of letters waiting for delivery.
+    session.execute(update(Letter).where(Letter.case_id == case.id, Letter.awaiting_delivery.is_(True))
+                    .values(awaiting_delivery=False))
     before = case.stage
     advance(case, "archive")
     finish_action(session, case, "archive", actor, before,

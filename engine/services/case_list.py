@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, literal_column, or_, select, text
+from sqlalchemy import Select, and_, literal_column, or_, select, text
 from sqlalchemy.orm import contains_eager
 
 from engine.persistence.models import Applicant, Case, Department
@@ -63,16 +63,46 @@ def _escape_like(text_: str) -> str:
 _CASELESS = re.compile(r"[0-9\s\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
+# pg_trgm cuts text into words at every character that is neither a letter nor a digit (CJK ideographs are letters).
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def index_piece(text_: str) -> str:
+    """The part of a query the trigram index is asked for: when it has several words, its last word, with the
+    character before it when the word is shorter than four characters; else the whole query.
+
+    An index scan reads the list of rows of every trigram it is given. A number such as 依申请〔2026〕1205号 has
+    trigrams that nearly every case shares (依申请, 〔20: every case has a 登记编号); its last word (1205号: the
+    sequence number) has rare ones. A short one has a single trigram (93号) shared by a hundredth of the numbers,
+    each of them read again: with the bracket before it (〕93号), the trigrams say "a word beginning 93", which
+    few are. The whole query is then compared on the rows found, so the matches are the same."""
+    words = list(_WORDS.finditer(text_))
+    if len(words) < 2:
+        return text_
+    last = words[-1]
+    start = last.start() if len(last.group()) >= 4 else max(last.start() - 1, 0)
+    return text_[start:last.end()]
+
+
 def _contains(column, text_: str):
-    pattern = f"%{_escape_like(text_)}%"
-    like = column.like if _CASELESS.fullmatch(text_) else column.ilike
-    return like(pattern, escape="\\")
+    """`column` contains `text_`: the index is asked for `index_piece(text_)` and the rows it finds are compared
+    with the whole query (on `column || ''`, which no index serves, so the planner cannot ask the index for it)."""
+    caseless = _CASELESS.fullmatch(text_) is not None
+
+    def contains(expression, part: str):
+        like = expression.like if caseless else expression.ilike
+        return like(f"%{_escape_like(part)}%", escape="\\")
+
+    piece = index_piece(text_)
+    if piece == text_:
+        return contains(column, text_)
+    return and_(contains(column, piece), contains(column.concat(""), text_))
 
 
 def text_match(q: str, dialect: str):
     """Substring search: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by triggers), else
-    ILIKE (LIKE when the query has no letters), which PostgreSQL serves from its pg_trgm GIN index (migration
-    0002)."""
+    ILIKE (LIKE when the query has no letters), which PostgreSQL serves from its pg_trgm GIN indexes (migration
+    0002), asked for the query's rarest-looking part only (`index_piece`)."""
     by_number = _contains(Case.reg_no, q.strip())
     q = normalise_search_text(q)
     if dialect == "sqlite" and len(q) >= 3:

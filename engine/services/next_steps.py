@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session, aliased
 
-from engine.persistence.models import Case, Consultation, Delivery, Fee, Letter
+from engine.persistence.models import AWAITING_DELIVERY, Case, Consultation, Delivery, Fee, Letter
 from engine.rules.next_step import LETTERS_TO_DELIVER, CaseFacts, OpenConsultation, PendingLetter
 
 # A case's letters still waiting: no delivery that arrived, and not superseded by a correction.
@@ -72,12 +72,17 @@ COUNT_CAP = 1000    # the dashboard counts waiting letters up to here and says ã
 
 def letters_to_deliver(session: Session, agency_id: int, limit: int) -> tuple[list[LetterToDeliver], int, bool]:
     """The agency's issued letters with no delivery recorded, oldest first (at most `limit`), how many there are
-    up to COUNT_CAP, and whether there are more than that (counting them all would read every letter ever issued)."""
-    where = (Case.agency_id == agency_id, Case.stage != "archived", *_waiting_for_delivery())
+    up to COUNT_CAP, and whether there are more than that (counting them all would read every letter ever issued).
+
+    One walk of the letters still waiting (their partial index, oldest first) gives both the list and the count:
+    a count of its own, unordered, let the planner hash the agency's every case to join them."""
+    # The flag (cleared by a delivery that arrived and by archiving) and the type as the partial index states
+    # them, so the planner, SQLite's above all, reads only the letters still waiting from it. Asked again whether
+    # the case is archived, the planner would count that twice and expect too few letters to stop early.
+    indexed = text(AWAITING_DELIVERY[session.get_bind().dialect.name])
     rows = session.execute(select(Letter.case_id, Case.reg_no, Letter.id, Letter.letter_type, Letter.doc_number,
-                                  Letter.issued_on).join(Case, Case.id == Letter.case_id).where(*where)
-                           .order_by(Letter.issued_on, Letter.id).limit(limit)).all()
-    total = len(rows) if len(rows) < limit else session.scalar(select(func.count()).select_from(
-        select(Letter.id).join(Case, Case.id == Letter.case_id).where(*where).limit(COUNT_CAP + 1).subquery()))
+                                  Letter.issued_on).join(Case, Case.id == Letter.case_id)
+                           .where(indexed, Case.agency_id == agency_id, *_waiting_for_delivery())
+                           .order_by(Letter.issued_on, Letter.id).limit(max(limit, COUNT_CAP + 1))).all()
     return [LetterToDeliver(r.case_id, r.reg_no, PendingLetter(r.id, r.letter_type, r.doc_number, r.issued_on))
-            for r in rows], min(total, COUNT_CAP), total > COUNT_CAP
+            for r in rows[:limit]], min(len(rows), COUNT_CAP), len(rows) > COUNT_CAP

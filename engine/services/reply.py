@@ -202,6 +202,8 @@ def record_delivery(session: Session, case_id: int, *, method: str, delivered_on
                         created_at=utcnow())
     # A notice's delivery starts the period it gives its addressee (条例30、32、34、35; 109号).
     started = start_period(session, case, letter, delivered_on) if letter is not None and not returned else {}
+    if letter is not None and not returned:
+        letter.awaiting_delivery = False    # off the dashboard's list of letters waiting for delivery
     session.add(delivery)
     before = case.stage
     if case.stage == "signed" and letter is not None and letter.letter_type == "reply" and not returned:

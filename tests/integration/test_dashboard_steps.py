@@ -105,3 +105,21 @@ def test_the_legal_review_page_names_the_third_party_its_answer_and_the_article_
     assert "某某置业有限公司：不同意公开" in page and "涉及本公司商业秘密" in page
     assert "保护第三方合法权益（《中华人民共和国政府信息公开条例》第十五条" in page
     assert not re.search(r"#\d+|记录 #| v\d\b", page)
+
+
+def test_a_row_link_is_exactly_the_link_url_for_builds(web_app):
+    """The dashboard's links are built once per request and filled in per row (webui.row_urls)."""
+    from flask import url_for
+
+    from webui.row_urls import row_url
+
+    for base in ("http://localhost/", "http://localhost/gongkai/"):
+        with web_app.test_request_context("/", base_url=base):
+            for case_id, letter_id in ((1, 2), (7, 7), (42, 10), (123456, 9), (70, 700000)):
+                assert row_url("cases.show", case_id=case_id) == url_for("cases.show", case_id=case_id)
+                assert row_url("handling.act", case_id=case_id, name="confirm_receipt") == \
+                    url_for("handling.act", case_id=case_id, name="confirm_receipt")
+                assert row_url("handling.act", case_id=case_id, name="record_delivery", letter_id=letter_id) == \
+                    url_for("handling.act", case_id=case_id, name="record_delivery", letter_id=letter_id)
+                assert row_url("handling.act", case_id=case_id, name="accept") == \
+                    url_for("handling.act", case_id=case_id, name="accept")
