@@ -11,13 +11,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.config import load_settings
-from engine.persistence.audit_state import case_state_digest
+from engine.persistence import audit_state
+from engine.persistence.audit_state import case_state_digest, state_digest
 from engine.persistence.models import Agency, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -104,48 +109,137 @@ def record_event(
     stage_after: str | None = None,
     changes: dict | None = None,
     reason: str = "",
-) -> AuditEvent:
+) -> AuditEvent | None:
     """Append one event to the agency's chain in the caller's transaction (locks the chain head).
 
     An event about a case records the digest of the case's state as it is now (flushed), so the last event of an
     action must come after the action's last change to the case. Events whose `changes` name a `letter_id` or an
-    `upload_id` with a `sha256` record the hash those bytes must keep (`audit verify` and downloads check it)."""
-    # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
-    # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency still
-    # queue on the chain head, other agencies are untouched.
-    # The case's state digest is computed before the chain head is locked, so writers of the same agency wait on
-    # each other no longer than before (the state is this transaction's own view either way).
-    state_digest = None
+    `upload_id` with a `sha256` record the hash those bytes must keep (`audit verify` and downloads check it).
+
+    Inside `deferred_events` for this case the event is not written: its content and the case's state as it is
+    now are kept (None is returned), and the caller chains them later (`ChainHead`)."""
+    state = None
     if case_id is not None:
         session.flush()
-        state_digest = case_state_digest(session, case_id)
-    agency = session.execute(
-        select(Agency).where(Agency.id == agency_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    event = AuditEvent(
-        agency_id=agency_id,
-        seq=agency.audit_seq + 1,
-        case_id=case_id,
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "display_name", None) or getattr(actor, "username", None) or "系统",
-        occurred_at=utcnow(),
-        action=action,
-        stage_before=stage_before,
-        stage_after=stage_after,
-        changes=jsonable(changes or {}),
-        reason=reason or "",
-        prev_hash=agency.audit_head_hash,
-        state_digest=state_digest,
-    )
-    event.hash = event_digest(event.prev_hash, hashed_fields(event))
-    agency.audit_seq = event.seq
-    agency.audit_head_hash = event.hash
-    session.add(event)
-    session.flush()
-    return event
+        deferred = (session.info.get(_DEFERRED) or {}).get(case_id)
+        if deferred is not None:
+            deferred.append(PendingEvent(
+                agency_id=agency_id, case_id=case_id, actor=actor, action=action, stage_before=stage_before,
+                stage_after=stage_after, changes=jsonable(changes or {}), reason=reason or "",
+                state=audit_state.case_states(session, [case_id]).get(case_id)))
+            return None
+    # The case's state digest is computed before the chain head is locked, so writers of the same agency wait on
+    # each other no longer than before (the state is this transaction's own view either way).
+    if case_id is not None:
+        state = case_state_digest(session, case_id)
+    return append_events(session, agency_id, [PendingEvent(
+        agency_id=agency_id, case_id=case_id, actor=actor, action=action, stage_before=stage_before,
+        stage_after=stage_after, changes=jsonable(changes or {}), reason=reason or "")], digests=[state])[0]
 
 
+@dataclass
+class PendingEvent:
+    """An event kept by `deferred_events`, with the case's state (`audit_state.case_states`) when it was due."""
+
+    agency_id: int
+    action: str
+    actor: object | None
+    case_id: int | None
+    stage_before: str | None
+    stage_after: str | None
+    changes: dict
+    reason: str
+    state: dict | None = None
+
+
+# Case id → the events kept for it while `deferred_events` runs.
+_DEFERRED = "gongkai_deferred_case_events"
+
+
+@contextmanager
+def deferred_events(session: Session, case_id: int, into: list | None = None) -> Iterator[list]:
+    """While the block runs, `record_event` for `case_id` keeps the event and the case's state instead of writing
+    them (the list yielded, in order): an action whose last step changes values every event's state holds (the
+    registration number, taken last so the counter's lock is held briefly) patches the states and appends them
+    all under one lock of the chain head (`ChainHead`). Events not appended are lost: the caller must append them
+    before the transaction commits. `into`: a list the events are added to (shared with other kept things, so
+    their order is kept too)."""
+    kept = into if into is not None else []
+    held = session.info.setdefault(_DEFERRED, {})
+    held[case_id] = kept
+    try:
+        yield kept
+    finally:
+        held.pop(case_id, None)
+
+
+def append_events(session: Session, agency_id: int, events: list[PendingEvent],
+                  digests: list[str | None] | None = None) -> list[AuditEvent]:
+    """Chain `events` (of one agency, in order) after the agency's head: the head row is locked once for all.
+    Each event's state digest is `digests`' entry when given, else the hash of its kept state."""
+    head = ChainHead(session, agency_id)
+    written = [head.append(pending, digest) for pending, digest in
+               zip(events, digests if digests is not None else [None] * len(events), strict=True)]
+    head.close()
+    return written
+
+
+class ChainHead:
+    """An agency's chain head, locked in the caller's transaction until it ends. `append` chains one event after
+    it (added to the session: written at the next flush, so a reaction that reads it can be told in between);
+    `close` writes the new head and flushes, once for all the events."""
+
+    def __init__(self, session: Session, agency_id: int) -> None:
+        # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
+        # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency
+        # still queue on the chain head, other agencies are untouched.
+        self.session, self.agency_id = session, agency_id
+        self.seq, self.hash = session.execute(
+            select(Agency.audit_seq, Agency.audit_head_hash).where(Agency.id == agency_id)
+            .with_for_update(key_share=True)
+        ).one()
+        self.written = 0
+
+    def append(self, pending: PendingEvent, digest: str | None = None) -> AuditEvent:
+        """Chain `pending`; its state digest is `digest`, else the hash of its kept state (None without one)."""
+        if pending.agency_id != self.agency_id:
+            raise ValueError("ChainHead.append: an event of another agency")
+        if digest is None and pending.state is not None:
+            digest = state_digest(pending.state)
+        actor = pending.actor
+        event = AuditEvent(
+            agency_id=self.agency_id,
+            seq=self.seq + 1,
+            case_id=pending.case_id,
+            actor_id=getattr(actor, "id", None),
+            actor_name=getattr(actor, "display_name", None) or getattr(actor, "username", None) or "系统",
+            occurred_at=utcnow(),
+            action=pending.action,
+            stage_before=pending.stage_before,
+            stage_after=pending.stage_after,
+            changes=pending.changes,
+            reason=pending.reason,
+            prev_hash=self.hash,
+            state_digest=digest,
+        )
+        event.hash = event_digest(event.prev_hash, hashed_fields(event))
+        self.seq, self.hash = event.seq, event.hash
+        self.written += 1
+        self.session.add(event)
+        return event
+
+    def close(self) -> None:
+        """Write the head (sequence number and hash of the last event) and flush the events."""
+        session = self.session
+        session.flush()
+        if not self.written:
+            return
+        session.execute(update(Agency).where(Agency.id == self.agency_id)
+                        .values(audit_seq=self.seq, audit_head_hash=self.hash))
+        loaded = session.identity_map.get(session.identity_key(Agency, self.agency_id))
+        if loaded is not None:  # the session's copy says what the row says (without reading it again)
+            set_committed_value(loaded, "audit_seq", self.seq)
+            set_committed_value(loaded, "audit_head_hash", self.hash)
 
 
 def verify_chain(session: Session, agency: Agency):

@@ -117,6 +117,13 @@ def _row(values: Iterable) -> list:
 
 def case_state_digests(session: Session, case_ids: list[int]) -> dict[int, str]:
     """SHA-256 of each listed case's material state (cases that do not exist are absent from the result)."""
+    return {case_id: state_digest(entry) for case_id, entry in case_states(session, case_ids).items()}
+
+
+def case_states(session: Session, case_ids: list[int]) -> dict[int, dict]:
+    """Each listed case's material state as read now, the plain data its digest is the hash of (`state_digest`):
+    a writer that still has to change a value before the state is final (registration's number, taken last) can
+    patch it with `patch_case_state` and hash it then."""
     if not case_ids:
         return {}
     ids = sorted(set(case_ids))
@@ -150,11 +157,23 @@ def case_state_digests(session: Session, case_ids: list[int]) -> dict[int, str]:
                  .where(CaseItem.case_id.in_(ids)).order_by(ConfidentialityReview.id))
         for row in conn.execute(query):
             reviews[item_case[row[0]]].append(_row(row))
-    digests = {}
     for case_id, entry in state.items():
         entry["confidentiality_reviews"] = reviews.get(case_id, [])
-        digests[case_id] = _digest(entry)
-    return digests
+    return state
+
+
+def patch_case_state(entry: dict, **values) -> dict:
+    """The state `entry` with the case row's `values` (CASE_FIELDS names) replaced, as a read after the same
+    UPDATE would give it."""
+    row = list(entry["case"])
+    for name, value in values.items():
+        row[CASE_FIELDS.index(name)] = _plain(value)
+    return {**entry, "case": row}
+
+
+def state_digest(entry: dict) -> str:
+    """The digest of a state as `case_states` gives it."""
+    return _digest(entry)
 
 
 def _digest(entry: dict) -> str:

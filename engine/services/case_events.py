@@ -11,7 +11,8 @@ A subscriber must not commit, must not call the network, and should be cheap: it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -44,6 +45,26 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
+# Case id → the events held for it while `held_events` runs.
+_HELD = "gongkai_held_case_events"
+
+
 def publish(session: Session, event: CaseEvent) -> None:
+    held = (session.info.get(_HELD) or {}).get(event.case.id)
+    if held is not None:
+        held.append(event)
+        return
     for subscriber in list(_SUBSCRIBERS):
         subscriber(session, event)
+
+
+@contextmanager
+def held_events(session: Session, case_id: int, into: list | None = None) -> Iterator[list]:
+    """While the block runs, events about `case_id` are kept (the list yielded, or `into`) instead of told: the
+    action publishes them itself once the case is final (registration tells them after its number is taken)."""
+    kept = into if into is not None else []
+    session.info.setdefault(_HELD, {})[case_id] = kept
+    try:
+        yield kept
+    finally:
+        session.info[_HELD].pop(case_id, None)

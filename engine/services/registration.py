@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
+import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -12,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
-from engine.persistence.audit import record_event, utcnow
-from engine.persistence.audit_state import new_case_records
+from engine.persistence.audit import ChainHead, PendingEvent, deferred_events, record_event, utcnow
+from engine.persistence.audit_state import new_case_records, patch_case_state
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks, contact
@@ -24,6 +27,7 @@ from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import CHANNELS
 from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
+from engine.services.case_events import CaseEvent, held_events, publish
 from engine.services.common import (
     ActionResult,
     FieldProblems,
@@ -207,15 +211,19 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     year = (received_on or form.submitted_on).year
     applicant = _applicant_snapshot(session, agency, form.applicant)
     code = new_query_code()
-    # The counter's row lock is held from here to the commit (concurrent registrations queue on it): take the
-    # number after everything that does not need it.
-    seq = next_number(session, agency.id, REGISTRATION, year)
+    # The counter's row lock is held from the number to the commit, and every registration of the agency queues
+    # on it: the number is taken last, after everything that does not need it, unless the receipt is rendered
+    # here (its PDF prints the number).
+    number_last = received_on is None or (render_later and getattr(renderer, "prepare", None) is not None)
+    if number_last:
+        seq, reg_no = _provisional_number()
+    else:
+        seq = next_number(session, agency.id, REGISTRATION, year)
+        reg_no = _reg_no(agency, year, seq)
     now = utcnow()
     case = Case(
-        agency_id=agency.id, reg_no=format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code,
-                                                  prefix=agency.letter_no_prefix),
-        reg_year=year, reg_seq=seq, applicant_id=applicant.id, applicant=applicant, applicant_kind=applicant.kind,
-        stage="received",
+        agency_id=agency.id, reg_no=reg_no, reg_year=year, reg_seq=seq, applicant_id=applicant.id,
+        applicant=applicant, applicant_kind=applicant.kind, stage="received",
         channel=form.channel, submitted_on=form.submitted_on, received_on=None,
         requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
         purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
@@ -227,19 +235,78 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     session.add(case)
     session.flush()
     # Registration adds only items, the application file and the receipt to its new case: the state digests of
-    # its events need not read the other kinds of records, while the counter stays locked.
+    # its events need not read the other kinds of records.
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
                "submitted_on": form.submitted_on, "items": [d for d, _ in form.items]}
     if query_code_shown:
         changes["query_code_shown"] = True
     result = ActionResult(case, query_code=code)
-    with new_case_records(session, case.id, may_hold=("items", "uploads", "letters")):
-        finish_action(session, case, "register_request", actor, None, changes)
-        attach(session, case, application_file, kind="application", actor=actor)
-        if received_on is not None:
-            result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
-                                           today=today, render_later=render_later))
+    with ExitStack() as later:
+        kept: list[PendingEvent | CaseEvent] = []  # the events and their reactions, in order, wait for the number
+        if number_last:
+            later.enter_context(deferred_events(session, case.id, into=kept))
+            later.enter_context(held_events(session, case.id, into=kept))
+        with new_case_records(session, case.id, may_hold=("items", "uploads", "letters")):
+            finish_action(session, case, "register_request", actor, None, changes)
+            attach(session, case, application_file, kind="application", actor=actor)
+            if received_on is not None:
+                result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
+                                               today=today, render_later=render_later))
+    if number_last:
+        _number_case(session, case, agency, result.letters, kept)
     return result
+
+
+# A registration's number until it takes the real one, at the end of its transaction: unique (the case row is
+# inserted before the number exists) and never committed. A negative sequence number cannot be a real one.
+PROVISIONAL_REG_NO = "待编号-"
+
+
+def _provisional_number() -> tuple[int, str]:
+    return -1 - secrets.randbelow(2**31 - 1), PROVISIONAL_REG_NO + uuid.uuid4().hex
+
+
+def _reg_no(agency: Agency, year: int, seq: int) -> str:
+    return format_number(agency.reg_no_pattern, year=year, n=seq, code=agency.code, prefix=agency.letter_no_prefix)
+
+
+def _number_case(session: Session, case: Case, agency: Agency, letters: list[Letter],
+                 kept: list[PendingEvent | CaseEvent]) -> None:
+    """Take the registration number and put it where the provisional one stood: the case row, its search text, the
+    pending receipt's data snapshot, the kept events (their changes, and their states, which become the states a
+    read after this gives); then chain the events under one lock of the agency's chain head, each event's
+    reactions told right after it (a reaction may name the event just written, as notifications do). The counter
+    row is locked before the chain head, as every action that takes a number and records does."""
+    provisional = case.reg_no
+    seq = next_number(session, agency.id, REGISTRATION, case.reg_year)
+    reg_no = _reg_no(agency, case.reg_year, seq)
+    with session.no_autoflush:
+        case.reg_no, case.reg_seq = reg_no, seq
+        refresh_search_text(session, case)
+        for letter in letters:
+            letter.data_snapshot = _with_number(letter.data_snapshot, provisional, reg_no)
+    head = ChainHead(session, agency.id)
+    for entry in kept:
+        if isinstance(entry, PendingEvent):
+            entry.changes = _with_number(entry.changes, provisional, reg_no)
+            if entry.state is not None:
+                entry.state = patch_case_state(entry.state, reg_no=reg_no, reg_seq=seq)
+            head.append(entry)
+        else:
+            session.flush()
+            publish(session, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional, reg_no)))
+    head.close()
+
+
+def _with_number(value, provisional: str, reg_no: str):
+    """`value` (plain data) with the provisional registration number replaced by the real one wherever it occurs."""
+    if isinstance(value, str):
+        return value.replace(provisional, reg_no)
+    if isinstance(value, dict):
+        return {k: _with_number(v, provisional, reg_no) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_with_number(v, provisional, reg_no) for v in value)
+    return value
 
 
 def _confirm(session: Session, case: Case, received_on: date, code: str, *, renderer: LetterRenderer, actor,

@@ -309,23 +309,27 @@ def test_an_action_that_only_records_an_event_waits_for_a_render_job_on_the_same
 
 
 def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(session, agency, users, monkeypatch):
+    """Registration takes its number last: its events' states are read before the number exists and patched with
+    it. Every state it reads (4 tables) must equal the full read (11 tables) at that point, and every event's digest
+    must be that full state with the number the case got — what a full read gives once the number is in the row."""
     from engine.persistence import audit_state
+    from engine.services.registration import PROVISIONAL_REG_NO
     from engine.services.uploads import UploadedFile
 
     shortcuts = []
-    full_digests = audit_state.case_state_digests
+    quick_states = audit_state.case_states
 
-    def both(session_, case_ids):  # every digest registration computes, beside the one read from all tables
-        quick = full_digests(session_, case_ids)
+    def both(session_, case_ids):  # every state registration reads, beside the one read from all tables
+        quick = quick_states(session_, case_ids)
         noted = session_.info.pop(audit_state._NEW_CASES, None)
         try:
-            shortcuts.append((bool(noted) and set(case_ids) <= set(noted), quick, full_digests(session_, case_ids)))
+            shortcuts.append((bool(noted) and set(case_ids) <= set(noted), quick, quick_states(session_, case_ids)))
         finally:
             if noted is not None:
                 session_.info[audit_state._NEW_CASES] = noted
         return quick
 
-    monkeypatch.setattr(audit_state, "case_state_digests", both)
+    monkeypatch.setattr(audit_state, "case_states", both)
     result = services.register_request(session, registration(submitted_on=MON), renderer=render,
                                        actor=users["clerk"], today=MON, render_later=True,
                                        application_file=UploadedFile(filename="申请表.pdf", content=b"%PDF-1.4 x"))
@@ -334,7 +338,69 @@ def test_registration_digests_read_fewer_tables_but_agree_with_the_full_read(ses
     assert all(quick == full for _used, quick, full in shortcuts)       # … and agreed with the full read
     # The note ends with the action: a later action in the same transaction (the demo runs several) may add any
     # kind of record, so its digests read every table.
-    assert result.case.id not in (session.info.get(audit_state._NEW_CASES) or {})
+    case = result.case
+    assert case.id not in (session.info.get(audit_state._NEW_CASES) or {})
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    assert [e.action for e in events] == ["register_request", "add_upload", "confirm_receipt", "issue_letter"]
+    assert [e.state_digest for e in events] == [
+        audit_state.state_digest(audit_state.patch_case_state(full[case.id], reg_no=case.reg_no,
+                                                              reg_seq=case.reg_seq))
+        for _used, _quick, full in shortcuts]
+    # The intermediate states differ (stage, receipt date, upload, letter), each is its own.
+    assert len(set(e.state_digest for e in events)) == len(events)
+    assert events[-1].state_digest == audit_state.case_state_digest(session, case.id)
+    # No provisional number is left anywhere: row, search text, receipt snapshot, events.
+    assert case.reg_seq >= 1 and not case.reg_no.startswith(PROVISIONAL_REG_NO)
+    assert events[0].changes["reg_no"] == case.reg_no
+    assert case.reg_no in json.dumps(result.letter.data_snapshot, ensure_ascii=False)
+    assert PROVISIONAL_REG_NO not in json.dumps(result.letter.data_snapshot, ensure_ascii=False)
+    assert PROVISIONAL_REG_NO not in case.search_text
+    assert not any(PROVISIONAL_REG_NO in json.dumps(e.changes, ensure_ascii=False) for e in events)
+    session.commit()
+    assert verify_audit(session).intact
+
+
+# What a registration runs while the agency's number counter is locked (from its UPDATE … RETURNING up to the end
+# of the action; the caller's COMMIT follows): the UPDATE itself, the case row (number, search text), the search
+# text's letter numbers, the receipt's snapshot, the chain head's lock and update, the events' insert, and the
+# reactions (webhook endpoints, the notification's event id) per told event. Before the number was taken last:
+# 37 on SQLite, 45 with an application file.
+STATEMENTS_UNDER_THE_COUNTER_LOCK = 14
+
+
+def _statements_after_the_counter(session, register) -> list[str]:
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+
+    bind = session.connection()
+    sa_event.listen(bind, "before_cursor_execute", note)
+    try:
+        register()
+    finally:
+        sa_event.remove(bind, "before_cursor_execute", note)
+    first = next(i for i, s in enumerate(seen) if s.startswith("UPDATE number_sequences"))
+    return seen[first:]
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+def test_registration_holds_the_number_counter_for_a_few_statements(session, agency, users, with_file):
+    from engine.services.uploads import UploadedFile
+
+    under_lock = _statements_after_the_counter(session, lambda: services.register_request(
+        session, registration(submitted_on=MON), renderer=render, actor=users["clerk"], today=MON,
+        render_later=True,
+        application_file=UploadedFile(filename="申请表.pdf", content=b"%PDF-1.4 x") if with_file else None))
+    assert len(under_lock) <= STATEMENTS_UNDER_THE_COUNTER_LOCK, "\n".join(under_lock)
+    # The chain head is locked once, after the counter (the order every numbering action keeps), and the events
+    # go in with it.
+    head_locks = [s for s in under_lock if s.startswith("SELECT") and "FROM agencies" in s]
+    assert len(head_locks) == 1 and (session.get_bind().dialect.name != "postgresql"
+                                     or head_locks[0].endswith("FOR NO KEY UPDATE"))
+    assert any(s.startswith("INSERT INTO audit_events") for s in under_lock)
     session.commit()
     assert verify_audit(session).intact
 
