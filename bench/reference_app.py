@@ -19,6 +19,10 @@ def create_app() -> Flask:
     url = os.environ["GONGKAI_DATABASE_URL"]
     engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
     with engine.begin() as conn:
+        # Both gunicorn workers run this on start: CREATE TABLE IF NOT EXISTS at the same moment can fail in one of
+        # them on PostgreSQL (a duplicate catalogue row), which stops that worker and, with it, the server.
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7140001)"))
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_ref_counter (id INTEGER PRIMARY KEY, last INTEGER NOT NULL)"))
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_ref_cases (n INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
         if conn.execute(text("SELECT 1 FROM bench_ref_counter WHERE id = 1")).first() is None:
