@@ -79,3 +79,37 @@ def test_a_registration_number_is_found_in_any_bracket_style(session):
                   case.reg_no.replace("〔", "【").replace("〕", "】")):
         found = session.scalars(cases_matching(agency.id, CaseCriteria(q=typed), TODAY, dialect)).all()
         assert [c.id for c in found] == [case.id], typed
+
+
+def test_letters_to_deliver_looks_up_superseding_letters_by_index_when_none_are_superseded(session):
+    """In a real ledger almost no letter is ever superseded, so the statistics see supersedes_id as one value (NULL)
+    in every row; the dashboard's waiting-letter query must still look a letter's successor up by index, not scan
+    every letter for every waiting letter (on SQLite at 100,000 cases that took a minute)."""
+    from sqlalchemy import event
+
+    from engine.services import next_steps
+
+    agency = generate(session, count=120, today=TODAY)
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    session.execute(text("ANALYZE"))
+    statements = []
+    bind = session.connection()
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(bind, "before_cursor_execute", keep)
+    try:
+        next_steps.letters_to_deliver(session, agency.id, 50)
+    finally:
+        event.remove(bind, "before_cursor_execute", keep)
+    statement, parameters = statements[-1]
+    assert "supersedes_id" in statement
+    if dialect == "sqlite":
+        plan = " | ".join(row[3] for row in bind.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+        assert "ix_letters_supersedes_id" in plan and "SCAN letters_1" not in plan, plan
+    else:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in bind.exec_driver_sql("EXPLAIN " + statement, parameters))
+        assert "Seq Scan on letters letters_1" not in plan, plan
