@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.config import load_settings
 from engine.persistence import audit_state
 from engine.persistence.audit_state import case_state_digest, state_digest
-from engine.persistence.models import Agency, AuditEvent
+from engine.persistence.models import Agency, AuditEvent, Case
 
 GENESIS_HASH = "0" * 64
 
@@ -129,8 +129,12 @@ def record_event(
                 state=audit_state.case_states(session, [case_id]).get(case_id)))
             return None
     # The case's state digest is computed before the chain head is locked, so writers of the same agency wait on
-    # each other no longer than before (the state is this transaction's own view either way).
+    # each other no longer than before. The case row is locked first (a no-op for an action that has updated it):
+    # an action that only records an event (showing the applicant's details, an upload, an archive note) must not
+    # read the state beside another writer's uncommitted change to the case (a letter's render job), or its digest
+    # would miss that change and `audit verify` would report the case as altered outside any action.
     if case_id is not None:
+        session.execute(select(Case.id).where(Case.id == case_id).with_for_update(key_share=True))
         state = case_state_digest(session, case_id)
     return append_events(session, agency_id, [PendingEvent(
         agency_id=agency_id, case_id=case_id, actor=actor, action=action, stage_before=stage_before,

@@ -82,8 +82,7 @@ def append_archive_note(session: Session, case_id: int, *, text: str, noted_on: 
     """卷内备考表 (条例45 归档): a dated note appended to an archived case file, never an edit of it."""
     from engine.persistence.audit import record_event, utcnow
 
-    # The row lock orders this event's state digest with any other writer's of the case (a letter's render job).
-    case = load_case(session, case_id, actor, for_update=True)
+    case = load_case(session, case_id, actor)
     if not any(actor.has_role(role) for role in NOTE_ROLES):
         raise PermissionDenied("只有档案员或登记员可以追加备考记录")
     if case.stage != "archived":

@@ -224,8 +224,7 @@ def record_review_or_litigation(session: Session, case_id: int, *, kind: str, fi
                                 decided_on: date | None = None, note: str = "", challenge_id: int | None = None,
                                 actor: User, today: date) -> LegalChallenge:
     """行政复议 / 行政诉讼 over the reply (年报表四). On an archived case the result is appended as a 备考 note."""
-    # The row lock orders this event's state digest with any other writer's of the case (a letter's render job).
-    case = load_case(session, case_id, actor, for_update=True)
+    case = load_case(session, case_id, actor)
     if actor.agency_id != case.agency_id or not any(
             actor.has_role(r) for r in ("clerk", "legal_reviewer", "archivist", "office_head")):
         raise PermissionDenied("只有登记员、法制审核、档案员或负责人可以登记复议、诉讼情况")

@@ -271,10 +271,14 @@ def test_parallel_registrations_with_receipts_rendered_meanwhile_keep_numbers_an
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
-def test_an_action_that_only_records_an_event_waits_for_a_render_job_on_the_same_case(db_url, session, agency, users):
-    """Showing the applicant's full details changes nothing in the case but records an event with the case's state
-    digest. While a receipt's render job holds the case (its bytes not yet committed), the event waits for it, so
-    its digest includes the rendered letter and the chain verifies."""
+@pytest.mark.parametrize("action", ["reveal_applicant", "upload_file"])
+def test_an_action_that_only_records_an_event_waits_for_a_render_job_on_the_same_case(db_url, session, agency, users,
+                                                                                      action):
+    """Showing the applicant's full details, or adding a file, changes nothing in the case row but records an event
+    with the case's state digest. While a receipt's render job holds the case (its bytes not yet committed), the
+    event waits for it, so its digest includes the rendered letter and the chain verifies."""
+    from engine.services.uploads import UploadedFile
+
     receipt = _register_later(session, users).letter
     session.commit()
     case_id, clerk_id = receipt.case_id, users["clerk"].id
@@ -288,7 +292,12 @@ def test_an_action_that_only_records_an_event_waits_for_a_render_job_on_the_same
         def reveal():
             try:
                 with dbmod.transaction(engine) as s:
-                    services.reveal_applicant(s, case_id, actor=s.get(User, clerk_id), today=MON)
+                    clerk = s.get(User, clerk_id)
+                    if action == "reveal_applicant":
+                        services.reveal_applicant(s, case_id, actor=clerk, today=MON)
+                    else:
+                        services.upload_file(s, case_id, file=UploadedFile(filename="补充.pdf", content=b"%PDF-1.4 y"),
+                                             kind="attachment", actor=clerk, today=MON)
             except BaseException as exc:  # noqa: BLE001 - asserted below
                 errors.append(exc)
             finished.set()
