@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
@@ -75,6 +76,9 @@ def test_ids_and_years_that_cannot_exist_are_not_found(web_app, path):
 
 @pytest.mark.parametrize("query", [
     "q=%00", "q=%07abc", f"page={HUGE}", f"page={BIG}", f"department_id={HUGE}", "page=-5", "department_id=abc",
+    # Registration numbers, which the search asks the index for by their last word (case_list.index_piece).
+    "q=" + quote("依申请〔" + "9" * 100_000 + "〕号"), "q=" + quote("〔〕号"), "q=" + quote("%_\\〔2026〕1号"),
+    "q=" + quote("a\x00〔2026〕1号"), "q=" + quote(" 【2026】 1 "),
 ])
 def test_hostile_case_list_queries_show_the_list(web_app, query):
     response = logged_in(web_app, "clerk").get(f"/cases?{query}")
