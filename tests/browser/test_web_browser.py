@@ -70,11 +70,22 @@ def _sign_in(browser, base: str, username: str, **options):
 
 def _confirm(page, label: str) -> None:
     """Press a confirmation page's button once that page has loaded entirely, its 样稿 iframe included: on the loaded
-    CI machine a click while the page was still loading submitted nothing."""
+    CI machine a click while the page was still loading submitted nothing. Even after "load" a click has now and
+    then sent nothing (the 样稿's PDF viewer still taking the pointer): the button is pressed again only when no
+    request at all left the page, so nothing is ever submitted twice."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     button = f"button:has-text('{label}')"
     page.wait_for_selector(button)
     page.wait_for_load_state("load")
-    page.click(button)
+    for _attempt in range(3):
+        try:
+            with page.expect_request(lambda request: request.method == "POST", timeout=15_000):
+                page.click(button)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"「{label}」 was pressed three times and the page sent nothing")
 
 
 def _open_case(page, base: str, case_url: str):
