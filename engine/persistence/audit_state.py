@@ -14,10 +14,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, literal, select, union_all
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.util import identity_key
 
 from engine.persistence.models import (
     Applicant,
@@ -69,26 +71,83 @@ CASE_RECORDS = (
 )
 
 
-# Cases inserted by the action running now → the kinds of records (CASE_RECORDS keys) that action may have added;
-# see `new_case_records`.
+# Cases inserted by the action running now → what that action may have added to them; see `new_case_records`.
 _NEW_CASES = "gongkai_cases_new_in_action"
+_RECORD_KIND = {model: key for key, model, _names in CASE_RECORDS}
+
+
+@dataclass
+class _NewCase:
+    """A case the running action inserted: the kinds of records it may hold, and — while `held` is known — every one
+    of them, held by the session's objects (strongly, so none drops out of the identity map), key → id → object."""
+
+    kinds: frozenset[str]
+    held: dict[str, dict[int, object]] | None
 
 
 @contextmanager
 def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str]) -> Iterator[None]:
     """While the block runs, `case_id` is a case the running action inserted and only `may_hold` kinds of records
     can hang off it: no other transaction can reference a case it cannot see, so the other kinds are certainly
-    empty and the case's state digest need not read them (registration's three events then read 4 tables, not
-    11, while the number counter is locked). Only for that action: a later action in the same transaction (the
-    demo, a test) may add any record, so the note ends with the block (and with the transaction, at the latest)."""
+    empty, and the ones it may hold are the rows the session itself wrote. The case's state is then taken from the
+    session's objects (flushed, so they say what the rows say) instead of read back: registration's events need
+    one query for all of them instead of four each. The records present when the block starts are listed once
+    (their ids); one the session no longer holds, or any record of the case deleted or moved in the block, and the
+    state is read from the tables again. Only for that action: a later action in the same transaction (the demo, a
+    test) may add any record, so the note ends with the block (and with the transaction, at the latest)."""
     unknown = set(may_hold) - {key for key, _model, _names in CASE_RECORDS} - {"confidentiality_reviews"}
     if unknown:
         raise ValueError(f"unknown case record kinds: {sorted(unknown)}")
-    session.info.setdefault(_NEW_CASES, {})[case_id] = frozenset(may_hold)
+    kinds = frozenset(may_hold)
+    # Confidentiality reviews hang off items, not the case: a case that may hold them is always read.
+    note = _NewCase(kinds, None if "confidentiality_reviews" in kinds else _records_held(session, case_id, kinds))
+    session.info.setdefault(_NEW_CASES, {})[case_id] = note
     try:
         yield
     finally:
         (session.info.get(_NEW_CASES) or {}).pop(case_id, None)
+
+
+def _records_held(session: Session, case_id: int, kinds: frozenset[str]) -> dict[str, dict[int, object]] | None:
+    """The case's records of `kinds` as the session's objects (None when one of them is not in the session)."""
+    session.flush()
+    wanted = [(key, model) for key, model, _names in CASE_RECORDS if key in kinds]
+    if not wanted:
+        return {}
+    ids = union_all(*(select(literal(key).label("kind"), model.id).where(model.case_id == case_id)
+                      for key, model in wanted))
+    held: dict[str, dict[int, object]] = {key: {} for key, _model in wanted}
+    models = dict(wanted)
+    for key, record_id in session.execute(ids):
+        record = session.identity_map.get(identity_key(models[key], record_id))
+        if record is None:
+            return None
+        held[key][record_id] = record
+    return held
+
+
+@event.listens_for(Session, "after_flush")
+def _hold_new_records(session: Session, _context) -> None:
+    """Records the flush wrote for a noted new case are held by its note; one deleted or moved ends the shortcut."""
+    notes = session.info.get(_NEW_CASES)
+    if not notes:
+        return
+    for record in session.new:
+        key = _RECORD_KIND.get(type(record))
+        note = notes.get(getattr(record, "case_id", None)) if key else None
+        if note is not None and note.held is not None:
+            if key not in note.kinds:
+                note.held = None
+            else:
+                note.held[key][record.id] = record
+    for record in (*session.deleted, *session.dirty):
+        if type(record) not in _RECORD_KIND:
+            continue
+        history = inspect(record).attrs.case_id.history
+        for case_id in {*history.deleted, *history.unchanged, *history.added}:
+            note = notes.get(case_id)
+            if note is not None and (record in session.deleted or history.has_changes()):
+                note.held = None
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -102,7 +161,28 @@ def _kinds_to_read(session: Session, ids: list[int]) -> set[str]:
     new = session.info.get(_NEW_CASES) or {}
     if not ids or any(case_id not in new for case_id in ids):
         return every
-    return set().union(*(new[case_id] for case_id in ids))
+    return set().union(*(new[case_id].kinds for case_id in ids))
+
+
+def _state_held(session: Session, case_id: int) -> dict | None:
+    """The state of a noted new case from the session's objects, or None when it must be read."""
+    note = (session.info.get(_NEW_CASES) or {}).get(case_id)
+    if note is None or note.held is None:
+        return None
+    session.flush()
+    if note.held is None:  # the flush deleted or moved one of its records
+        return None
+    case = session.identity_map.get(identity_key(Case, case_id))
+    if case is None:
+        return None
+    applicant = case.applicant
+    entry = {"case": _row(getattr(case, name) for name in CASE_FIELDS),
+             "applicant": _row(getattr(applicant, name) for name in APPLICANT_FIELDS)}
+    for key, _model, names in CASE_RECORDS:
+        held = note.held.get(key) or {}
+        entry[key] = [_row(getattr(held[record_id], name) for name in names) for record_id in sorted(held)]
+    entry["confidentiality_reviews"] = []
+    return entry
 
 
 def _plain(value):
@@ -127,6 +207,8 @@ def case_states(session: Session, case_ids: list[int]) -> dict[int, dict]:
     if not case_ids:
         return {}
     ids = sorted(set(case_ids))
+    if len(ids) == 1 and (held := _state_held(session, ids[0])) is not None:
+        return {ids[0]: held}
     state: dict[int, dict] = {}
     case_cols = [getattr(Case, name) for name in CASE_FIELDS]
     applicant_cols = [getattr(Applicant, name) for name in APPLICANT_FIELDS]

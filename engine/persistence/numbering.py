@@ -26,22 +26,24 @@ def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, coun
     them back, so there are no gaps. `count` 0 takes none: it returns the next free number and holds the
     counter's lock until the transaction ends (the ledger import moves the counter past historical numbers).
 
-    The counter row is created if missing (insert … on conflict do nothing) and then advanced with
-    UPDATE … RETURNING, which takes the row lock first: concurrent registrations queue on it.
+    The counter row is advanced with UPDATE … RETURNING, which takes the row lock first: concurrent registrations
+    queue on it. Only when the row is missing (the year's first number) is it created (insert … on conflict do
+    nothing) and advanced then: one statement per number otherwise.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(NumberSequence)
-        .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
-        .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
-    )
-    last = session.execute(
-        update(NumberSequence)
-        .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
-        .values(last_value=NumberSequence.last_value + count)
-        .returning(NumberSequence.last_value)
-    ).scalar_one()
+    advance = (update(NumberSequence)
+               .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
+               .values(last_value=NumberSequence.last_value + count)
+               .returning(NumberSequence.last_value))
+    last = session.execute(advance).scalar_one_or_none()
+    if last is None:  # the year's first number: create the counter (a concurrent creator wins, we wait for it)
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(NumberSequence)
+            .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
+            .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
+        )
+        last = session.execute(advance).scalar_one()
     return last - count + 1
 
 

@@ -228,6 +228,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
         requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
         purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
         created_at=now, updated_at=now, supplement_items=[],
+        consultations=[], fees=[],  # a new case has none: its clock need not look them up
     )
     for n, (desc, topic) in enumerate(form.items, start=1):
         case.items.append(CaseItem(seq=n, description=desc.strip(), topic=(topic or "").strip(), is_primary=n == 1))
@@ -282,7 +283,7 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     reg_no = _reg_no(agency, case.reg_year, seq)
     with session.no_autoflush:
         case.reg_no, case.reg_seq = reg_no, seq
-        refresh_search_text(session, case)
+        refresh_search_text(session, case, letters=letters)  # the new case's only letters: what it issued
         for letter in letters:
             letter.data_snapshot = _with_number(letter.data_snapshot, provisional, reg_no)
     head = ChainHead(session, agency.id)

@@ -239,12 +239,15 @@ def event_payloads(agency: Agency, event: CaseEvent, *, occurred_at: datetime) -
 
 @subscribe
 def on_case_event(session: Session, event: CaseEvent) -> None:
+    agency = session.get(Agency, event.case.agency_id)
+    payloads = event_payloads(agency, event, occurred_at=utcnow())
+    if not payloads:  # most events announce nothing: the endpoints are not read for them
+        return
     targets = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.agency_id == event.case.agency_id,
                                                             WebhookEndpoint.active.is_(True))).all()
     if not targets:
         return
-    agency = session.get(Agency, event.case.agency_id)
-    for payload in event_payloads(agency, event, occurred_at=utcnow()):
+    for payload in payloads:
         payload = {"id": "evt_" + uuid.uuid4().hex, **payload}
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         for endpoint in targets:

@@ -1,0 +1,103 @@
+"""The state digest of a case the running action inserted is taken from the session's objects (registration's
+events need no read per event): it must be what a read of every table gives, and whenever the session cannot vouch
+for every record (one deleted, moved to another case, or not held by the session), it is read again."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from engine import services
+from engine.persistence import audit_state
+from engine.persistence.models import Upload
+from engine.services.uploads import UploadedFile, attach
+
+from .helpers_cases import registration, render
+
+MON = date(2026, 3, 2)
+KINDS = ("items", "uploads", "letters")
+
+
+def _full_read(session, case_id: int) -> dict:
+    noted = session.info.pop(audit_state._NEW_CASES, None)
+    try:
+        return audit_state.case_states(session, [case_id])[case_id]
+    finally:
+        if noted is not None:
+            session.info[audit_state._NEW_CASES] = noted
+
+
+def _note(session, case_id: int):
+    return session.info[audit_state._NEW_CASES][case_id]
+
+
+def _reads(session, action) -> int:
+    from sqlalchemy import event as sa_event
+
+    seen = []
+
+    def note(*_args):
+        seen.append(1)
+
+    bind = session.connection()
+    sa_event.listen(bind, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        sa_event.remove(bind, "before_cursor_execute", note)
+    return len(seen)
+
+
+def test_the_state_of_a_new_case_held_by_the_session_is_the_full_read(session, agency, users):
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON)
+    case = result.case  # the result holds its receipt: the session's object stays
+    with audit_state.new_case_records(session, case.id, may_hold=KINDS):
+        assert _note(session, case.id).held["items"] and _note(session, case.id).held["letters"]
+        held = {}
+        assert _reads(session, lambda: held.update(audit_state.case_states(session, [case.id]))) == 0
+        assert held[case.id] == _full_read(session, case.id)
+        attach(session, case, UploadedFile(filename="补充材料.pdf", content=b"%PDF-1.4 y"), kind="attachment",
+               actor=users["clerk"])
+        case.items[0].topic = "改过的分类"
+        assert audit_state.case_states(session, [case.id])[case.id] == _full_read(session, case.id)
+        assert len(audit_state.case_states(session, [case.id])[case.id]["uploads"]) == 1
+        assert _note(session, case.id).held is not None  # added and changed records keep the shortcut
+
+
+def test_a_record_deleted_or_moved_in_the_action_makes_the_state_read_again(session, agency, users):
+    results = [services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                         actor=users["clerk"], today=MON) for _ in range(2)]
+    case, other = (result.case for result in results)
+    with audit_state.new_case_records(session, case.id, may_hold=KINDS):
+        upload = attach(session, case, UploadedFile(filename="补充材料.pdf", content=b"%PDF-1.4 y"),
+                        kind="attachment", actor=users["clerk"])
+        session.flush()
+        upload.case_id = other.id  # moved away: the held list would still show it
+        session.flush()
+        assert _note(session, case.id).held is None
+        state = audit_state.case_states(session, [case.id])[case.id]
+        assert state == _full_read(session, case.id) and state["uploads"] == []
+    with audit_state.new_case_records(session, other.id, may_hold=KINDS):
+        assert _note(session, other.id).held["uploads"]
+        session.delete(session.get(Upload, upload.id))
+        session.flush()
+        assert _note(session, other.id).held is None
+        assert audit_state.case_states(session, [other.id])[other.id] == _full_read(session, other.id)
+
+
+def test_a_record_the_session_does_not_hold_makes_the_state_read(session, agency, users):
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON)
+    session.flush()
+    session.expunge(result.letter)  # written, but no longer an object of this session
+    with audit_state.new_case_records(session, result.case.id, may_hold=KINDS):
+        assert _note(session, result.case.id).held is None
+        state = audit_state.case_states(session, [result.case.id])[result.case.id]
+        assert state == _full_read(session, result.case.id) and len(state["letters"]) == 1
+
+
+def test_a_case_that_may_hold_confidentiality_reviews_is_always_read(session, agency, users):
+    case = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                     actor=users["clerk"], today=MON).case
+    with audit_state.new_case_records(session, case.id, may_hold=(*KINDS, "confidentiality_reviews")):
+        assert _note(session, case.id).held is None
