@@ -74,6 +74,7 @@ CASE_RECORDS = (
 # Cases inserted by the action running now → what that action may have added to them; see `new_case_records`.
 _NEW_CASES = "gongkai_cases_new_in_action"
 _RECORD_KIND = {model: key for key, model, _names in CASE_RECORDS}
+_UNKNOWN = object()
 
 
 @dataclass
@@ -143,10 +144,15 @@ def _hold_new_records(session: Session, _context) -> None:
     for record in (*session.deleted, *session.dirty):
         if type(record) not in _RECORD_KIND:
             continue
-        history = inspect(record).attrs.case_id.history
-        for case_id in {*history.deleted, *history.unchanged, *history.added}:
-            note = notes.get(case_id)
-            if note is not None and (record in session.deleted or history.has_changes()):
+        if record in session.deleted:
+            touched = {inspect(record).dict.get("case_id", _UNKNOWN)}
+        else:
+            history = inspect(record).attrs.case_id.history
+            if not history.has_changes():
+                continue
+            touched = {*history.deleted, *history.added} if history.deleted else {_UNKNOWN}
+        for case_id, note in notes.items():
+            if case_id in touched or _UNKNOWN in touched:  # a case it left or joined, or any when not known
                 note.held = None
 
 

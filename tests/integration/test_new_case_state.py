@@ -101,3 +101,20 @@ def test_a_case_that_may_hold_confidentiality_reviews_is_always_read(session, ag
                                      actor=users["clerk"], today=MON).case
     with audit_state.new_case_records(session, case.id, may_hold=(*KINDS, "confidentiality_reviews")):
         assert _note(session, case.id).held is None
+
+
+def test_a_record_moved_whose_old_case_the_session_did_not_know_makes_every_noted_state_read(session, agency,
+                                                                                              users):
+    results = [services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                         actor=users["clerk"], today=MON) for _ in range(2)]
+    case, other = (result.case for result in results)
+    with audit_state.new_case_records(session, case.id, may_hold=KINDS):
+        upload = attach(session, case, UploadedFile(filename="补充材料.pdf", content=b"%PDF-1.4 y"),
+                        kind="attachment", actor=users["clerk"])
+        session.flush()
+        session.expire(upload, ["case_id"])  # its case is no longer known to the session
+        upload.case_id = other.id
+        session.flush()
+        assert _note(session, case.id).held is None
+        state = audit_state.case_states(session, [case.id])[case.id]
+        assert state == _full_read(session, case.id) and state["uploads"] == []
