@@ -93,7 +93,9 @@ class Agency(Base):
     online_review_channel: Mapped[str] = mapped_column(String(300), default="")
     seal_image: Mapped[str | None] = mapped_column(String(500), nullable=True)  # legacy file path, read once
     # The seal lives with the agency in the database, so a database restore brings it back with the letters.
-    seal_image_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Deferred: every request loads its user's agency, and the image (up to 2 MB) is needed only to render a letter
+    # or to tell whether there is a seal; loaded on first access.
+    seal_image_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     seal_image_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     supplement_period_working_days: Mapped[int] = mapped_column(Integer, default=15)
     fee_pauses_clock: Mapped[bool] = mapped_column(Boolean, default=True)

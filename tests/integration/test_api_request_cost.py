@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from engine.persistence import db as dbmod
 from tests.integration.api_harness import api_app_fixture, api_fixture, make_app, tokens_fixture  # noqa: F401
@@ -76,6 +76,32 @@ def test_an_api_read_after_the_database_ended_every_connection_is_answered(db_ur
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_an_api_request_does_not_carry_the_agency_seal_image(db_url, agency, users, tokens, session):
+    """Every API request loads its token's user and agency; the seal image (up to 2 MB) is read only by what needs it
+    (a letter's rendering, the seal check), not on every request."""
+    from engine.persistence.models import Agency
+    from engine.services.agency_admin import seal_problem, set_seal_image
+
+    seal = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 400  # 100 KB
+    set_seal_image(session, seal, actor=users["admin"])
+    session.commit()
+    engine = dbmod.make_engine(db_url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
+    try:
+        client = make_app(db_url, DATABASE_ENGINE=engine).test_client()
+        answer = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['clerk']}"})
+        assert answer.status_code == 200
+        assert any("agencies" in s for s in statements)
+        assert not any("seal_image_data" in s for s in statements)
+        with dbmod.session_factory(engine)() as fresh:  # what needs the image still gets it
+            loaded = fresh.get(Agency, agency.id)
+            assert "seal_image_data" not in loaded.__dict__
+            assert seal_problem(loaded) is None and loaded.seal_image_data == seal
+    finally:
+        engine.dispose()
 
 
 def test_the_in_process_limit_refuses_past_the_limit_and_counts_again_in_the_next_window(db_url, agency, users, tokens):
