@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from engine.persistence.models import Agency, Department, User
 from webui.api import context, endpoint
@@ -12,8 +13,9 @@ from webui.api.openapi import Operation
 
 # Built once, as the token lookup (engine.services.accounts): /me is the cheapest authenticated call.
 _DEPARTMENTS = select(Department).where(Department.agency_id == bindparam("agency_id")).order_by(Department.id)
+# The colleagues without their agency (the token user's, already loaded): User joins its agency by default.
 _COLLEAGUES = (select(User).where(User.agency_id == bindparam("agency_id"), User.active.is_(True))
-               .order_by(User.id))
+               .options(lazyload(User.agency)).order_by(User.id))
 
 
 def _user_ref(user: User) -> s.UserRefOut:
