@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import letters
@@ -70,8 +71,16 @@ class AgencyRenderer:
     """A callable `(letter_type, data, *, draft=False, signing=None) -> RenderedLetter` for the engine's services,
     which also tells beforehand what an issued letter would lack (`issue_problems`), for the sign page."""
 
-    def __init__(self, assets: AssetConfig) -> None:
-        self.assets = assets
+    def __init__(self, assets: AssetConfig | Callable[[], AssetConfig]) -> None:
+        self._assets = assets
+
+    @property
+    def assets(self) -> AssetConfig:
+        """The fonts and seal, looked up on first use: an action that only fixes a letter to render later (an API
+        registration's receipt) never needs them, nor the agency's seal image."""
+        if callable(self._assets):
+            self._assets = self._assets()
+        return self._assets
 
     def __call__(self, letter_type: str, data: dict, *, draft: bool = False, signing=None):
         signer = signer_for(signing, self.assets) if signing is not None else None
@@ -107,7 +116,7 @@ def render_with(assets: AssetConfig) -> AgencyRenderer:
 
 def renderer_for(agency) -> AgencyRenderer:
     """The engine-facing renderer for `agency`: its fonts, seal and (when the engine passes it) signing key."""
-    return AgencyRenderer(assets_for(agency))
+    return AgencyRenderer(lambda: assets_for(agency))
 
 
 def render_pending(session, letter_id: int) -> bool:

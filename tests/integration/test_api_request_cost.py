@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import event, text
 
 from engine.persistence import db as dbmod
-from tests.integration.api_harness import api_app_fixture, api_fixture, make_app, tokens_fixture  # noqa: F401
+from tests.integration.api_harness import (  # noqa: F401
+    api_app_fixture,
+    api_fixture,
+    make_app,
+    online_registration,
+    tokens_fixture,
+)
 from webui.limits import SweptMemoryStorage
 
 
@@ -100,6 +106,34 @@ def test_an_api_request_does_not_carry_the_agency_seal_image(db_url, agency, use
             loaded = fresh.get(Agency, agency.id)
             assert "seal_image_data" not in loaded.__dict__
             assert seal_problem(loaded) is None and loaded.seal_image_data == seal
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("confirmed", [True, False], ids=["receipt-issued", "awaiting-confirmation"])
+def test_the_registration_answer_is_the_case_as_read_afterwards_without_reading_it_again(db_url, agency, users, tokens,
+                                                                                        session, confirmed):
+    """POST /cases answers with the new case from what the action made (its receipt, or no letter while an online
+    request awaits manual confirmation): no statement after the action's last write, and the same JSON a GET gives."""
+    from engine.persistence.models import Agency
+
+    if not confirmed:
+        session.get(Agency, agency.id).online_manual_confirmation = True
+        session.commit()
+    engine = dbmod.make_engine(db_url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
+    try:
+        client = make_app(db_url, DATABASE_ENGINE=engine).test_client()
+        headers = {"Authorization": f"Bearer {tokens['clerk']}"}
+        answer = client.post("/api/v1/cases", json=online_registration(), headers=headers)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        last_write = max(i for i, s in enumerate(statements) if not s.lstrip().upper().startswith("SELECT"))
+        assert statements[last_write + 1:] == []
+        registered = answer.get_json()["case"]
+        assert [letter["letter_type"] for letter in registered["letters"]] == (["receipt"] if confirmed else [])
+        again = client.get(f"/api/v1/cases/{registered['id']}", headers=headers).get_json()
+        assert registered == again
     finally:
         engine.dispose()
 

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from engine import services
 from engine.errors import NotFound
 from engine.persistence.limits import MAX_ID
-from engine.persistence.models import Agency, Case
+from engine.persistence.models import Agency, Case, Letter
 from engine.services import ApplicantForm, RegistrationForm, downloads
 from engine.services.case_list import CaseCriteria, cases_matching
 from webui.api import context, endpoint, present, rules
@@ -41,11 +41,12 @@ def respond(model: s.Output, status: int = 200, headers: dict | None = None):
     return response
 
 
-def case_view(case: Case, present_records: dict[str, bool] | None = None) -> s.CaseOut:
+def case_view(case: Case, present_records: dict[str, bool] | None = None,
+              letters: list[Letter] | None = None) -> s.CaseOut:
     """The case for the token's user; ID number and phone in full only for a personal-data token (audited)."""
     session, user, today = context.session(), context.actor(), context.today()
     return present.case_out(session, case, user, today, personal_data=context.shows_personal_data(case.id),
-                            present=present_records)
+                            present=present_records, letters=letters)
 
 
 @endpoint("/cases", Operation(
@@ -78,7 +79,9 @@ def register_request():
                                        actor=user, today=today, query_code_shown=body.channel == "online",
                                        render_later=True)  # the receipt: by the render_letter job
     case = result.case
-    out = s.RegisteredOut(case=case_view(case), query_code=result.query_code,
+    # A new case: its records are what the action made, so the answer reads nothing more.
+    out = s.RegisteredOut(case=case_view(case, *present.new_case_records(result.letters)),
+                          query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
     return respond(out, 201, {"Location": url_for("api.get_case", case_id=case.id)})
 

@@ -110,7 +110,7 @@ def _records_exist(case_id):
 # The two statements of every API case read, built once (building them cost as much CPU as running them).
 _CASE_FOR_VIEW = (
     select(Case, *(e.label(name) for e, name in zip(_records_exist(Case.id), RECORDS, strict=True)))
-    .options(joinedload(Case.department), joinedload(Case.handler), joinedload(Case.items))
+    .options(joinedload(Case.department), joinedload(Case.handler).lazyload(User.agency), joinedload(Case.items))
     .where(Case.id == bindparam("case_id"), Case.agency_id == bindparam("agency_id")))
 _LETTERS_SHOWN = (select(Letter).options(load_only(*LETTER_COLUMNS)).where(Letter.case_id == bindparam("case_id"))
                   .order_by(Letter.id))
@@ -125,10 +125,17 @@ def case_for_view(session: Session, case_id: int, user: User) -> tuple[Case, dic
     return row[0], dict(zip(RECORDS, row[1:], strict=True))
 
 
+def new_case_records(letters: list[Letter]) -> tuple[dict[str, bool], list[Letter]]:
+    """`present` and `letters` for `case_out` of a case registered by this request: it has no records but the
+    letters registration issued (the receipt, once there is a receipt date), so nothing needs to be read."""
+    return {name: name == "letters" and bool(letters) for name in RECORDS}, sorted(letters, key=lambda x: x.id)
+
+
 def case_out(session: Session, case: Case, user: User, today: date, *, personal_data: bool = False,
-             present: dict[str, bool] | None = None) -> s.CaseOut:
+             present: dict[str, bool] | None = None, letters: list[Letter] | None = None) -> s.CaseOut:
     """The case as the API shows it; ID number and phone masked unless `personal_data` (an audited reveal).
-    `present` says which records exist (`case_for_view`); without it one query finds out."""
+    `present` says which records exist (`case_for_view`); without it one query finds out. `letters`: the case's
+    letters when the caller has them all (`new_case_records`), else they are read."""
     if present is None:
         present = dict(zip(RECORDS, session.execute(select(*_records_exist(case.id))).one(), strict=True))
     for name in ("consultations", "fees"):
@@ -138,7 +145,8 @@ def case_out(session: Session, case: Case, user: User, today: date, *, personal_
     records = session.scalars(select(ExemptionRecord).where(
         ExemptionRecord.case_id == case.id, ExemptionRecord.current.is_(True)).order_by(ExemptionRecord.id)).all() \
         if present["exemption_records"] else []
-    letters = session.scalars(_LETTERS_SHOWN, {"case_id": case.id}).all() if present["letters"] else []
+    if letters is None:
+        letters = session.scalars(_LETTERS_SHOWN, {"case_id": case.id}).all() if present["letters"] else []
     deliveries = session.scalars(select(Delivery).where(Delivery.case_id == case.id).order_by(Delivery.id)).all() \
         if present["deliveries"] else []
     handler = case.handler
