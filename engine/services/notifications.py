@@ -99,12 +99,16 @@ def _notify_applicant(session: Session, event: CaseEvent, kind: str) -> None:
     settings = load_settings()
     case, applicant = event.case, event.case.applicant
     agency = session.get(Agency, case.agency_id)
+    to_email = bool(applicant.email and email_configured(settings))
+    to_phone = bool(applicant.phone and settings.sms is not None)
+    if not (to_email or to_phone):  # no channel to the applicant: the event is not looked up
+        return
     event_id = _event_id(session, case)
-    if applicant.email and email_configured(settings):
+    if to_email:
         mail = compose_applicant_email(kind, case, agency, settings)
         _add(session, case=case, user=None, channel="email", kind=kind, recipient=applicant.email, composed=mail,
              dedup_key=f"case-event:{event_id}:{kind}:email", actor=event.actor)
-    if applicant.phone and settings.sms is not None:
+    if to_phone:
         text = compose_applicant_sms(kind, case, agency, settings)
         _add(session, case=case, user=None, channel="sms", kind=kind, recipient=applicant.phone,
              composed=Composed("", text), dedup_key=f"case-event:{event_id}:{kind}:sms", actor=event.actor)

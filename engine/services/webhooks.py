@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session, object_session
 
 from engine.errors import InvalidInput, NotFound
 from engine.persistence.audit import jsonable, record_event, utcnow
@@ -237,14 +237,41 @@ def event_payloads(agency: Agency, event: CaseEvent, *, occurred_at: datetime) -
     return found
 
 
+# The agency's active endpoints as this transaction read them: (transaction, {agency id: endpoints}).
+_TARGETS = "gongkai_webhook_targets"
+_ACTIVE_ENDPOINTS = (select(WebhookEndpoint).where(WebhookEndpoint.agency_id == bindparam("agency_id"),
+                                                   WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id))
+
+
+def _targets(session: Session, agency_id: int) -> list[WebhookEndpoint]:
+    """The agency's active endpoints, read once per transaction: an action announces up to three events (a
+    registration two stage changes), each told while the agency's chain head is locked. An endpoint the session
+    writes (added, switched, deleted: `_forget_targets`) or has yet to write makes the next event read them again."""
+    transaction = session.get_transaction()
+    known = session.info.get(_TARGETS)
+    if known is None or known[0] is not transaction or any(isinstance(o, WebhookEndpoint) for o in session.new):
+        known = session.info[_TARGETS] = (transaction, {})
+    if agency_id not in known[1]:
+        known[1][agency_id] = session.scalars(_ACTIVE_ENDPOINTS, {"agency_id": agency_id}).all()
+    return known[1][agency_id]
+
+
+@event.listens_for(WebhookEndpoint, "after_insert")
+@event.listens_for(WebhookEndpoint, "after_update")
+@event.listens_for(WebhookEndpoint, "after_delete")
+def _forget_targets(_mapper, _connection, endpoint: WebhookEndpoint) -> None:
+    session = object_session(endpoint)
+    if session is not None:
+        session.info.pop(_TARGETS, None)
+
+
 @subscribe
 def on_case_event(session: Session, event: CaseEvent) -> None:
     agency = session.get(Agency, event.case.agency_id)
     payloads = event_payloads(agency, event, occurred_at=utcnow())
     if not payloads:  # most events announce nothing: the endpoints are not read for them
         return
-    targets = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.agency_id == event.case.agency_id,
-                                                            WebhookEndpoint.active.is_(True))).all()
+    targets = _targets(session, event.case.agency_id)
     if not targets:
         return
     for payload in payloads:

@@ -157,6 +157,41 @@ def test_an_endpoint_gets_only_its_chosen_events_and_a_disabled_one_gets_none(se
         other.stop()
 
 
+def test_endpoints_read_once_per_transaction_still_see_one_added_or_disabled_in_it(session, agency, users, today):
+    """The active endpoints are read once per transaction (a registration announces two stage changes while the chain
+    head is locked): an endpoint added or switched off later in the same transaction counts at once, whichever way
+    it was added, and in the next transaction too."""
+    from engine.persistence.audit import utcnow
+    from engine.persistence.models import WebhookEndpoint
+
+    def registered(name: str) -> None:  # in the open transaction, not committed
+        services.register_request(session, registration(submitted_on=today, name=name), renderer=render,
+                                  actor=users["clerk"], today=today)
+
+    def deliveries_to(endpoint) -> int:
+        return session.scalar(select(func.count()).select_from(WebhookDelivery)
+                              .where(WebhookDelivery.endpoint_id == endpoint.id))
+
+    registered("张三")  # no endpoint yet: this transaction has read that the agency has none
+    first = webhooks.add_endpoint(session, agency, url="http://127.0.0.1:9/first", events=list(webhooks.EVENT_TYPES),
+                                  actor=users["admin"])
+    registered("李四")
+    announced = deliveries_to(first)  # the stage changes (received, registered) and the receipt
+    assert announced == 3
+    direct = WebhookEndpoint(agency_id=agency.id, url="http://127.0.0.1:9/direct", secret=webhooks.new_secret(),
+                             events=list(webhooks.EVENT_TYPES), description="", active=True, created_at=utcnow())
+    session.add(direct)  # not through add_endpoint, not yet flushed
+    registered("王五")
+    assert (deliveries_to(first), deliveries_to(direct)) == (2 * announced, announced)
+    webhooks.set_active(session, agency.id, first.id, False, actor=users["admin"])
+    registered("孙七")
+    assert (deliveries_to(first), deliveries_to(direct)) == (2 * announced, 2 * announced)
+    session.commit()
+    registered("赵六")
+    assert (deliveries_to(first), deliveries_to(direct)) == (2 * announced, 3 * announced)
+    session.commit()
+
+
 def test_an_action_rolled_back_like_a_confirmation_dry_run_sends_nothing(session, db_engine, agency, users, today,
                                                                         receiver):
     add(session, agency, users, receiver.url)
