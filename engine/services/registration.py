@@ -400,8 +400,9 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
             conds.append(same_contact & (Applicant.email == applicant.email.strip()))
     if not conds or not any(t.strip() for t in texts):
         return []
+    # The columns compared and shown, not whole cases: a returning applicant may have hundreds of items.
     rows = session.execute(
-        select(Case, CaseItem)
+        select(Case.id, Case.reg_no, Case.received_on, Case.stage, CaseItem.description)
         .join(Applicant, Case.applicant_id == Applicant.id)
         .join(CaseItem, CaseItem.case_id == Case.id)
         .where(Case.agency_id == agency_id, or_(*conds))
@@ -409,13 +410,13 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
         .limit(500)
     ).all()
     found: dict[int, dict] = {}
-    for case, item in rows:
-        if case.id == exclude_case_id:
+    for case_id, reg_no, received_on, stage, description in rows:
+        if case_id == exclude_case_id:
             continue
-        score = max(similarity(t, item.description) for t in texts if t.strip())
-        if score >= DUPLICATE_THRESHOLD and score > found.get(case.id, {}).get("similarity", 0):
-            found[case.id] = {"case_id": case.id, "reg_no": case.reg_no, "received_on": case.received_on,
-                              "item": item.description, "similarity": round(score, 2), "stage": case.stage,
+        score = max(similarity(t, description) for t in texts if t.strip())
+        if score >= DUPLICATE_THRESHOLD and score > found.get(case_id, {}).get("similarity", 0):
+            found[case_id] = {"case_id": case_id, "reg_no": reg_no, "received_on": received_on,
+                              "item": description, "similarity": round(score, 2), "stage": stage,
                               "reply_number": None}
     if found:
         letters = session.execute(
