@@ -265,6 +265,12 @@ def _forget_targets(_mapper, _connection, endpoint: WebhookEndpoint) -> None:
         session.info.pop(_TARGETS, None)
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_targets_rolled_back(session: Session, _previous) -> None:
+    """A rollback (a savepoint's too) may have undone an endpoint the transaction wrote after reading them."""
+    session.info.pop(_TARGETS, None)
+
+
 @subscribe
 def on_case_event(session: Session, event: CaseEvent) -> None:
     agency = session.get(Agency, event.case.agency_id)

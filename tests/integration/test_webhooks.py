@@ -192,6 +192,21 @@ def test_endpoints_read_once_per_transaction_still_see_one_added_or_disabled_in_
     session.commit()
 
 
+def test_endpoints_read_in_a_savepoint_rolled_back_are_read_again(session, agency, users, today):
+    """An endpoint added in a savepoint and read there is gone after the savepoint's rollback: the next event of the
+    same transaction does not deliver to it."""
+    savepoint = session.begin_nested()
+    webhooks.add_endpoint(session, agency, url="http://127.0.0.1:9/undone", events=list(webhooks.EVENT_TYPES),
+                          actor=users["admin"])
+    services.register_request(session, registration(submitted_on=today, name="张三"), renderer=render,
+                              actor=users["clerk"], today=today)
+    savepoint.rollback()
+    services.register_request(session, registration(submitted_on=today, name="李四"), renderer=render,
+                              actor=users["clerk"], today=today)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
 def test_an_action_rolled_back_like_a_confirmation_dry_run_sends_nothing(session, db_engine, agency, users, today,
                                                                         receiver):
     add(session, agency, users, receiver.url)
