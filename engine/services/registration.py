@@ -294,7 +294,8 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
                 entry.state = patch_case_state(entry.state, reg_no=reg_no, reg_seq=seq)
             head.append(entry)
         else:
-            session.flush()
+            # No flush of its own: a reaction that reads (the notification's event id, the webhook endpoints)
+            # autoflushes the events before it, the rest go in together when the head closes.
             publish(session, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional, reg_no)))
     head.close()
 
