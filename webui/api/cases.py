@@ -80,7 +80,7 @@ def register_request():
                                        render_later=True)  # the receipt: by the render_letter job
     case = result.case
     # A new case: its records are what the action made, so the answer reads nothing more.
-    out = s.RegisteredOut(case=case_view(case, *present.new_case_records(result.letters)),
+    out = s.RegisteredOut(case=case_view(case, *present.registered_case_records(result.letters)),
                           query_code=result.query_code,
                           possible_duplicates=[s.DuplicateOut(**d) for d in duplicates])
     return respond(out, 201, {"Location": url_for("api.get_case", case_id=case.id)})

@@ -125,7 +125,7 @@ def case_for_view(session: Session, case_id: int, user: User) -> tuple[Case, dic
     return row[0], dict(zip(RECORDS, row[1:], strict=True))
 
 
-def new_case_records(letters: list[Letter]) -> tuple[dict[str, bool], list[Letter]]:
+def registered_case_records(letters: list[Letter]) -> tuple[dict[str, bool], list[Letter]]:
     """`present` and `letters` for `case_out` of a case registered by this request: it has no records but the
     letters registration issued (the receipt, once there is a receipt date), so nothing needs to be read."""
     return {name: name == "letters" and bool(letters) for name in RECORDS}, sorted(letters, key=lambda x: x.id)
@@ -135,7 +135,7 @@ def case_out(session: Session, case: Case, user: User, today: date, *, personal_
              present: dict[str, bool] | None = None, letters: list[Letter] | None = None) -> s.CaseOut:
     """The case as the API shows it; ID number and phone masked unless `personal_data` (an audited reveal).
     `present` says which records exist (`case_for_view`); without it one query finds out. `letters`: the case's
-    letters when the caller has them all (`new_case_records`), else they are read."""
+    letters when the caller has them all (`registered_case_records`), else they are read."""
     if present is None:
         present = dict(zip(RECORDS, session.execute(select(*_records_exist(case.id))).one(), strict=True))
     for name in ("consultations", "fees"):
