@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_limiter import HeaderNames, Limiter
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, RedisStorage
 
 from engine.config import load_settings
 from webui.background import prefix
@@ -60,9 +60,58 @@ class SweptMemoryStorage(MemoryStorage):
                 self.locks.pop(key, None)
 
 
+class OneTripRedisStorage(RedisStorage):
+    """limits' Redis counters in one round trip per hit instead of three: the stock storage runs its increment
+    script, then a GET and a TTL for the RateLimit headers (`get_window_stats`). Here the script returns the count
+    and the TTL together, and `get`/`get_expiry` of that key later in the same request answer from them; outside a
+    request, and for any other key, Redis is asked as before. The counting itself (INCRBY, EXPIRE on the first hit
+    of a window) is the stock script's, so a limit still holds across every worker and machine."""
+
+    STORAGE_SCHEME = ["gongkai-redis"]
+    SCRIPT_INCR_EXPIRE_TTL = """
+local current = redis.call("incrby", KEYS[1], tonumber(ARGV[2]))
+if tonumber(current) == tonumber(ARGV[2]) then
+    redis.call("expire", KEYS[1], ARGV[1])
+end
+return {current, redis.call("ttl", KEYS[1])}
+"""
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options) -> None:
+        super().__init__(uri.replace("gongkai-redis://", "redis://", 1), wrap_exceptions=wrap_exceptions, **options)
+        self.lua_incr_expire_ttl = self.get_connection().register_script(self.SCRIPT_INCR_EXPIRE_TTL)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        current, ttl = self.lua_incr_expire_ttl([self.prefixed_key(key)], [expiry, amount])
+        if has_request_context():
+            g.setdefault("rate_limit_hits", {})[key] = (int(current), int(ttl))
+        return int(current)
+
+    def _hit(self, key: str) -> tuple[int, int] | None:
+        return g.get("rate_limit_hits", {}).get(key) if has_request_context() else None
+
+    def get(self, key: str) -> int:
+        hit = self._hit(key)
+        return hit[0] if hit else super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        hit = self._hit(key)
+        return max(hit[1], 0) + time.time() if hit else super().get_expiry(key)
+
+
+def _one_trip_redis_supported() -> bool:
+    """OneTripRedisStorage stands on limits' RedisStorage internals (its client and key prefix); a `limits`
+    release without them gets the stock storage, which counts the same in three round trips."""
+    return all(callable(getattr(RedisStorage, name, None)) for name in ("get_connection", "prefixed_key"))
+
+
 def memory_storage_uri(storage: str) -> str:
-    """`memory://` (configured, or no Redis) counts in SweptMemoryStorage; any other store as given."""
-    return "gongkai-memory://" if storage == "memory://" else storage
+    """The store the limiter is given: `memory://` (configured, or no Redis) counts in SweptMemoryStorage,
+    `redis://…` in OneTripRedisStorage; any other store as given."""
+    if storage == "memory://":
+        return "gongkai-memory://"
+    if storage.startswith("redis://") and _one_trip_redis_supported():
+        return "gongkai-" + storage
+    return storage
 
 
 def client_address() -> str:

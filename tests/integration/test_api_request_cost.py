@@ -4,8 +4,11 @@ refusing past the limit and forgetting stale windows."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -19,7 +22,7 @@ from tests.integration.api_harness import (  # noqa: F401
     online_registration,
     tokens_fixture,
 )
-from webui.limits import SweptMemoryStorage
+from webui.limits import OneTripRedisStorage, SweptMemoryStorage
 
 
 def _end_backends(engine, pids: set[int]) -> None:
@@ -173,3 +176,48 @@ def test_memory_counters_start_no_thread_per_hit_and_stale_windows_are_swept():
     storage.incr("token-b", 60)
     assert "short" not in storage.storage and "short" not in storage.expirations
     assert storage.get("token-a") == 200  # a live window is kept
+
+
+REDIS_URL = os.environ.get("GONGKAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def test_the_redis_limit_is_one_round_trip_per_request_and_holds_across_apps(db_url, agency, users, tokens):
+    prefix = f"test-limits-{uuid.uuid4().hex}"
+    settings = {"API_RATE_LIMIT_PER_TOKEN": 3, "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    app = make_app(db_url, **settings)
+    storage = app.extensions["gongkai_limiter"].storage
+    assert isinstance(storage, OneTripRedisStorage)
+    connection = storage.get_connection()
+    storage.incr("warm-up", 60)  # loads the script once (EVALSHA answers NOSCRIPT the first time)
+    sent = []
+    execute = connection.execute_command
+
+    def counting(*args, **kwargs):
+        sent.append(args[0])
+        return execute(*args, **kwargs)
+
+    connection.execute_command = counting
+    try:
+        client = app.test_client()
+        clerk = {"Authorization": f"Bearer {tokens['clerk']}"}
+        answers = [client.get("/api/v1/me", headers=clerk) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+        assert all(a.headers["RateLimit-Limit"] == "3" for a in answers)
+        assert 0 < int(answers[3].headers["Retry-After"]) <= 60
+        reset = int(answers[0].headers["RateLimit-Reset"])
+        assert time.time() < reset <= time.time() + 62  # the window's end (whole seconds, rounded up)
+        assert sent == ["EVALSHA"] * 4  # the stock storage sends EVALSHA, GET and TTL for each
+    finally:
+        connection.execute_command = execute
+
+    # Another worker (another app, same store) sees the same counter: the token is refused there too.
+    other = make_app(db_url, **settings).test_client()
+    assert other.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['clerk']}"}).status_code == 429
+    assert other.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['handler']}"}).status_code == 200
+    # Outside a request the counters are read from Redis, as the stock storage does.
+    key = next(k.decode().removeprefix(f"{storage.key_prefix}:") for k in connection.keys(f"*{prefix}*")
+               if b"warm-up" not in k and hashlib.sha256(tokens["clerk"].encode()).hexdigest().encode() in k)
+    assert storage.get(key) == 5
+    assert time.time() < storage.get_expiry(key) <= time.time() + 61
+    connection.delete(*connection.keys(f"*{prefix}*"), f"{storage.key_prefix}:warm-up")
