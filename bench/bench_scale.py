@@ -547,6 +547,10 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated: pages,report,http,reads,empty,ledger")
     parser.add_argument("--output", default=str(ROOT / "docs" / "bench" / "scale.md"))
     args = parser.parse_args()
+    if args.cases < 1 and not args.template:
+        # The pages and searches are measured on cases found in the data; registration on an empty database is
+        # the `empty` step of every run.
+        parser.error("--cases 至少为 1（空数据库上的登记由每次运行的 empty 一步测量）")
     skip = set(filter(None, args.skip.split(",")))
     table = Table()
     with tempfile.TemporaryDirectory() as tmp_name:
