@@ -169,13 +169,13 @@ def _receipt_date(form: RegistrationForm, agency: Agency) -> date | None:
 def _applicant_snapshot(session: Session, agency: Agency, a: ApplicantForm) -> Applicant:
     """The applicant as stated in this application: a row of this case's own, never shared with or copied over
     an earlier case (an archived case keeps the name and contact details it was registered with). The same
-    person's cases are found by `id_number_normalized`."""
+    person's cases are found by `id_number_normalized`. It is inserted with the case that refers to it (in the
+    same flush), not on its own."""
     applicant = Applicant(agency_id=agency.id, kind=a.kind, name=a.name.strip(), id_type=a.id_type.strip(),
                           id_number=a.id_number.strip(), id_number_normalized=normalize_id_number(a.id_number),
                           phone=a.phone.strip(), email=a.email.strip(), address=a.address.strip(),
                           postal_code=a.postal_code.strip(), contact_person=a.contact_person.strip())
     session.add(applicant)
-    session.flush()
     return applicant
 
 
@@ -222,8 +222,8 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
         reg_no = _reg_no(agency, year, seq)
     now = utcnow()
     case = Case(
-        agency_id=agency.id, reg_no=reg_no, reg_year=year, reg_seq=seq, applicant_id=applicant.id,
-        applicant=applicant, applicant_kind=applicant.kind, stage="received",
+        agency_id=agency.id, reg_no=reg_no, reg_year=year, reg_seq=seq, applicant=applicant,
+        applicant_kind=applicant.kind, stage="received",
         channel=form.channel, submitted_on=form.submitted_on, received_on=None,
         requested_form=form.requested_form.strip(), requested_delivery=form.requested_delivery.strip(),
         purpose=form.purpose.strip(), query_code_hash=query_code_digest(code),
