@@ -45,6 +45,29 @@ def subscribe(subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
+Preparer = Callable[[Session, CaseEvent], None]
+_PREPARERS: list[Preparer] = []
+
+
+def prepares(preparer: Preparer) -> Preparer:
+    """Register `preparer(session, event)`: what a subscriber reads for an event, done by `prepare` before a held
+    event is told (usable as a decorator; registering twice is harmless)."""
+    if preparer not in _PREPARERS:
+        _PREPARERS.append(preparer)
+    return preparer
+
+
+def prepare(session: Session, events: list) -> None:
+    """Let the subscribers read now what they will need to react to these held events (the `CaseEvent`s among
+    them), so that telling them later does not wait on reads: registration tells its events under the number
+    counter's lock, on which every registration of the agency queues. A preparer only reads; what it reads must be
+    as good when the event is told (the webhook endpoints are read again if the transaction writes one)."""
+    for event in events:
+        if isinstance(event, CaseEvent):
+            for preparer in list(_PREPARERS):
+                preparer(session, event)
+
+
 # Case id → the events held for it while `held_events` runs.
 _HELD = "gongkai_held_case_events"
 

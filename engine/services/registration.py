@@ -27,7 +27,7 @@ from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import CHANNELS
 from engine.rules.workflow import advance, authorize
 from engine.services import letter_data
-from engine.services.case_events import CaseEvent, held_events, publish
+from engine.services.case_events import CaseEvent, held_events, prepare, publish
 from engine.services.common import (
     ActionResult,
     FieldProblems,
@@ -279,6 +279,7 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     reactions told right after it (a reaction may name the event just written, as notifications do). The counter
     row is locked before the chain head, as every action that takes a number and records does."""
     provisional = case.reg_no
+    prepare(session, kept)  # what the reactions read (the webhook endpoints), read before the counter is locked
     seq = next_number(session, agency.id, REGISTRATION, case.reg_year)
     reg_no = _reg_no(agency, case.reg_year, seq)
     with session.no_autoflush:
@@ -294,8 +295,9 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
                 entry.state = patch_case_state(entry.state, reg_no=reg_no, reg_seq=seq)
             head.append(entry)
         else:
-            # No flush of its own: a reaction that reads (the notification's event id, the webhook endpoints)
-            # autoflushes the events before it, the rest go in together when the head closes.
+            # No flush of its own: a reaction that reads (the notification's event id) autoflushes the events
+            # before it, the rest go in together when the head closes. The webhook endpoints were read before
+            # the counter was locked (`prepare` above).
             publish(session, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional, reg_no)))
     head.close()
 

@@ -36,7 +36,7 @@ from engine.persistence.audit import jsonable, record_event, utcnow
 from engine.persistence.db import session_factory
 from engine.persistence.models import Agency, Job, WebhookDelivery, WebhookEndpoint
 from engine.rules.text_input import has_control_characters
-from engine.services.case_events import CaseEvent, subscribe
+from engine.services.case_events import CaseEvent, prepares, subscribe
 from engine.services.jobs import JobContext, JobOutput, enqueue, job_kind
 
 EVENT_TYPES = {
@@ -269,6 +269,14 @@ def _forget_targets(_mapper, _connection, endpoint: WebhookEndpoint) -> None:
 def _forget_targets_rolled_back(session: Session, _previous) -> None:
     """A rollback (a savepoint's too) may have undone an endpoint the transaction wrote after reading them."""
     session.info.pop(_TARGETS, None)
+
+
+@prepares
+def read_targets_early(session: Session, event: CaseEvent) -> None:
+    """The endpoints an event will be announced to, read before it is told (`case_events.prepare`)."""
+    agency = session.get(Agency, event.case.agency_id)
+    if event_payloads(agency, event, occurred_at=utcnow()):
+        _targets(session, event.case.agency_id)
 
 
 @subscribe
