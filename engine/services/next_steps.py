@@ -89,7 +89,7 @@ def letters_to_deliver(session: Session, agency_id: int, limit: int) -> tuple[li
     # The walk's rows are counted where they are (a window over the capped walk), and only the first `limit` of
     # them come back: not a thousand rows sent and made into objects for their number.
     rows = session.execute(select(walk, func.count().over().label("walked"))
-                           .order_by(walk.c.issued_on, walk.c.id).limit(limit)).all()
-    walked = rows[0].walked if rows else 0
+                           .order_by(walk.c.issued_on, walk.c.id).limit(max(limit, 1))).all()
+    walked = rows[0].walked if rows else 0  # one row at least, so that `limit=0` still counts
     return [LetterToDeliver(r.case_id, r.reg_no, PendingLetter(r.id, r.letter_type, r.doc_number, r.issued_on))
-            for r in rows], min(walked, COUNT_CAP), walked > COUNT_CAP
+            for r in rows[:limit]], min(walked, COUNT_CAP), walked > COUNT_CAP

@@ -48,6 +48,9 @@ def test_the_list_is_exactly_the_letters_the_rule_names_after_a_years_work(sessi
     listed, total, more = letters_to_deliver(session, agency.id, 1000)
     assert [item.letter.letter_id for item in listed] == _waiting_by_rule(session, agency.id)
     assert total == len(listed) and not more
+    # The count is of every waiting letter, however few are shown.
+    assert letters_to_deliver(session, agency.id, 2) == (listed[:2], total, False)
+    assert letters_to_deliver(session, agency.id, 0) == ([], total, False)
 
 
 def test_a_returned_delivery_keeps_the_letter_on_the_list_and_one_that_arrived_takes_it_off(session, users, today):
