@@ -265,7 +265,9 @@ def _post(http: requests.Session, url: str, **kwargs) -> requests.Response:
         return http.post(url, **kwargs)
 
 
-def _hammer(clients: int, count: int, call) -> tuple[float, list[float], list]:
+def _hammer(clients: int, count: int, call, on_start=None) -> tuple[float, list[float], list]:
+    """`count` calls from `clients` threads, after one warm-up call per thread: (wall seconds, latencies, results)
+    of the timed calls. `on_start()` is called when the timed calls start (after the warm-up)."""
     local = threading.local()
 
     def one(n):
@@ -277,6 +279,8 @@ def _hammer(clients: int, count: int, call) -> tuple[float, list[float], list]:
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, range(-clients, 0)))  # warm-up
+        if on_start is not None:
+            on_start()
         started = time.perf_counter()
         timed = list(pool.map(one, range(count)))
         wall = time.perf_counter() - started
@@ -355,15 +359,22 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
                 return response.json()["case"]["id"]
 
             _worker_ready(engine, worker, lambda: register(requests.Session(), -1))
-            processes = {"web workers": _worker_pids(base.split("/api/")[0]), "PostgreSQL": _postgres_pids(),
-                         "receipts worker": [worker.pid]}
-            cpu_before = {name: _cpu_seconds(pids) for name, pids in processes.items()}
-            client_before = time.process_time()
-            wall, lat, ids = _hammer(clients, registrations, register)
+            parties = {"web workers": lambda: _worker_pids(base.split("/api/")[0]),
+                       "receipts worker": lambda: [worker.pid]}
+            if url.startswith("postgresql"):
+                parties["PostgreSQL"] = _postgres_pids
+            before: dict[str, dict[int, float]] = {}
+
+            def start_counting() -> None:
+                before.update({name: _cpu_by_pid(pids()) for name, pids in parties.items()})
+                before["client"] = {0: time.process_time()}
+
+            wall, lat, ids = _hammer(clients, registrations, register, on_start=start_counting)
             ended = time.perf_counter()
-            cpu_ms = {name: (_cpu_seconds(pids) - cpu_before[name]) * 1000 / registrations
-                      for name, pids in processes.items()}
-            cpu_ms["client"] = (time.process_time() - client_before) * 1000 / registrations
+            # A process started during the run (a new database backend) counts from zero.
+            cpu_ms = {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in _cpu_by_pid(pids()).items())
+                      * 1000 / registrations for name, pids in parties.items()}
+            cpu_ms["client"] = (time.process_time() - before["client"][0]) * 1000 / registrations
             pending_at_end = _pending_receipts(engine, ids)
             while (pending := _pending_receipts(engine, ids)) and worker.poll() is None \
                     and time.perf_counter() - ended < 900:
@@ -423,6 +434,11 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """Each live process's CPU seconds so far (`_cpu_seconds`)."""
+    return {pid: _cpu_seconds([pid]) for pid in pids}
 
 
 def _postgres_pids() -> list[int]:
