@@ -266,8 +266,8 @@ def _post(http: requests.Session, url: str, **kwargs) -> requests.Response:
 
 
 def _hammer(clients: int, count: int, call, on_start=None) -> tuple[float, list[float], list]:
-    """`count` calls from `clients` threads, after one warm-up call per thread: (wall seconds, latencies, results)
-    of the timed calls. `on_start()` is called when the timed calls start (after the warm-up)."""
+    """`count` calls from `clients` threads, after `clients` warm-up calls: (wall seconds, latencies, results) of
+    the timed calls. `on_start()` is called when the timed calls start (after the warm-up)."""
     local = threading.local()
 
     def one(n):
@@ -358,7 +358,8 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
                 assert response.status_code == 201, response.text[:500]
                 return response.json()["case"]["id"]
 
-            _worker_ready(engine, worker, lambda: register(requests.Session(), -1))
+            with requests.Session() as http:
+                _worker_ready(engine, worker, lambda: register(http, -1))
             parties = {"web workers": lambda: _worker_pids(base.split("/api/")[0]),
                        "receipts worker": lambda: [worker.pid]}
             if url.startswith("postgresql"):
