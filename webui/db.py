@@ -1,14 +1,19 @@
-"""One database session per request, bound to the app's engine; committed once after a successful POST."""
+"""One database session per request, bound to the app's engine; committed once after a successful POST. A request
+that only reads (`read_only`) gets a session that runs outside a transaction on PostgreSQL and refuses every write."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.persistence.db import make_engine, session_factory
 
 _EXTENSION_KEY = "gongkai_db"
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A request declared read-only (`read_only`) tried to write: a programming error, never a user's."""
 
 
 def init_app(app: Flask) -> None:
@@ -20,8 +25,29 @@ def init_app(app: Flask) -> None:
         url = load_settings().database_url
         app.config["DATABASE_URL"] = url
     engine = app.config.get("DATABASE_ENGINE") or make_engine(url)
-    app.extensions[_EXTENSION_KEY] = (engine, session_factory(engine))
+    app.extensions[_EXTENSION_KEY] = (engine, session_factory(engine), _read_only_factory(engine))
     app.teardown_appcontext(_close_session)
+
+
+def _read_only_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions of requests that only read. On PostgreSQL their statements run in autocommit: no BEGIN and no
+    ROLLBACK, two of the five round trips of a short API read (each statement sees the data committed when it
+    starts, as in the READ COMMITTED transaction it replaces). Whatever the database, a flush or an INSERT, UPDATE
+    or DELETE raises ReadOnlyViolation: without a transaction it would not be undone, nor done as one unit."""
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    factory = session_factory(bind)
+    event.listen(factory, "before_flush", _refuse_flush)
+    event.listen(factory, "do_orm_execute", _refuse_writing_statement)
+    return factory
+
+
+def _refuse_flush(session, _flush_context, _instances) -> None:
+    raise ReadOnlyViolation("只读请求不能写入数据库（flush）")
+
+
+def _refuse_writing_statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyViolation("只读请求不能写入数据库（INSERT/UPDATE/DELETE）")
 
 
 def get_engine() -> Engine:
@@ -29,10 +55,31 @@ def get_engine() -> Engine:
 
 
 def get_session() -> Session:
-    """The request's session (created on first use)."""
+    """The request's session (created on first use): read-only if the request said so first (`read_only`)."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions[_EXTENSION_KEY][1]()
+        factories = current_app.extensions[_EXTENSION_KEY]
+        g.db_session = (factories[2] if g.get("db_read_only") else factories[1])()
     return g.db_session
+
+
+def read_only() -> None:
+    """This request only reads: its session, created after this, runs without a transaction and refuses writes
+    (`_read_only_factory`). Called before the session exists; afterwards it changes nothing."""
+    if "db_session" not in g:
+        g.db_read_only = True
+
+
+def is_read_only() -> bool:
+    return bool(g.get("db_read_only"))
+
+
+def writable() -> None:
+    """This request may write after all: the read-only session, if one was opened, is closed (what it loaded is
+    detached: read it again), and the next `get_session` opens a transactional one."""
+    g.db_read_only = False
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
 
 
 def commit() -> None:

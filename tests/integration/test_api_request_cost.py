@@ -12,7 +12,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text, update
 
 from engine.persistence import db as dbmod
 from tests.integration.api_harness import (  # noqa: F401
@@ -221,3 +221,71 @@ def test_the_redis_limit_is_one_round_trip_per_request_and_holds_across_apps(db_
     assert storage.get(key) == 5
     assert time.time() < storage.get_expiry(key) <= time.time() + 61
     connection.delete(*connection.keys(f"*{prefix}*"), f"{storage.key_prefix}:warm-up")
+
+
+@pytest.mark.postgres
+def test_an_api_read_runs_outside_a_transaction_and_writes_run_in_one(db_url, agency, users, tokens, session):
+    """A GET's statements run in autocommit on PostgreSQL (no BEGIN, no ROLLBACK: two of a short read's five round
+    trips); a POST's in one transaction; a personal-data token's GET too, since each of its answers is an audited
+    reveal that must be kept with it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    from engine.persistence.models import AuditEvent
+    from engine.services.accounts import create_token
+
+    revealing = create_token(session, users["clerk"], "personal data", scope="read", personal_data=True)
+    session.commit()
+    engine = dbmod.make_engine(db_url)
+    seen: list[tuple[str, bool]] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, cursor, statement, *_a: seen.append((statement, cursor.connection.autocommit)))
+    client = make_app(db_url, DATABASE_ENGINE=engine).test_client()
+    try:
+        plain = {"Authorization": f"Bearer {tokens['clerk']}"}
+        answer = client.post("/api/v1/cases", json=online_registration(), headers=plain)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        case_id = answer.get_json()["case"]["id"]
+        assert seen and not any(autocommit for _s, autocommit in seen)
+        for path in (f"/api/v1/cases/{case_id}", "/api/v1/me", "/api/v1/cases?q=张三",
+                     f"/api/v1/cases/{case_id}/letters/999999.pdf"):
+            seen.clear()
+            answer = client.get(path, headers=plain)
+            assert answer.status_code in (200, 404), (path, answer.get_data(as_text=True))
+            assert seen and all(autocommit for _s, autocommit in seen), path
+        seen.clear()
+        shown = client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {revealing}"})
+        assert shown.status_code == 200 and shown.get_json()["applicant"]["phone"] == "13800000000"
+        after_token = [autocommit for statement, autocommit in seen][1:]  # the first reads the token, then it switches
+        assert after_token and not any(after_token)
+        session.expire_all()
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "reveal_personal_data")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_read_only_request_refuses_every_write_and_can_become_writable(db_url, agency, users, session):
+    """The read-only session refuses a flush and an UPDATE (without a transaction neither could be undone);
+    `writable` hands out a transactional session instead."""
+    from engine.persistence.models import Department
+    from webui import db
+
+    app = make_app(db_url)
+    with app.test_request_context("/api/v1/me", method="GET"):
+        db.read_only()
+        reader = db.get_session()
+        assert db.is_read_only() and reader.get(Department, -1) is None  # reads work
+        reader.add(Department(agency_id=agency.id, name="不应写入的科室"))
+        with pytest.raises(db.ReadOnlyViolation):
+            reader.flush()
+        reader.rollback()
+        with pytest.raises(db.ReadOnlyViolation):
+            reader.execute(update(Department).where(Department.agency_id == agency.id).values(name="改名"))
+        db.writable()
+        writer = db.get_session()
+        assert writer is not reader and not db.is_read_only()
+        db.read_only()  # too late: the request's session exists, it stays transactional
+        assert db.get_session() is writer and not db.is_read_only()
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Department).where(
+        Department.name.in_(["不应写入的科室", "改名"]))) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.routing import PathConverter
 
+from webui import db
 from webui.api import errors
 from webui.api.openapi import Operation, declare
 
@@ -41,8 +42,6 @@ def _register_converter(state) -> None:
 
 @bp.record_once
 def _ensure_database(state) -> None:
-    from webui import db
-
     if "gongkai_db" not in state.app.extensions:  # a bare Flask app (tests, tools) gets the request session too
         db.init_app(state.app)
 
@@ -53,6 +52,8 @@ def _prepare():
 
     request.max_content_length = int(_config("API_MAX_BODY_BYTES", context.DEFAULT_MAX_BODY_BYTES))
     if request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.method in ("GET", "HEAD"):
+            db.read_only()  # a GET writes nothing, except a personal-data token's reveal (authenticate_token)
         context.authenticate_token()
 
 

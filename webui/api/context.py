@@ -63,6 +63,11 @@ def authenticate_token() -> None:
     """Bearer token → its user (role and agency); sessions and cookies never authenticate the API."""
     token = bearer_token()
     row = token_row(session(), token)
+    if row is not None and row.personal_data and db.is_read_only():
+        # Its reads write: each answer with personal data in full is an audited reveal (`shows_personal_data`),
+        # kept only if the request's transaction commits.
+        db.writable()
+        row = token_row(session(), token)
     if row is None:
         raise ApiError(401, "API 令牌无效、已撤销或其用户已停用",
                        headers={"WWW-Authenticate": 'Bearer realm="gongkai", error="invalid_token"'})
