@@ -21,6 +21,7 @@ from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseI
 from engine.persistence.numbering import REGISTRATION, format_number, next_number
 from engine.rules import clocks, contact
 from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
+from engine.rules.case_clock import clock_settings, refresh_due
 from engine.rules.outcomes import APPLICANT_TYPES
 from engine.rules.similarity import normalize_id_number, similarity
 from engine.rules.text_input import has_control_characters
@@ -233,6 +234,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     for n, (desc, topic) in enumerate(form.items, start=1):
         case.items.append(CaseItem(seq=n, description=desc.strip(), topic=(topic or "").strip(), is_primary=n == 1))
     refresh_search_text(session, case)
+    refresh_due(case, **clock_settings(agency))  # inserted with its clock: `finish_action(…, inserted=True)`
     session.add(case)
     session.flush()
     # Registration adds only items, the application file and the receipt to its new case: the state digests of
@@ -248,7 +250,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
             later.enter_context(deferred_events(session, case.id, into=kept))
             later.enter_context(held_events(session, case.id, into=kept))
         with new_case_records(session, case.id, may_hold=("items", "uploads", "letters")):
-            finish_action(session, case, "register_request", actor, None, changes)
+            finish_action(session, case, "register_request", actor, None, changes, inserted=True)
             attach(session, case, application_file, kind="application", actor=actor)
             if received_on is not None:
                 result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from engine import services
 from engine.persistence import audit_state
-from engine.persistence.models import Upload
+from engine.persistence.models import AuditEvent, Upload
 from engine.services.uploads import UploadedFile, attach
 
 from .helpers_cases import registration, render
@@ -118,3 +120,46 @@ def test_a_record_moved_whose_old_case_the_session_did_not_know_makes_every_note
         assert _note(session, case.id).held is None
         state = audit_state.case_states(session, [case.id])[case.id]
         assert state == _full_read(session, case.id) and state["uploads"] == []
+
+
+def _case_writes(session, action) -> list[str]:
+    from sqlalchemy import event as sa_event
+
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(("INSERT INTO CASES", "UPDATE CASES")):
+            seen.append(statement.split()[0].upper())
+
+    bind = session.connection()
+    sa_event.listen(bind, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        sa_event.remove(bind, "before_cursor_execute", note)
+    return seen
+
+
+def test_registration_inserts_the_case_with_its_clock_and_records_the_due_date_as_new(session, agency, users):
+    # The row is inserted with its clock: registration does not update it again; the receipt's confirmation (when
+    # there is a receipt date) and the number, taken last, do. The event still says the due date is new.
+    agency.online_manual_confirmation = True
+    for form, writes in ((registration(submitted_on=MON), ["INSERT", "UPDATE", "UPDATE"]),
+                         (registration(submitted_on=MON, channel="online"), ["INSERT", "UPDATE"])):
+        done: dict = {}
+
+        def register(form=form, done=done):
+            done["result"] = services.register_request(session, form, renderer=render, actor=users["clerk"],
+                                                       today=MON, render_later=True)
+
+        assert _case_writes(session, register) == writes
+        case = done["result"].case
+        session.expire_all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+        assert events[0].action == "register_request"
+        assert events[0].changes.get("due_on", {"before": None})["before"] is None
+        if case.received_on is not None:  # confirmed at registration: the reply clock starts there
+            confirmed = next(e for e in events if e.action == "confirm_receipt")
+            assert confirmed.changes["due_on"] == {"before": None, "after": case.due_on.isoformat()}
+        # and what the events recorded is what the rows say
+        assert audit_state.case_state_digest(session, case.id) == events[-1].state_digest
