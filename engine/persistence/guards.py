@@ -5,6 +5,8 @@ this catches whatever they missed, before anything reaches the database."""
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import String, event, inspect
 from sqlalchemy.orm import Session
 
@@ -28,21 +30,25 @@ COLUMN_LABELS = {
 MACHINE_COLUMNS = frozenset({"search_text"})
 
 
+@functools.cache
+def _text_columns(mapper) -> tuple[tuple[str, str, int | None], ...]:
+    """(attribute, label, maximum length) of each checked text column of a mapped class, worked out once."""
+    return tuple((attr.key, COLUMN_LABELS.get(attr.key, attr.key), getattr(attr.columns[0].type, "length", None))
+                 for attr in mapper.column_attrs
+                 if isinstance(attr.columns[0].type, String) and attr.key not in MACHINE_COLUMNS)
+
+
 def _check(obj) -> None:
     state = inspect(obj)
-    for attr in state.mapper.column_attrs:
-        column = attr.columns[0]
-        if not isinstance(column.type, String):
+    values = state.dict  # what the object holds: a column it has not loaded was read from the database, not written
+    for key, label, length in _text_columns(state.mapper):
+        value = values.get(key)
+        if not isinstance(value, str):
             continue
-        value = getattr(obj, attr.key, None)
-        if not isinstance(value, str) or attr.key in MACHINE_COLUMNS:
-            continue
-        label = COLUMN_LABELS.get(attr.key, attr.key)
         if has_control_characters(value):
-            raise InvalidInput(f"{label}含有不允许的控制字符（如空字符），请删除后重新填写", details={"field": attr.key})
-        length = getattr(column.type, "length", None)
+            raise InvalidInput(f"{label}含有不允许的控制字符（如空字符），请删除后重新填写", details={"field": key})
         if length is not None and len(value) > length:
-            raise InvalidInput(f"{label}过长（最多 {length} 字）", details={"field": attr.key})
+            raise InvalidInput(f"{label}过长（最多 {length} 字）", details={"field": key})
 
 
 @event.listens_for(Session, "before_flush")
