@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask import url_for
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session, joinedload, lazyload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import NotFound
@@ -110,7 +110,9 @@ def _records_exist(case_id):
 # The two statements of every API case read, built once (building them cost as much CPU as running them).
 _CASE_FOR_VIEW = (
     select(Case, *(e.label(name) for e, name in zip(_records_exist(Case.id), RECORDS, strict=True)))
-    .options(joinedload(Case.department), joinedload(Case.handler).lazyload(User.agency), joinedload(Case.items))
+    .options(joinedload(Case.department), joinedload(Case.items),
+             # the handler as the JSON names them: not their login data (the password hash) nor their agency
+             joinedload(Case.handler).options(load_only(User.id, User.display_name), lazyload(User.agency)))
     .where(Case.id == bindparam("case_id"), Case.agency_id == bindparam("agency_id")))
 _LETTERS_SHOWN = (select(Letter).options(load_only(*LETTER_COLUMNS)).where(Letter.case_id == bindparam("case_id"))
                   .order_by(Letter.id))
