@@ -32,13 +32,14 @@ def _note(session, case_id: int):
     return session.info[audit_state._NEW_CASES][case_id]
 
 
-def _reads(session, action) -> int:
+def _statements(session, action) -> list[str]:
+    """The SQL statements `action()` sends, in order."""
     from sqlalchemy import event as sa_event
 
     seen = []
 
-    def note(*_args):
-        seen.append(1)
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
 
     bind = session.connection()
     sa_event.listen(bind, "before_cursor_execute", note)
@@ -46,7 +47,11 @@ def _reads(session, action) -> int:
         action()
     finally:
         sa_event.remove(bind, "before_cursor_execute", note)
-    return len(seen)
+    return seen
+
+
+def _reads(session, action) -> int:
+    return len(_statements(session, action))
 
 
 def test_the_state_of_a_new_case_held_by_the_session_is_the_full_read(session, agency, users):
@@ -123,21 +128,9 @@ def test_a_record_moved_whose_old_case_the_session_did_not_know_makes_every_note
 
 
 def _case_writes(session, action) -> list[str]:
-    from sqlalchemy import event as sa_event
-
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(("INSERT INTO CASES", "UPDATE CASES")):
-            seen.append(statement.split()[0].upper())
-
-    bind = session.connection()
-    sa_event.listen(bind, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        sa_event.remove(bind, "before_cursor_execute", note)
-    return seen
+    """INSERT or UPDATE, for each statement `action()` sends that writes the cases table."""
+    return [sql.split()[0].upper() for sql in _statements(session, action)
+            if sql.lstrip().upper().startswith(("INSERT INTO CASES", "UPDATE CASES"))]
 
 
 def test_registration_inserts_the_case_with_its_clock_and_records_the_due_date_as_new(session, agency, users):
