@@ -71,13 +71,14 @@ def finish_action(session: Session, case: Case, action: str, actor, before_stage
     `inserted`: the action created the case, and inserted it with its clock (`refresh_due`) and timestamps: the
     event records the due date as new, and the row, which no other transaction can yet see, is not updated again
     (no version to bump: nobody can hold an earlier one)."""
-    agency = agency_of(session, case)
-    due_before = None if inserted else case.due_on
-    refresh_due(case, **clock_settings(agency))
+    if inserted:
+        due_before = None
+    else:
+        due_before = case.due_on
+        refresh_due(case, **clock_settings(agency_of(session, case)))
+        case.updated_at = utcnow()
     if case.due_on != due_before:
         changes = {**changes, "due_on": {"before": due_before, "after": case.due_on}}
-    if not inserted:
-        case.updated_at = utcnow()
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action=action,
                  stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
