@@ -464,7 +464,7 @@ def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *
             setattr(current, name, value)
         current.id_number_normalized = normalize_id_number(applicant.id_number)
     case.applicant_kind = current.kind
-    case.search_text = " ".join([current.name, *(item.description for item in case.items)])
+    refresh_search_text(session, case)  # the new name, ID number and phone, with the number and the 文号 kept
     finish_action(session, case, "update_applicant", actor, case.stage, {"applicant": changed})
     return ActionResult(case)
 

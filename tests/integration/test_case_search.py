@@ -70,3 +70,20 @@ def test_a_case_is_found_by_what_people_quote(session, agency, quoted_case):
         assert [c.id for c in page_of(session, agency.id, CaseFilter(q=q), MON).rows] == [case.id], q
     for secret in (code, code.lower()):  # the query code is never searchable
         assert page_of(session, agency.id, CaseFilter(q=secret), MON).total == 0
+
+
+def test_a_corrected_applicant_is_found_by_the_new_data_and_the_case_still_by_its_numbers(session, agency, users,
+                                                                                          quoted_case):
+    from engine.services import ApplicantForm
+
+    case, _code, doc_number = quoted_case
+    form = ApplicantForm(kind="NATURAL", name="赵六一", id_type="居民身份证", id_number="110105198001010016",
+                         phone="13700001111", address="测试市解放路9号")
+    services.update_applicant(session, case.id, form, actor=users["clerk"], today=MON)
+    session.commit()
+    for q in [case.reg_no, case.reg_no.replace("〔", "【").replace("〕", "】"), doc_number, "赵六一",
+              "110105198001010016", "137 0000 1111", "环评报告"]:
+        assert [c.id for c in page_of(session, agency.id, CaseFilter(q=q), MON).rows] == [case.id], q
+    for old in ("13912345678", "11010519491231002X"):  # the corrected data no longer finds it
+        assert page_of(session, agency.id, CaseFilter(q=old), MON).total == 0, old
+
