@@ -263,13 +263,13 @@ class Case(Base):
     delay_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     delay_reason: Mapped[str] = mapped_column(Text, default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True, index=True)
-    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # ix_cases_handler_stage
     requested_form: Mapped[str] = mapped_column(String(100), default="")
     requested_delivery: Mapped[str] = mapped_column(String(100), default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
     query_code_hash: Mapped[str] = mapped_column(String(64), default="")
     report_outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    finished_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    finished_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # ix_cases_report
     closed_reason: Mapped[str] = mapped_column(Text, default="")
     imported: Mapped[bool] = mapped_column(Boolean, default=False)
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -300,7 +300,9 @@ class Case(Base):
         CheckConstraint(_in("retention", RETENTION_PERIODS, nullable=True), name="retention_valid"),
         CheckConstraint("extension_working_days >= 0 AND extension_working_days <= 20", name="extension_range"),
         Index("ix_cases_agency_stage_due", "agency_id", "stage", "due_on"),
-        Index("ix_cases_agency_received", "agency_id", "received_on"),
+        # SQLite reads the list's order (received_on DESC, id DESC) from this index backwards; on PostgreSQL,
+        # ix_cases_agency_received_desc gives that order and ix_cases_agency_received_channel the date ranges.
+        Index("ix_cases_agency_received", "agency_id", "received_on").ddl_if(dialect="sqlite"),
         # Statistics of a year from the index alone: received per month and channel; finished, with the dates the
         # working days to reply are counted from.
         Index("ix_cases_agency_received_channel", "agency_id", "received_on", "channel"),
@@ -309,7 +311,7 @@ class Case(Base):
         # table-3 cell, read from the index alone.
         Index("ix_cases_report", "finished_on", "received_on", "agency_id", "applicant_kind", "report_outcome"),
         # The list's default order (newest received first, undated last): read in index order, a page of 50 stops
-        # after 50 matches instead of sorting every match. SQLite reads ix_cases_agency_received backwards.
+        # after 50 matches instead of sorting every match.
         Index("ix_cases_agency_received_desc", "agency_id", text("received_on DESC NULLS LAST"),
               text("id DESC")).ddl_if(dialect="postgresql"),
         Index("ix_cases_agency_updated", "agency_id", "updated_at", "id"),  # API polling: updated_since + cursor
@@ -317,9 +319,6 @@ class Case(Base):
         # trigram table `cases_fts` kept by triggers (created in the migration; not a mapped table).
         Index("ix_cases_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
-        # 登记编号 typed in the search box (ILIKE '%…%') without scanning every case.
-        Index("ix_cases_reg_no_trgm", "reg_no", postgresql_using="gin",
-              postgresql_ops={"reg_no": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
         # The dashboard and the due filters read only unfinished cases, by due date: a few thousand of a million.
         Index("ix_cases_open_due", "agency_id", "due_on", "id", postgresql_where=_UNFINISHED_WHERE,
               sqlite_where=_UNFINISHED_WHERE),

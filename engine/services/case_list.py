@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, literal_column, or_, select, text
+from sqlalchemy import Select, and_, literal_column, select, text
 from sqlalchemy.orm import contains_eager
 
 from engine.persistence.models import Applicant, Case, Department
@@ -100,17 +100,16 @@ def _contains(column, text_: str):
 
 
 def text_match(q: str, dialect: str):
-    """Substring search: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by triggers), else
-    ILIKE (LIKE when the query has no letters), which PostgreSQL serves from its pg_trgm GIN indexes (migration
-    0002), asked for the query's rarest-looking part only (`index_piece`)."""
-    by_number = _contains(Case.reg_no, q.strip())
+    """Substring search of the case's search text, which holds the 登记编号 and every other identifier in the
+    normal form the query is put in: SQLite's FTS5 trigram table for 3+ characters (`cases_fts`, kept by
+    triggers), else ILIKE (LIKE when the query has no letters), which PostgreSQL serves from its pg_trgm GIN index
+    (migration 0002), asked for the query's rarest-looking part only (`index_piece`)."""
     q = normalise_search_text(q)
     if dialect == "sqlite" and len(q) >= 3:
         phrase = '"' + q.replace('"', '""') + '"'
-        in_fts = Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))
-                             .where(text("cases_fts MATCH :fts_phrase")).params(fts_phrase=phrase))
-        return or_(in_fts, by_number)
-    return or_(_contains(Case.search_text, q), by_number)
+        return Case.id.in_(select(literal_column("rowid")).select_from(text("cases_fts"))
+                           .where(text("cases_fts MATCH :fts_phrase")).params(fts_phrase=phrase))
+    return _contains(Case.search_text, q)
 
 
 def _conditions(agency_id: int, c: CaseCriteria, today: date, dialect: str) -> list:

@@ -87,3 +87,25 @@ def test_a_corrected_applicant_is_found_by_the_new_data_and_the_case_still_by_it
     for old in ("13912345678", "11010519491231002X"):  # the corrected data no longer finds it
         assert page_of(session, agency.id, CaseFilter(q=old), MON).total == 0, old
 
+
+def test_the_migration_gives_a_cut_search_text_its_numbers_back(db_url, session, agency, quoted_case):
+    """Correcting an applicant used to cut the case's search text down to the name and the request; the migration
+    that made the search read that text alone rebuilds those texts, leaving the others as they are."""
+    from sqlalchemy import select
+
+    from engine.persistence import db as dbmod
+    from engine.persistence.models import Case
+
+    case, _code, doc_number = quoted_case
+    whole = {c.id: c.search_text for c in session.scalars(select(Case))}
+    cut = "赵六 地铁3号线环评报告"
+    case.search_text = cut
+    session.commit()
+    session.close()
+    dbmod.downgrade(db_url, "fewer_case_indexes")
+    try:
+        dbmod.upgrade(db_url)
+    finally:
+        dbmod.upgrade(db_url)   # leave the schema whole for the next test, whatever happened
+    assert {c.id: c.search_text for c in session.scalars(select(Case))} == whole
+    assert [c.id for c in page_of(session, agency.id, CaseFilter(q=doc_number), MON).rows] == [case.id]

@@ -13,7 +13,7 @@ from engine.persistence.models import Case
 from engine.rules.calendar import default_calendar
 from engine.rules.workflow import OPEN_STAGES
 from engine.services import statistics
-from engine.services.case_list import CaseCriteria, cases_matching
+from engine.services.case_list import CaseCriteria, cases_matching, text_match
 from tests.conftest import TODAY
 
 
@@ -27,14 +27,27 @@ def test_the_migration_adds_the_indexes_for_open_cases_applicants_and_letter_num
     assert _indexes(session, "letters")["ix_letters_doc_number"] == ["doc_number"]
 
 
-def test_on_postgresql_the_registration_number_has_a_trigram_index_the_search_uses(session):
+def test_cases_keep_no_index_whose_work_a_wider_one_does(session):
+    """Every case written updates every index of `cases`: none may be the head of another (issue 14)."""
+    indexes = _indexes(session, "cases")
+    assert not {"ix_cases_handler_id", "ix_cases_finished_on", "ix_cases_reg_no_trgm"} & set(indexes)
+    assert indexes["ix_cases_handler_stage"][0] == "handler_id" and indexes["ix_cases_report"][0] == "finished_on"
+    assert indexes["ix_cases_agency_received_channel"][:2] == ["agency_id", "received_on"]
+    # SQLite reads the list's order from (agency_id, received_on) backwards; PostgreSQL has an index in that order
+    assert ("ix_cases_agency_received" in indexes) == (session.get_bind().dialect.name == "sqlite")
+
+
+def test_on_postgresql_a_registration_number_is_searched_through_the_search_text_index(session):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("pg_trgm exists on PostgreSQL only; SQLite searches its FTS5 table")
-    assert "ix_cases_reg_no_trgm" in _indexes(session, "cases")
-    generate(session, count=60, today=TODAY)
+    agency = generate(session, count=60, today=TODAY)
+    case = session.scalars(select(Case).where(Case.agency_id == agency.id).order_by(Case.id.desc())).first()
     session.execute(text("SET LOCAL enable_seqscan = off"))
-    plan = "\n".join(session.scalars(text("EXPLAIN SELECT id FROM cases WHERE reg_no ILIKE '%〔2026〕1号%'")))
-    assert "ix_cases_reg_no_trgm" in plan
+    statement = select(Case.id).where(text_match(case.reg_no.replace("〔", "["), "postgresql"))
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    plan = "\n".join(row[0] for row in session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
+                                                                            compiled.params))
+    assert "ix_cases_search_text_trgm" in plan, plan
 
 
 def test_the_open_case_index_is_partial_and_the_planner_may_use_it_for_the_due_list(session):
