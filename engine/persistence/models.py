@@ -67,6 +67,8 @@ def _in(column: str, values: tuple[str, ...], nullable: bool = False) -> str:
 # Stages of a case not yet finished (not replied, closed or archived): the partial index over open cases.
 UNFINISHED_STAGES = tuple(stage for stage in STAGES if stage not in ("replied", "closed", "archived"))
 _UNFINISHED_WHERE = text(_in("stage", UNFINISHED_STAGES))
+_HANDLED = text("handler_id IS NOT NULL")
+_IN_DEPARTMENT = text("department_id IS NOT NULL")
 
 
 class Base(DeclarativeBase):
@@ -262,7 +264,7 @@ class Case(Base):
     reason_answer_summary: Mapped[str] = mapped_column(Text, default="")
     delay_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     delay_reason: Mapped[str] = mapped_column(Text, default="")
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True, index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)  # ix_cases_handler_stage
     requested_form: Mapped[str] = mapped_column(String(100), default="")
     requested_delivery: Mapped[str] = mapped_column(String(100), default="")
@@ -323,8 +325,12 @@ class Case(Base):
         Index("ix_cases_open_due", "agency_id", "due_on", "id", postgresql_where=_UNFINISHED_WHERE,
               sqlite_where=_UNFINISHED_WHERE),
         # A handler's cases in the stages they work on (the dashboard's tasks and their count): a few dozen, where
-        # the handler's index alone holds every case they ever handled.
-        Index("ix_cases_handler_stage", "handler_id", "stage"),
+        # the handler's index alone holds every case they ever handled. Cases without a handler (each new one,
+        # every imported one) are not in it, nor in the department's: a query naming a handler or a department
+        # implies the predicate, and so does the foreign key's check when a user or a department is deleted.
+        Index("ix_cases_handler_stage", "handler_id", "stage", postgresql_where=_HANDLED, sqlite_where=_HANDLED),
+        Index("ix_cases_department_id", "department_id", postgresql_where=_IN_DEPARTMENT,
+              sqlite_where=_IN_DEPARTMENT),
     )
 
 

@@ -37,6 +37,33 @@ def test_cases_keep_no_index_whose_work_a_wider_one_does(session):
     assert ("ix_cases_agency_received" in indexes) == (session.get_bind().dialect.name == "sqlite")
 
 
+def _definition(session, name: str) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name})
+    return session.scalar(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name})
+
+
+def _plan(session, sql: str, params: dict) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        return "\n".join(session.scalars(text("EXPLAIN " + sql), params))
+    return " | ".join(row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql), params))
+
+
+def test_cases_without_a_handler_or_department_are_not_indexed_by_them_and_the_queries_naming_one_still_are(session):
+    """Each new case and every imported one has neither: the indexes leave them out (the predicate), and a query
+    naming a handler or a department (the dashboard's tasks, the list's filter, a foreign key's check) implies it."""
+    for name, column in (("ix_cases_handler_stage", "handler_id"), ("ix_cases_department_id", "department_id")):
+        assert f"{column} IS NOT NULL" in " ".join(_definition(session, name).split()), name
+    generate(session, count=60, today=TODAY)
+    session.execute(text("ANALYZE"))
+    tasks = _plan(session, "SELECT id FROM cases WHERE handler_id = :u AND stage IN ('in_handling', 'drafting')",
+                  {"u": 1})
+    assert "ix_cases_handler_stage" in tasks, tasks
+    by_department = _plan(session, "SELECT id FROM cases WHERE department_id = :d", {"d": 1})
+    assert "ix_cases_department_id" in by_department, by_department
+
+
 def test_on_postgresql_a_registration_number_is_searched_through_the_search_text_index(session):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("pg_trgm exists on PostgreSQL only; SQLite searches its FTS5 table")
