@@ -38,6 +38,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _refuse_closed_connection)
+    if engine.dialect.driver == "psycopg":
+        from engine.persistence.pg_cursor import use_lazy_description
+
+        event.listen(engine, "connect", lambda dbapi_conn, _record: use_lazy_description(dbapi_conn))
     return engine
 
 
