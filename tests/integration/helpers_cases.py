@@ -94,3 +94,15 @@ def deliver(session, users, case, letter, day, *, method: str = "POST"):
     """Record that `letter` reached its addressee on `day` (a notice's period runs from then)."""
     return services.record_delivery(session, case.id, method=method, delivered_on=day, letter_id=letter.id,
                                     actor=users["clerk"], today=day).record
+
+
+def migrate_again_from(db_url: str, revision: str) -> None:
+    """Run the migrations after `revision` again on the test database (its sessions closed first), leaving the
+    schema whole for the next test whatever happened."""
+    from engine.persistence import db as dbmod
+
+    dbmod.downgrade(db_url, revision)
+    try:
+        dbmod.upgrade(db_url)
+    finally:
+        dbmod.upgrade(db_url)

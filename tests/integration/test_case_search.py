@@ -9,7 +9,7 @@ import pytest
 from engine import services
 from webui.case_queries import CaseFilter, page_of
 
-from .helpers_cases import register, render
+from .helpers_cases import migrate_again_from, register, render
 
 MON = date(2026, 3, 2)
 
@@ -93,7 +93,6 @@ def test_the_migration_gives_a_cut_search_text_its_numbers_back(db_url, session,
     that made the search read that text alone rebuilds those texts, leaving the others as they are."""
     from sqlalchemy import select
 
-    from engine.persistence import db as dbmod
     from engine.persistence.models import Case
 
     case, _code, doc_number = quoted_case
@@ -102,10 +101,6 @@ def test_the_migration_gives_a_cut_search_text_its_numbers_back(db_url, session,
     case.search_text = cut
     session.commit()
     session.close()
-    dbmod.downgrade(db_url, "fewer_case_indexes")
-    try:
-        dbmod.upgrade(db_url)
-    finally:
-        dbmod.upgrade(db_url)   # leave the schema whole for the next test, whatever happened
+    migrate_again_from(db_url, "fewer_case_indexes")
     assert {c.id: c.search_text for c in session.scalars(select(Case))} == whole
     assert [c.id for c in page_of(session, agency.id, CaseFilter(q=doc_number), MON).rows] == [case.id]

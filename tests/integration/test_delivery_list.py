@@ -9,12 +9,11 @@ from datetime import date
 from sqlalchemy import select
 
 from engine import services
-from engine.persistence import db as dbmod
 from engine.persistence.models import Agency, Case, Delivery, Letter
 from engine.services.demo import create_demo
 from engine.services.next_steps import letters_to_deliver
 
-from .helpers_cases import accept, register, render
+from .helpers_cases import accept, migrate_again_from, register, render
 
 DEMO_DAY = date(2026, 11, 20)
 
@@ -76,10 +75,6 @@ def test_the_migration_sets_the_flag_on_existing_letters_by_the_rule(db_url, ses
     agency_id = session.scalar(select(Agency.id))
     expected = _waiting_by_rule(session, agency_id)
     session.close()
-    dbmod.downgrade(db_url, "case_applicant_kind")
-    try:
-        dbmod.upgrade(db_url)
-    finally:
-        dbmod.upgrade(db_url)   # leave the schema whole for the next test, whatever happened
+    migrate_again_from(db_url, "case_applicant_kind")
     _flag_follows_the_rule(session)
     assert [item.letter.letter_id for item in letters_to_deliver(session, agency_id, 1000)[0]] == expected
