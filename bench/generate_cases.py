@@ -18,6 +18,7 @@ time), and there are no consultations, fees, deliveries or uploads.
 Run: `.venv/bin/python bench/generate_cases.py --count 1000000 --url postgresql+psycopg://…/gk_x
 [--template gk_x_template]` — with `--template`, the cases are generated once into the template database and
 `--url`'s database is created from it (`CREATE DATABASE … TEMPLATE …`), which takes seconds instead of minutes.
+A database that already holds cases is refused (run twice, a load of N cases would hold 2N) unless `--append`.
 """
 
 from __future__ import annotations
@@ -650,7 +651,23 @@ def generate_url(url: str, count: int, *, agencies: int, today: date | None = No
     return time.perf_counter() - started
 
 
-def main() -> None:
+def cases_in(url: str) -> int:
+    """How many cases the database at `url` holds (0 when it has no schema yet)."""
+    from sqlalchemy import inspect
+
+    from engine.persistence.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("cases"):
+                return 0
+            return connection.scalar(text("SELECT count(*) FROM cases"))
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--url", default=None)
@@ -658,10 +675,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--today", type=date.fromisoformat, default=None)
     parser.add_argument("--template", default=None, help="PostgreSQL: generate once into this database, copy it")
-    args = parser.parse_args()
+    parser.add_argument("--append", action="store_true", help="add the cases to a database that already has some")
+    args = parser.parse_args(argv)
     from engine.config import load_settings
 
     url = args.url or load_settings().database_url
+    held = 0 if args.template or args.append else cases_in(url)
+    if held:  # run twice by mistake, a database of N cases would hold 2N and every figure measured on it be off
+        parser.error(f"{url} already holds {held} cases; generating would add {args.count} more. Use a new "
+                     "database, or --append to add them on purpose")
     started = time.perf_counter()
     if args.template:
         made = from_template(url, args.template, lambda t: print(

@@ -71,3 +71,23 @@ def test_the_load_has_history_and_open_cases_and_the_counters_stand_after_the_nu
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Case)) == 640
     assert verify_audit(session).intact
+
+
+def test_the_command_refuses_a_database_that_already_holds_cases_unless_told_to_append(tmp_path, capsys):
+    """Run twice into one database by mistake, a template of N cases held 2N and every figure measured on it was
+    off: the second run stops before writing, and --append adds on purpose."""
+    import pytest
+
+    from bench.generate_cases import cases_in, main
+
+    url = f"sqlite:///{tmp_path / 'generated.sqlite3'}"
+    assert cases_in(url) == 0  # no schema yet
+    arguments = ["--count", "30", "--agencies", "1", "--workers", "1", "--today", TODAY.isoformat(), "--url", url]
+    main(arguments)
+    assert cases_in(url) == 30
+    with pytest.raises(SystemExit) as refused:
+        main(arguments)
+    assert refused.value.code == 2 and "already holds 30 cases" in capsys.readouterr().err
+    assert cases_in(url) == 30
+    main([*arguments, "--append"])
+    assert cases_in(url) == 60
