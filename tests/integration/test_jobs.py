@@ -239,3 +239,25 @@ def test_the_recompute_job_follows_a_new_notice_with_progress_and_changes_nothin
         monkeypatch.delenv("GONGKAI_HOLIDAYS_DIR")
         load_settings.cache_clear()
         default_calendar.cache_clear()
+
+
+def test_the_sweep_merges_the_search_index_s_pending_entries_so_no_request_has_to(session, db_engine, users, today):
+    """A registration adds its case's trigrams to the GIN index's pending list (PostgreSQL); the background sweep
+    moves them into the index, so the list never grows to the size at which a request would merge it."""
+    from engine.persistence.search_index import merge_search_index, owned_gin_indexes
+    from engine.services.case_list import CaseCriteria, cases_matching
+
+    case, _ = register(session, users, today)
+    session.commit()
+    if session.get_bind().dialect.name != "postgresql":
+        assert owned_gin_indexes(session, "cases") == [] and merge_search_index(session) == 0
+        return
+    assert owned_gin_indexes(session, "cases") == ["ix_cases_search_text_trgm"]
+    sweep_once(db_engine, dispatch=False)
+    assert merge_search_index(session) == 0  # nothing left pending: the sweep merged it
+    second, _ = register(session, users, today, name="李四")
+    session.commit()
+    assert merge_search_index(session) >= 1  # a new case's entries wait in the pending list until merged
+    assert merge_search_index(session) == 0
+    found = session.scalars(cases_matching(case.agency_id, CaseCriteria(q="李四"), today, "postgresql")).all()
+    assert [c.id for c in found] == [second.id]

@@ -2,7 +2,8 @@
 
 - `perform_job(id)`: what an RQ work horse calls; claims the row and runs the job's body.
 - `run_scheduler()`: `gongkai scheduler` — once per cluster (a Redis lease): re-queues what dead workers
-  left, dispatches jobs that never reached Redis, and enqueues the periodic jobs.
+  left, dispatches jobs that never reached Redis, enqueues the periodic jobs, and merges the search index's
+  pending entries before a request has to.
 - `run_embedded()`: without Redis, `gongkai serve` starts this in a background process (and `gongkai worker`
   runs it in the foreground): the table itself is the queue, polled every second. Messages (`QUICK_KINDS`) have
   a lane of their own, a thread that runs only them, so a registration's e-mail goes out within seconds even while
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 
 from engine.config import load_settings
 from engine.persistence.db import make_engine, transaction
+from engine.persistence.search_index import merge_search_index
 from engine.services import jobs
 from webui.background import kinds  # noqa: F401  (registers the job bodies this runner may be handed)
 
@@ -50,13 +52,16 @@ def perform_job(job_id: int) -> str:
 
 def sweep_once(engine: Engine, *, dispatch: bool) -> list[int]:
     """One round of housekeeping: abandoned jobs back in the queue (or failed), periodic jobs enqueued;
-    with `dispatch`, queued jobs that are not in Redis are handed to it."""
+    with `dispatch`, queued jobs that are not in Redis are handed to it; the search index's pending entries
+    merged (`engine.persistence.search_index`), so that no request has to."""
     with transaction(engine) as session:
         ids = jobs.sweep(session)
         for kind, every in PERIODIC.items():
             jobs.enqueue_periodic(session, kind, every=every)  # dispatched on commit, like any new job
     if dispatch and ids:
         jobs.dispatch(engine, sorted(set(ids)))
+    with transaction(engine) as session:  # a transaction of its own: the jobs' rows are not held meanwhile
+        merge_search_index(session)
     return ids
 
 
