@@ -23,15 +23,23 @@ def upgrade() -> None:
         "SELECT c.id, c.reg_no, c.search_text, a.name, a.id_number, a.phone, a.contact_person, a.email "
         "FROM cases c JOIN applicants a ON a.id = c.applicant_id WHERE c.search_text NOT LIKE :separated"),
         {"separated": f"%{SUMMARY_END}%"}).all()
+    ids = sa.bindparam("ids", [row[0] for row in rows], expanding=True)
+    items: dict[int, list[str]] = {}
+    numbers: dict[int, list[str]] = {}
+    if rows:  # the items and the 文号 of just those cases, in two queries
+        for case_id, description in bind.execute(sa.text(
+                "SELECT case_id, description FROM case_items WHERE case_id IN :ids ORDER BY case_id, seq")
+                .bindparams(ids)):
+            items.setdefault(case_id, []).append(description or "")
+        for case_id, doc_number in bind.execute(sa.text(
+                "SELECT case_id, doc_number FROM letters WHERE case_id IN :ids AND doc_number <> '' "
+                "ORDER BY case_id, id").bindparams(ids)):
+            numbers.setdefault(case_id, []).append(doc_number)
     for case_id, reg_no, old, name, id_number, phone, contact, email in rows:
-        items = bind.scalars(sa.text("SELECT description FROM case_items WHERE case_id = :id ORDER BY seq"),
-                             {"id": case_id}).all()
-        numbers = bind.scalars(sa.text("SELECT doc_number FROM letters WHERE case_id = :id AND doc_number <> '' "
-                                       "ORDER BY id"), {"id": case_id}).all()
         text = case_search_text(applicant_name=name, id_number=id_number or "", phone=phone or "",
                                 contact_person=contact or "", email=email or "", reg_no=reg_no,
-                                items=[i or "" for i in items] or [request_summary(old or "", name)],
-                                letter_numbers=numbers)
+                                items=items.get(case_id) or [request_summary(old or "", name)],
+                                letter_numbers=numbers.get(case_id, []))
         bind.execute(sa.text("UPDATE cases SET search_text = :t WHERE id = :id"), {"t": text, "id": case_id})
     if bind.dialect.name == "postgresql":
         op.drop_index("ix_cases_reg_no_trgm", table_name="cases")
