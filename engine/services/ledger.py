@@ -8,6 +8,7 @@ any other (条例49–50). Rows without a registration number get the next numbe
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -144,7 +145,29 @@ def _header_map(header: Iterable[object]) -> tuple[dict[int, str], list[LedgerPr
     return columns, problems
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a ledger is read or imported. Its rows make hundreds of
+    thousands of containers that live until the import ends, and every collection would walk them all again: with
+    it running, reading and checking 100,000 rows took 1.1–1.2 s instead of 0.75 s, the whole import 9.4–9.8 s
+    instead of 8.7 s. Reference counting frees the rest as before, and the collector runs again when the block
+    ends. It is process-wide: in a web worker, other threads' cyclic garbage waits those seconds too."""
+    if not gc.isenabled():  # paused already (by the caller, or a concurrent import, which resumes it)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _rows_from(records: Iterator[tuple], name: str) -> LedgerFile:
+    with _collector_paused():
+        return _read_rows(records, name)
+
+
+def _read_rows(records: Iterator[tuple], name: str) -> LedgerFile:
     header = next(records, None)
     if header is None:
         raise LedgerRejected([LedgerProblem(1, "文件为空，没有表头")])
@@ -578,6 +601,12 @@ _ITEM_GIVEN = ("id", "case_id", "seq", "description", "outcome", "is_primary")
 def import_ledger(session: Session, agency: Agency, ledger: LedgerFile, *, actor, today: date,
                   progress: Callable[[int], None] | None = None) -> ImportSummary:
     """Import a validated ledger in bulk (imported=True), or write nothing and raise LedgerRejected."""
+    with _collector_paused():
+        return _import(session, agency, ledger, actor=actor, today=today, progress=progress)
+
+
+def _import(session: Session, agency: Agency, ledger: LedgerFile, *, actor, today: date,
+            progress: Callable[[int], None] | None) -> ImportSummary:
     rows = validate_ledger(session, agency, ledger, today, progress)
     ensure_period_open(session, agency.id, *{d for r in rows for d in (r.received_on, r.finished_on) if d},
                        actor=actor)
