@@ -340,7 +340,8 @@ class CaseItem(Base):
     __tablename__ = "case_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # No index of its own: uq_case_items_case_seq and ix_case_items_case_topic both begin with it.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     topic: Mapped[str] = mapped_column(String(60), default="")

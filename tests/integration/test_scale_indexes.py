@@ -50,6 +50,30 @@ def _plan(session, sql: str, params: dict) -> str:
     return " | ".join(row[3] for row in session.execute(text("EXPLAIN QUERY PLAN " + sql), params))
 
 
+def test_a_case_s_items_are_read_through_an_index_that_begins_with_the_case_and_keep_no_third_one(session):
+    """Each item written (a registration's, 100,000 in a ledger import) updates every index of `case_items`: the
+    one on `case_id` alone went, since two wider ones begin with it and serve the reads by case."""
+    assert "ix_case_items_case_id" not in _indexes(session, "case_items")
+    assert _indexes(session, "case_items")["ix_case_items_case_topic"][0] == "case_id"
+    generate(session, count=20, today=TODAY)
+    session.execute(text("ANALYZE"))
+    plan = _plan(session, "SELECT id, description FROM case_items WHERE case_id = :c ORDER BY seq", {"c": 1})
+    assert any(name in plan for name in ("uq_case_items_case_seq", "sqlite_autoindex_case_items",
+                                         "ix_case_items_case_topic")), plan
+
+
+def test_on_postgresql_an_audit_event_s_changes_are_compressed_with_lz4_where_the_server_has_it(session):
+    """A ledger import's event holds 100,000 state digests, which pglz spent a fifth of a second failing to
+    compress."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("column compression is PostgreSQL's")
+    has_lz4 = session.scalar(text(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"))
+    method = session.scalar(text("SELECT attcompression FROM pg_attribute "
+                                 "WHERE attrelid = 'audit_events'::regclass AND attname = 'changes'"))
+    assert method == ("l" if has_lz4 else "")
+
+
 def test_cases_without_a_handler_or_department_are_not_indexed_by_them_and_the_queries_naming_one_still_are(session):
     """Each new case and every imported one has neither: the indexes leave them out (the predicate), and a query
     naming a handler or a department (the dashboard's tasks, the list's filter, a foreign key's check) implies it."""
