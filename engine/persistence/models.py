@@ -116,7 +116,7 @@ class Department(Base):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))  # uq_departments_agency_name begins with it
     name: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("agency_id", "name", name="uq_departments_agency_name"),)
@@ -808,7 +808,8 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    # No index of its own: uq_webhook_deliveries_endpoint_event begins with it.
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
     event_id: Mapped[str] = mapped_column(String(40))
     event_type: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
