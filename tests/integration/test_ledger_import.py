@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from engine.persistence.models import Applicant, AuditEvent, Case, CaseItem, NumberSequence, PublishedReport
 from engine.services import ledger
@@ -110,6 +110,46 @@ def test_on_postgresql_the_import_leaves_nothing_in_the_search_indexes_pending_l
     assert pending and all(pages == 0 for _name, pages in pending)  # all moved into the indexes already
     found = session.scalar(text("SELECT count(*) FROM cases WHERE search_text LIKE '%第2999号项目%'"))
     assert found == 1
+
+
+def _merges_by_backend(session, agency, monkeypatch, *, beside_fails: bool) -> tuple[int, list[int]]:
+    """Import 2,000 rows; the session's backend and the backends that ran the search index's merge."""
+    engine = session.get_bind()
+    merged_by: list[int] = []
+
+    def note(connection, _cursor, statement, *_args):
+        if "gin_clean_pending_list" in statement:
+            merged_by.append(connection.connection.dbapi_connection.info.backend_pid)
+
+    ours = session.scalar(text("SELECT pg_backend_pid()"))
+    if beside_fails:  # no second connection to be had: the session's own transaction merges
+        monkeypatch.setattr(engine, "connect", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("pool empty")))
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run_import(session, agency, csv_file(*(
+            f",自然人,申请人{n},网络,2025-03-03,申请公开第{n}号项目的批复文件,," for n in range(2000))))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    # nothing left to merge: every entry went into the index before the import ended
+    assert session.scalar(text("SELECT gin_clean_pending_list('ix_cases_search_text_trgm'::regclass)")) == 0
+    return ours, merged_by
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_on_postgresql_another_backend_merges_the_search_index_while_the_import_writes_the_items(session, agency,
+                                                                                             monkeypatch):
+    ours, merged_by = _merges_by_backend(session, agency, monkeypatch, beside_fails=False)
+    assert merged_by and ours not in merged_by
+    assert session.scalar(text("SELECT count(*) FROM cases WHERE search_text LIKE '%第1999号项目%'")) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="needs GONGKAI_TEST_DATABASE_URL (PostgreSQL)")
+def test_without_a_second_connection_the_import_merges_the_search_index_itself(session, agency, monkeypatch):
+    ours, merged_by = _merges_by_backend(session, agency, monkeypatch, beside_fails=True)
+    assert merged_by and set(merged_by) == {ours}
+    assert session.scalar(text("SELECT count(*) FROM cases WHERE search_text LIKE '%第1999号项目%'")) == 1
 
 
 def test_the_collector_is_paused_while_a_ledger_is_read_and_imported_and_runs_again_after(session, agency,
