@@ -304,17 +304,18 @@ def _master_pid(port_base: str) -> int | None:
 
 
 @contextmanager
-def background_worker(database_url: str, var_dir: Path, nice: int = 0) -> Iterator[subprocess.Popen]:
+def background_worker(database_url: str, var_dir: Path, nice: int | None = None) -> Iterator[subprocess.Popen]:
     """`gongkai worker` in its embedded mode (no Redis: the jobs table is the queue, as `gongkai serve` runs it)
     until the block ends: it renders the receipts that registrations leave to their `render_letter` jobs. `nice`:
-    its CPU priority below the web workers' (as a deployment would set `Nice=` on the worker's service)."""
-    env = {k: v for k, v in os.environ.items() if k != "GONGKAI_REDIS_URL"}
+    its GONGKAI_WORKER_NICE, how far below the web workers' its CPU priority is (None: the product's default)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GONGKAI_REDIS_URL", "GONGKAI_WORKER_NICE")}
     env.update(GONGKAI_DATABASE_URL=database_url, GONGKAI_VAR_DIR=str(var_dir), GONGKAI_SECRET_KEY="bench",
                PYTHONPATH=str(ROOT))
+    if nice is not None:
+        env["GONGKAI_WORKER_NICE"] = str(nice)
     log = (Path(var_dir) / "worker.log").open("wb")
     command = [str(Path(sys.executable).parent / "gongkai"), "worker"]
-    process = subprocess.Popen(["nice", "-n", str(nice), *command] if nice else command, cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -325,6 +326,14 @@ def background_worker(database_url: str, var_dir: Path, nice: int = 0) -> Iterat
             process.kill()
             process.wait(10)
         log.close()
+
+
+def _niceness(pid: int) -> str:
+    """The process's nice value as the kernel has it ("?" once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16]
+    except (OSError, IndexError):
+        return "?"
 
 
 def _pending_receipts(engine, case_ids: list[int]) -> int:
@@ -347,7 +356,8 @@ def _worker_ready(engine, worker: subprocess.Popen, register_one, seconds: float
 
 
 def measure_registration(url: str, base: str, headers: dict, clients: int, registrations: int, tmp: Path,
-                         ref_rate: float, ref_p99: float, table: Table, label: str, worker_nice: int = 0) -> list[int]:
+                         ref_rate: float, ref_p99: float, table: Table, label: str,
+                         worker_nice: int | None = None) -> list[int]:
     """`POST /api/v1/cases` from `clients` clients while the background worker runs (the receipts are rendered
     after each commit by their jobs, on the same two cores), then how long the last receipt took to be frozen."""
     engine = dbmod.make_engine(url)
@@ -372,6 +382,7 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
 
             wall, lat, ids = _hammer(clients, registrations, register, on_start=start_counting)
             ended = time.perf_counter()
+            worker_niceness = _niceness(worker.pid)
             # A process started during the run (a new database backend) counts from zero.
             cpu_ms = {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in _cpu_by_pid(pids()).items())
                       * 1000 / registrations for name, pids in parties.items()}
@@ -393,15 +404,14 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
                   f"{pending_at_end} of {len(ids)} pending at the end" + (f", all frozen {drained:.1f} s later"
                                                                           if not pending else f", {pending} left"),
                   f"worker {'running' if worker.returncode in (None, 0, -15) else 'DIED'} during the run"
-                  + (f" (nice {worker_nice})" if worker_nice else ""), "",
-                  None)
+                  f" (nice {worker_niceness})", "", None)
         return ids
     finally:
         engine.dispose()
 
 
 def measure_http(url: str, found: dict, clients: int, registrations: int, tmp: Path, table: Table,
-                 label: str, worker_nice: int = 0) -> None:
+                 label: str, worker_nice: int | None = None) -> None:
     token = _token(url)
     settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
     with ExitStack() as stack:
@@ -588,9 +598,10 @@ def main() -> int:
     parser.add_argument("--registrations", type=int, default=64)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--reads", type=int, default=4000, help="API reads (and /ping, /me) per measurement")
-    parser.add_argument("--worker-nice", type=int, default=0,
-                        help="CPU priority of the background worker that renders receipts during registration "
-                             "(nice; 0: the same as the web workers)")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="GONGKAI_WORKER_NICE of the background worker that renders receipts during registration "
+                             "(how far below the web workers' its CPU priority is; default: the product's, 10; 0: "
+                             "the same as the web workers)")
     parser.add_argument("--ledger-rows", type=int, default=100_000)
     parser.add_argument("--skip", default="", help="comma-separated: pages,report,http,reads,empty,ledger")
     parser.add_argument("--output", default=str(ROOT / "docs" / "bench" / "scale.md"))

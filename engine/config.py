@@ -58,6 +58,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     sms: SmsSettings | None = None
     digest_hour: int = 8
+    # GONGKAI_WORKER_NICE: how far below the web's the background worker's CPU priority is (nice, 0–19; 0: the same)
+    worker_nice: int = 10
     extra: dict = field(default_factory=dict)
 
 
@@ -96,8 +98,17 @@ def load_settings() -> Settings:
         public_url=(os.environ.get("GONGKAI_PUBLIC_URL") or data.get("public_url") or "http://127.0.0.1:5000").rstrip("/"),
         sms=_sms_settings(data.get("sms") or {}),
         digest_hour=int(os.environ.get("GONGKAI_DIGEST_HOUR") or data.get("digest_hour") or 8),
+        worker_nice=_worker_nice(os.environ.get("GONGKAI_WORKER_NICE", data.get("worker_nice", 10))),
         extra=data,
     )
+
+
+def _worker_nice(value: object) -> int:
+    """The worker's niceness above the web's: an integer from 0 to 19 (the range of `nice`)."""
+    text = str(value).strip()
+    if not text.isdigit() or not 0 <= int(text) <= 19:
+        raise ValueError(f"GONGKAI_WORKER_NICE（worker_nice）应为 0 至 19 的整数（0 表示与网页进程相同的优先级），现为「{value}」")
+    return int(text)
 
 
 def _sms_settings(table: dict) -> SmsSettings | None:

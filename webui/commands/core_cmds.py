@@ -252,8 +252,9 @@ def serve(host: str, port: int) -> None:
 
         # A process, not a thread: exports are CPU work that must not slow the pages down.
         runner = multiprocessing.get_context("spawn").Process(target=run_embedded, args=(settings.database_url,),
-                                                              kwargs={"parent_bound": True}, name="gongkai-jobs",
-                                                              daemon=True)
+                                                              kwargs={"parent_bound": True,
+                                                                      "nice": settings.worker_nice},
+                                                              name="gongkai-jobs", daemon=True)
         runner.start()
         click.echo("后台任务进程已启动（单机模式，未配置 GONGKAI_REDIS_URL）")
     app = create_app()

@@ -17,8 +17,17 @@ import click
 def worker(burst: bool) -> None:
     """运行后台任务进程（案卷导出、期限重算等）；配置了 GONGKAI_REDIS_URL 时从 Redis 队列取任务，可在多台机器上运行任意多个。"""
     from engine.config import load_settings
+    from webui.background.runner import lower_priority
 
-    if load_settings().redis_url:
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # a setting that cannot be read (GONGKAI_WORKER_NICE out of range, say)
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    niceness = lower_priority(settings.worker_nice)  # background work yields the CPU to the web workers
+    if settings.worker_nice > 0:
+        click.echo(f"后台任务进程的 CPU 优先级低于网页进程（nice {niceness}，GONGKAI_WORKER_NICE）", err=True)
+    if settings.redis_url:
         from webui import background
         from webui.background.queue import run_worker
 
