@@ -16,7 +16,7 @@ import requests
 
 from engine.config import load_settings
 from engine.services import jobs
-from tests.gunicorn_server import free_port
+from tests.gunicorn_server import free_port, stop_process
 from tests.mail_servers import SmtpServer
 
 from ..integration.test_notifications import MAIL_FROM, register
@@ -47,15 +47,6 @@ def _wait_for_mail(smtp: SmtpServer, since: float) -> float:
     return time.monotonic() - since
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 def test_gongkai_serve_without_redis_sends_the_registration_email_within_seconds(
         db_url, session, agency, users, today, smtp, tmp_path, monkeypatch):
     port = free_port()
@@ -84,7 +75,7 @@ def test_gongkai_serve_without_redis_sends_the_registration_email_within_seconds
         assert case.reg_no in smtp.messages()[0]["Subject"]
         print(f"gongkai serve: e-mail {elapsed:.2f} s after the commit")
     finally:
-        _stop(process)
+        stop_process(process)
         monkeypatch.undo()
         load_settings.cache_clear()
 
@@ -117,6 +108,6 @@ def test_an_rq_worker_sends_the_registration_email_within_seconds(
             print(f"RQ worker: e-mail {elapsed:.2f} s after the commit")
         finally:
             jobs.set_dispatcher(None)
-            _stop(worker)
+            stop_process(worker)
             redis.Redis.from_url(REDIS_URL).delete(*([f"rq:queue:{prefix}-jobs"]))
     load_settings.cache_clear()

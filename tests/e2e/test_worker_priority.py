@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.persistence import db as dbmod
-from tests.gunicorn_server import free_port
+from tests.gunicorn_server import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 GONGKAI = str(Path(sys.executable).parent / "gongkai")
@@ -54,15 +54,6 @@ def _settles(read, expected: int, seconds: float = 30) -> int:
     return value
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.mark.parametrize(("setting", "lowered_by"), [(None, 10), ("0", 0), ("19", 19)])
 def test_gongkai_worker_lowers_its_cpu_priority_by_the_setting(tmp_path, setting, lowered_by):
     extra = {} if setting is None else {"GONGKAI_WORKER_NICE": setting}
@@ -75,7 +66,7 @@ def test_gongkai_worker_lowers_its_cpu_priority_by_the_setting(tmp_path, setting
             assert _settles(lambda: _niceness(worker.pid), expected) == expected
             assert worker.poll() is None
         finally:
-            _stop(worker)
+            stop_process(worker)
     assert (f"nice {expected}" in log.read_text()) == (expected > BASE)
 
 
@@ -103,4 +94,4 @@ def test_the_runner_gongkai_serve_starts_runs_below_the_web_process(tmp_path):
         assert _settles(runner_niceness, lowered) == lowered
         assert _niceness(server.pid) == BASE
     finally:
-        _stop(server)
+        stop_process(server)
