@@ -18,6 +18,9 @@ PG_URL = os.environ.get("GONGKAI_TEST_DATABASE_URL")
 # Agency signing keys are encrypted with this in tests (and in the subprocesses they start), not with a secret
 # generated under the checkout's var/.
 os.environ.setdefault("GONGKAI_SIGNING_KEY_SECRET", "test-signing-key-secret")
+# The workers the tests start keep the tests' CPU priority: the tests wait for them while both cores run tests, and
+# at the default nice 10 they would get a small share (tests/e2e/test_worker_priority.py checks the default).
+os.environ.setdefault("GONGKAI_WORKER_NICE", "0")
 PASSWORD = "demo-password-1"
 TODAY = date(2026, 3, 2)
 
