@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 _MERGE = text("SELECT gin_clean_pending_list(CAST(:index AS regclass))")
@@ -34,7 +34,7 @@ def owned_gin_indexes(session: Session, table: str) -> list[str]:
         "ORDER BY c.relname"), {"table": table}))
 
 
-def merge_pending_entries(session: Session, indexes: list[str]) -> int:
+def merge_pending_entries(session: Session | Connection, indexes: list[str]) -> int:
     """Move the pending entries of `indexes` (GIN, PostgreSQL) into the indexes: how many pending-list pages went."""
     return sum(session.scalar(_MERGE, {"index": index}) for index in indexes)
 
@@ -58,9 +58,7 @@ def merging_beside(session: Session, indexes: list[str]) -> Iterator[None]:
     def merge() -> None:
         try:
             with engine.connect() as connection:
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                for index in indexes:
-                    connection.execute(_MERGE, {"index": index})
+                merge_pending_entries(connection.execution_options(isolation_level="AUTOCOMMIT"), indexes)
         except Exception as exc:  # merged in the session's transaction instead, below
             failed.append(exc)
 

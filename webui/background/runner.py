@@ -85,7 +85,7 @@ def lower_priority(nice: int) -> int:
     on a busy machine every registration of the agency waits while the holder waits for the CPU (at 20,000 cases,
     16 clients: 65 and 70 registrations/s with the worker at nice 10, against 57 and 46/s at the same priority,
     the receipts rendered as soon after the burst). It only matters when the CPU is short."""
-    return os.nice(nice) if nice > 0 else os.nice(0)
+    return os.nice(max(nice, 0))
 
 
 def run_embedded(database_url: str | None = None, stop: threading.Event | None = None, *,
