@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, bindparam, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import UpdateBase
 
 from engine.config import load_settings
 from engine.persistence import audit_state
@@ -191,21 +192,33 @@ def append_events(session: Session, agency_id: int, events: list[PendingEvent],
 class ChainHead:
     """An agency's chain head, locked in the caller's transaction until it ends. `append` chains one event after
     it (added to the session: written at the next flush, so a reaction that reads it can be told in between);
-    `close` writes the new head and flushes, once for all the events."""
+    `close` writes the new head and flushes, once for all the events. `chain` and `write` do the same without the
+    session's unit of work, in one statement on PostgreSQL, for a writer that holds a lock every other writer of
+    the agency waits on (registration, under the number counter's)."""
 
-    def __init__(self, session: Session, agency_id: int) -> None:
+    def __init__(self, session: Session, agency_id: int, *, locked: tuple[int, str] | None = None) -> None:
         # FOR NO KEY UPDATE: inserts that reference the agency hold KEY SHARE on its row, which this lock must not
         # wait for (a plain FOR UPDATE deadlocks concurrent registrations on PostgreSQL); writers of one agency
-        # still queue on the chain head, other agencies are untouched.
+        # still queue on the chain head, other agencies are untouched. `locked`: the head's sequence number and
+        # hash, read by the caller with that lock (`numbering.next_number_and_chain_head`).
         self.session, self.agency_id = session, agency_id
-        self.seq, self.hash = session.execute(
-            select(Agency.audit_seq, Agency.audit_head_hash).where(Agency.id == agency_id)
-            .with_for_update(key_share=True)
-        ).one()
+        if locked is None:
+            locked = session.execute(
+                select(Agency.audit_seq, Agency.audit_head_hash).where(Agency.id == agency_id)
+                .with_for_update(key_share=True)
+            ).one()
+        self.seq, self.hash = locked
         self.written = 0
 
     def append(self, pending: PendingEvent, digest: str | None = None) -> AuditEvent:
-        """Chain `pending`; its state digest is `digest`, else the hash of its kept state (None without one)."""
+        """Chain `pending` and add it to the session; its state digest is `digest`, else the hash of its kept
+        state (None without one)."""
+        event = self.chain(pending, digest)
+        self.session.add(event)
+        return event
+
+    def chain(self, pending: PendingEvent, digest: str | None = None) -> AuditEvent:
+        """Chain `pending` as `append` does, without adding it to the session: `write` writes it."""
         if pending.agency_id != self.agency_id:
             raise ValueError("ChainHead.append: an event of another agency")
         if digest is None and pending.state is not None:
@@ -229,7 +242,6 @@ class ChainHead:
         event.hash = event_digest(event.prev_hash, hashed_fields(event))
         self.seq, self.hash = event.seq, event.hash
         self.written += 1
-        self.session.add(event)
         return event
 
     def close(self) -> None:
@@ -238,12 +250,64 @@ class ChainHead:
         session.flush()
         if not self.written:
             return
-        session.execute(update(Agency).where(Agency.id == self.agency_id)
-                        .values(audit_seq=self.seq, audit_head_hash=self.hash))
-        loaded = session.identity_map.get(session.identity_key(Agency, self.agency_id))
-        if loaded is not None:  # the session's copy says what the row says (without reading it again)
+        session.connection().execute(_HEAD_UPDATE, self._head_values())
+        self._loaded_head_is_written()
+
+    def write(self, events: Sequence[AuditEvent], also: Sequence[tuple[UpdateBase, dict]] = ()) -> list[int]:
+        """Write `events` (from `chain`, in their order), the new head and the caller's writes `also` (UPDATEs of
+        other rows, each with its parameters, which the session's copies must then be told of:
+        `set_committed_value`) without the session's unit of work. On PostgreSQL they are one statement, the other
+        writes its WITH clauses (one round trip while the head is locked; none of them sees another's effect, so
+        they must not touch the same rows), the events one JSON parameter whatever their number; elsewhere they run
+        one after the other. Every value is a bound parameter (the caller's named apart from each other and from
+        `head_…`, `chained_events`), so each statement is compiled once. Returns the events' ids, in their order."""
+        if not events:
+            raise ValueError("ChainHead.write: no events")
+        conn = self.session.connection()
+        rows = [{name: getattr(event, name) for name in _EVENT_COLUMNS} for event in events]
+        writes = [*also, (_HEAD_UPDATE, self._head_values())]
+        if conn.dialect.name == "postgresql":
+            for row in rows:  # the JSON parameter: the moment with its offset, read back as the same instant
+                row["occurred_at"] = row["occurred_at"].isoformat()
+            inserted = _EVENTS_FROM_JSON.cte("chained")
+            statement = select(inserted.c.seq, inserted.c.id).add_cte(
+                *(write.cte(f"also_{n}") for n, (write, _values) in enumerate(writes)))
+            values = {"chained_events": rows}
+            for _write, params in writes:
+                values.update(params)
+            ids = dict(conn.execute(statement, values).all())
+        else:
+            for write, params in writes:
+                conn.execute(write, params)
+            ids = dict(conn.execute(_EVENTS_INSERT, rows).all())
+        self._loaded_head_is_written()
+        return [ids[event.seq] for event in events]
+
+    def _head_values(self) -> dict:
+        return {"head_agency_id": self.agency_id, "head_seq": self.seq, "head_hash": self.hash}
+
+    def _loaded_head_is_written(self) -> None:
+        """The session's copy of the agency says what the row says (without reading it again)."""
+        loaded = self.session.identity_map.get(self.session.identity_key(Agency, self.agency_id))
+        if loaded is not None:
             set_committed_value(loaded, "audit_seq", self.seq)
             set_committed_value(loaded, "audit_head_hash", self.hash)
+
+
+_EVENT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns if column.key != "id")
+_HEAD_UPDATE = (update(Agency).where(Agency.id == bindparam("head_agency_id"))
+                .values(audit_seq=bindparam("head_seq"), audit_head_hash=bindparam("head_hash")))
+
+
+# The chained events as rows of one JSON parameter (PostgreSQL): one statement, compiled once, for any number.
+_EVENTS_FROM_JSON = (
+    insert(AuditEvent)
+    .from_select(list(_EVENT_COLUMNS), select(*(literal_column(name) for name in _EVENT_COLUMNS)).select_from(
+        text("json_populate_recordset(NULL::audit_events, :chained_events)")
+        .bindparams(bindparam("chained_events", type_=JSON))))
+    .returning(AuditEvent.seq, AuditEvent.id)
+)
+_EVENTS_INSERT = insert(AuditEvent).returning(AuditEvent.seq, AuditEvent.id, sort_by_parameter_order=True)
 
 
 def verify_chain(session: Session, agency: Agency):

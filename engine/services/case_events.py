@@ -23,7 +23,9 @@ from engine.persistence.models import Case, Letter
 @dataclass(frozen=True)
 class CaseEvent:
     """One audited change of a case: `action` is the audit action name (`register`, `request_supplement`,
-    `issue_letter`, `record_delivery`, …); `letter` is set for `issue_letter`."""
+    `issue_letter`, `record_delivery`, …); `letter` is set for `issue_letter`. `audit_event_id`: the id of the
+    audit event this change wrote, when the publisher knows it (a held event told after every event of its
+    action is written); otherwise the case's latest event is this change's, as it is told right after it."""
 
     case: Case
     action: str
@@ -32,6 +34,7 @@ class CaseEvent:
     stage_after: str | None
     changes: dict = field(default_factory=dict)
     letter: Letter | None = None
+    audit_event_id: int | None = None
 
 
 Subscriber = Callable[[Session, CaseEvent], None]

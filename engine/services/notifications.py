@@ -90,9 +90,12 @@ def on_case_event(session: Session, event: CaseEvent) -> None:
         _notify_staff(session, event, event.case.handler, "returned_for_revision")
 
 
-def _event_id(session: Session, case: Case) -> int:
-    """The audit event just written for this change (publish follows record_event in the same transaction)."""
-    return session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.case_id == case.id)) or 0
+def _event_id(session: Session, event: CaseEvent) -> int:
+    """The audit event written for this change: the one the publisher names, else the case's latest (publish
+    follows record_event in the same transaction)."""
+    if event.audit_event_id is not None:
+        return event.audit_event_id
+    return session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.case_id == event.case.id)) or 0
 
 
 def _notify_applicant(session: Session, event: CaseEvent, kind: str) -> None:
@@ -103,7 +106,7 @@ def _notify_applicant(session: Session, event: CaseEvent, kind: str) -> None:
     to_phone = bool(applicant.phone and settings.sms is not None)
     if not (to_email or to_phone):  # no channel to the applicant: the event is not looked up
         return
-    event_id = _event_id(session, case)
+    event_id = _event_id(session, event)
     if to_email:
         mail = compose_applicant_email(kind, case, agency, settings)
         _add(session, case=case, user=None, channel="email", kind=kind, recipient=applicant.email, composed=mail,
@@ -120,14 +123,11 @@ def _notify_staff(session: Session, event: CaseEvent, user: User, kind: str) -> 
     if not user.email or not user.active or not email_configured(settings) or getattr(actor, "id", None) == user.id:
         return
     case = event.case
-    mail = compose_staff_email(kind, case, user, settings, actor=actor, comment=_reason(session, case))
+    event_id = _event_id(session, event)
+    mail = compose_staff_email(kind, case, user, settings, actor=actor,
+                               comment=session.scalar(select(AuditEvent.reason).where(AuditEvent.id == event_id)) or "")
     _add(session, case=case, user=user, channel="email", kind=kind, recipient=user.email, composed=mail,
-         dedup_key=f"case-event:{_event_id(session, case)}:{kind}:user-{user.id}", actor=actor)
-
-
-def _reason(session: Session, case: Case) -> str:
-    return session.scalar(select(AuditEvent.reason).where(AuditEvent.case_id == case.id)
-                          .order_by(AuditEvent.id.desc()).limit(1)) or ""
+         dedup_key=f"case-event:{event_id}:{kind}:user-{user.id}", actor=actor)
 
 
 def _add(session: Session, *, case: Case | None, user: User | None, channel: str, kind: str, recipient: str,

@@ -10,15 +10,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
-from engine.persistence.audit import ChainHead, PendingEvent, deferred_events, record_event, utcnow
+from engine.persistence.audit import PendingEvent, deferred_events, record_event, utcnow
 from engine.persistence.audit_state import new_case_records, patch_case_state
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
-from engine.persistence.numbering import REGISTRATION, format_number, next_number
+from engine.persistence.numbering import REGISTRATION, format_number, next_number, next_number_and_chain_head
 from engine.rules import clocks, contact
 from engine.rules.calendar import FIRST_COVERED, PROVISIONAL_UNTIL
 from engine.rules.case_clock import clock_settings, refresh_due
@@ -277,31 +278,52 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
                  kept: list[PendingEvent | CaseEvent]) -> None:
     """Take the registration number and put it where the provisional one stood: the case row, its search text, the
     pending receipt's data snapshot, the kept events (their changes, and their states, which become the states a
-    read after this gives); then chain the events under one lock of the agency's chain head, each event's
-    reactions told right after it (a reaction may name the event just written, as notifications do). The counter
-    row is locked before the chain head, as every action that takes a number and records does."""
+    read after this gives); chain the events; then tell each kept reaction, naming the event it follows (a
+    notification's key does).
+
+    Every registration of the agency queues on the number counter's lock from here to the commit, so what is
+    done under it is short: everything else is written first; the counter and the chain head are locked and read
+    together, and the number's writes, the events and the new head are written together (on PostgreSQL one
+    statement each, `next_number_and_chain_head`, `ChainHead.write`), without the session's unit of work. The
+    counter row is locked before the chain head, as every action that takes a number and records does."""
     provisional = case.reg_no
     prepare(session, kept)  # what the reactions read (the webhook endpoints), read before the counter is locked
-    seq = next_number(session, agency.id, REGISTRATION, case.reg_year)
+    session.flush()
+    seq, head = next_number_and_chain_head(session, agency.id, REGISTRATION, case.reg_year)
     reg_no = _reg_no(agency, case.reg_year, seq)
     with session.no_autoflush:
         case.reg_no, case.reg_seq = reg_no, seq
         refresh_search_text(session, case, letters=letters)  # the new case's only letters: what it issued
-        for letter in letters:
-            letter.data_snapshot = _with_number(letter.data_snapshot, provisional, reg_no)
-    head = ChainHead(session, agency.id)
+    numbered = {"reg_no": reg_no, "reg_seq": seq, "search_text": case.search_text, "version": case.version + 1}
+    writes = [(_NUMBER_CASE, {"numbered_case_id": case.id, **{f"numbered_{k}": v for k, v in numbered.items()}})]
+    snapshots = {}
+    for n, letter in enumerate(letters):
+        snapshots[letter] = _with_number(letter.data_snapshot, provisional, reg_no)
+        writes.append((update(Letter).where(Letter.id == bindparam(f"letter_{n}_id"))
+                       .values(data_snapshot=bindparam(f"letter_{n}_snapshot")),
+                       {f"letter_{n}_id": letter.id, f"letter_{n}_snapshot": snapshots[letter]}))
+    events, told = [], []
     for entry in kept:
         if isinstance(entry, PendingEvent):
             entry.changes = _with_number(entry.changes, provisional, reg_no)
             if entry.state is not None:
                 entry.state = patch_case_state(entry.state, reg_no=reg_no, reg_seq=seq)
-            head.append(entry)
+            events.append(head.chain(entry))
         else:
-            # No flush of its own: a reaction that reads (the notification's event id) autoflushes the events
-            # before it, the rest go in together when the head closes. The webhook endpoints were read before
-            # the counter was locked (`prepare` above).
-            publish(session, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional, reg_no)))
-    head.close()
+            told.append((len(events) - 1, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional,
+                                                                                           reg_no))))
+    ids = head.write(events, also=writes)
+    for name, value in numbered.items():  # the session's copies say what the rows now say
+        set_committed_value(case, name, value)
+    for letter, snapshot in snapshots.items():
+        set_committed_value(letter, "data_snapshot", snapshot)
+    for index, event in told:
+        publish(session, dataclasses.replace(event, audit_event_id=ids[index] if index >= 0 else None))
+
+
+_NUMBER_CASE = (update(Case).where(Case.id == bindparam("numbered_case_id"))
+                .values(**{name: bindparam(f"numbered_{name}") for name in ("reg_no", "reg_seq", "search_text",
+                                                                           "version")}))
 
 
 def _with_number(value, provisional: str, reg_no: str):

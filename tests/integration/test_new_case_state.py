@@ -4,6 +4,7 @@ for every record (one deleted, moved to another case, or not held by the session
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -127,10 +128,14 @@ def test_a_record_moved_whose_old_case_the_session_did_not_know_makes_every_note
         assert state == _full_read(session, case.id) and state["uploads"] == []
 
 
+_CASE_WRITE = re.compile(r"\b(INSERT) INTO cases\b|\b(UPDATE) cases\b", re.IGNORECASE)
+
+
 def _case_writes(session, action) -> list[str]:
-    """INSERT or UPDATE, for each statement `action()` sends that writes the cases table."""
-    return [sql.split()[0].upper() for sql in _statements(session, action)
-            if sql.lstrip().upper().startswith(("INSERT INTO CASES", "UPDATE CASES"))]
+    """INSERT or UPDATE, for each write of the cases table in the statements `action()` sends (also one that is a
+    WITH clause of another statement)."""
+    return [(found.group(1) or found.group(2)).upper() for sql in _statements(session, action)
+            for found in _CASE_WRITE.finditer(sql)]
 
 
 def test_registration_inserts_the_case_with_its_clock_and_records_the_due_date_as_new(session, agency, users):

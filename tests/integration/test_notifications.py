@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from engine import services
 from engine.config import load_settings
-from engine.persistence.models import Job, Message
+from engine.persistence.models import AuditEvent, Job, Message
 from engine.services import jobs
 from engine.services.jobs import JobContext, JobOutput, job_kind
 from engine.services.notify_jobs import write_digests
@@ -64,13 +64,15 @@ def gateway(configure):
     server.stop()
 
 
-def register(session, users, today, *, email: str = "zhangsan@example.cn", phone: str = "", commit: bool = True):
+def register(session, users, today, *, email: str = "zhangsan@example.cn", phone: str = "", commit: bool = True,
+             render_later: bool = False):
     form = RegistrationForm(
         applicant=ApplicantForm(kind="NATURAL", name="张三", id_type="居民身份证", id_number="11010519491231002X",
                                 phone=phone, email=email, address="测试市解放路2号"),
         channel="in_person", submitted_on=today, items=[("2025年度城区老旧小区改造项目的批复文件", "城乡规划")],
         requested_form="电子", requested_delivery="电子邮件")
-    case = services.register_request(session, form, renderer=render, actor=users["clerk"], today=today).case
+    case = services.register_request(session, form, renderer=render, actor=users["clerk"], today=today,
+                                     render_later=render_later).case
     if commit:
         session.commit()
     return case
@@ -92,6 +94,19 @@ def backoff_elapses(session) -> None:
 
 
 # ---------------------------------------------------------------- e-mail to the applicant
+
+@pytest.mark.parametrize("render_later", [False, True])
+def test_the_registration_message_is_keyed_by_the_registration_event_whenever_the_number_is_taken(
+        session, users, today, smtp, render_later):
+    # With the receipt rendered after the commit the number is taken last, and every event of the action is written
+    # before its reactions are told: the message still names the registration's own event, not the receipt's.
+    case = register(session, users, today, render_later=render_later)
+    [message] = messages_of(session, case.id)
+    events = dict(session.execute(select(AuditEvent.action, AuditEvent.id).where(AuditEvent.case_id == case.id)).all())
+    assert set(events) == {"register_request", "confirm_receipt", "issue_letter"}
+    assert message.dedup_key == f"case-event:{events['register_request']}:registered:email"
+    assert case.reg_no in message.subject
+
 
 def test_an_applicant_with_an_email_gets_a_multipart_chinese_message_naming_the_reg_no_and_the_progress_link(
         session, users, today, db_engine, smtp):
