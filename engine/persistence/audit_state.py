@@ -87,7 +87,8 @@ class _NewCase:
 
 
 @contextmanager
-def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str]) -> Iterator[None]:
+def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str],
+                     holding: dict[str, Iterable] | None = None) -> Iterator[None]:
     """While the block runs, `case_id` is a case the running action inserted and only `may_hold` kinds of records
     can hang off it: no other transaction can reference a case it cannot see, so the other kinds are certainly
     empty, and the ones it may hold are the rows the session itself wrote. The case's state is then taken from the
@@ -95,13 +96,16 @@ def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str])
     one query for all of them instead of four each. The records present when the block starts are listed once
     (their ids); one the session no longer holds, or any record of the case deleted or moved in the block, and the
     state is read from the tables again. Only for that action: a later action in the same transaction (the demo, a
-    test) may add any record, so the note ends with the block (and with the transaction, at the latest)."""
+    test) may add any record, so the note ends with the block (and with the transaction, at the latest).
+    `holding`: every record the case has when the block starts, by kind, when the caller knows them without a read
+    (it inserted the case with them, in this transaction and flushed: registration's items); they are not read."""
     unknown = set(may_hold) - {key for key, _model, _names in CASE_RECORDS} - {"confidentiality_reviews"}
     if unknown:
         raise ValueError(f"unknown case record kinds: {sorted(unknown)}")
     kinds = frozenset(may_hold)
     # Confidentiality reviews hang off items, not the case: a case that may hold them is always read.
-    note = _NewCase(kinds, None if "confidentiality_reviews" in kinds else _records_held(session, case_id, kinds))
+    note = _NewCase(kinds, None if "confidentiality_reviews" in kinds else _records_held(session, case_id, kinds,
+                                                                                            holding))
     session.info.setdefault(_NEW_CASES, {})[case_id] = note
     try:
         yield
@@ -109,12 +113,24 @@ def new_case_records(session: Session, case_id: int, *, may_hold: Iterable[str])
         (session.info.get(_NEW_CASES) or {}).pop(case_id, None)
 
 
-def _records_held(session: Session, case_id: int, kinds: frozenset[str]) -> dict[str, dict[int, object]] | None:
-    """The case's records of `kinds` as the session's objects (None when one of them is not in the session)."""
+def _records_held(session: Session, case_id: int, kinds: frozenset[str],
+                  holding: dict[str, Iterable] | None = None) -> dict[str, dict[int, object]] | None:
+    """The case's records of `kinds` as the session's objects (None when one of them is not in the session);
+    `holding`: all of them, known to the caller (see `new_case_records`)."""
     session.flush()
     wanted = [(key, model) for key, model, _names in CASE_RECORDS if key in kinds]
     if not wanted:
         return {}
+    if holding is not None:
+        if not set(holding) <= kinds:
+            raise ValueError(f"records of kinds the case may not hold: {sorted(set(holding) - kinds)}")
+        known: dict[str, dict[int, object]] = {key: {} for key, _model in wanted}
+        for key, records in holding.items():
+            for record in records:
+                if record.id is None or record.case_id != case_id:
+                    return None
+                known[key][record.id] = record
+        return known
     ids = union_all(*(select(literal(key).label("kind"), model.id).where(model.case_id == case_id)
                       for key, model in wanted))
     held: dict[str, dict[int, object]] = {key: {} for key, _model in wanted}

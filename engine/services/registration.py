@@ -250,7 +250,8 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
         if number_last:
             later.enter_context(deferred_events(session, case.id, into=kept))
             later.enter_context(held_events(session, case.id, into=kept))
-        with new_case_records(session, case.id, may_hold=("items", "uploads", "letters")):
+        # The case went in with its items in the flush above: they are all it holds yet, not read back.
+        with new_case_records(session, case.id, may_hold=("items", "uploads", "letters"), holding={"items": case.items}):
             finish_action(session, case, "register_request", actor, None, changes, inserted=True)
             attach(session, case, application_file, kind="application", actor=actor)
             if received_on is not None:

@@ -5,8 +5,10 @@ for every record (one deleted, moved to another case, or not held by the session
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from engine import services
@@ -70,6 +72,33 @@ def test_the_state_of_a_new_case_held_by_the_session_is_the_full_read(session, a
         assert audit_state.case_states(session, [case.id])[case.id] == _full_read(session, case.id)
         assert len(audit_state.case_states(session, [case.id])[case.id]["uploads"]) == 1
         assert _note(session, case.id).held is not None  # added and changed records keep the shortcut
+
+
+def test_records_the_caller_names_are_not_read_and_give_the_same_state(session, agency, users):
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON)
+    case = result.case
+    holding = {"items": case.items, "letters": [result.letter]}
+    with ExitStack() as block:
+        assert _reads(session, lambda: block.enter_context(audit_state.new_case_records(
+            session, case.id, may_hold=KINDS, holding=holding))) == 0
+        assert _note(session, case.id).held["items"] and _note(session, case.id).held["letters"]
+        assert audit_state.case_states(session, [case.id])[case.id] == _full_read(session, case.id)
+
+
+def test_named_records_that_are_not_the_cases_rows_make_the_state_read(session, agency, users):
+    results = [services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                         actor=users["clerk"], today=MON) for _ in range(2)]
+    case, other = (result.case for result in results)
+    from engine.persistence.models import CaseItem
+
+    for holding in ({"items": other.items}, {"items": [CaseItem(seq=9, description="未写入", topic="")]}):
+        with audit_state.new_case_records(session, case.id, may_hold=KINDS, holding=holding):
+            assert _note(session, case.id).held is None
+            assert audit_state.case_states(session, [case.id])[case.id] == _full_read(session, case.id)
+    with pytest.raises(ValueError), audit_state.new_case_records(session, case.id, may_hold=("items",),
+                                                                 holding={"letters": []}):
+        pass
 
 
 def test_a_record_deleted_or_moved_in_the_action_makes_the_state_read_again(session, agency, users):
