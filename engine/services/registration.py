@@ -43,7 +43,7 @@ from engine.services.common import (
 )
 from engine.services.issuing import LetterRenderer, issue_letter
 from engine.services.period_lock import ensure_period_open
-from engine.services.search_text import refresh_search_text
+from engine.services.search_text import refresh_search_text, search_text_of
 from engine.services.uploads import UploadedFile, attach
 
 DUPLICATE_THRESHOLD = 0.5
@@ -292,10 +292,12 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     session.flush()
     seq, head = next_number_and_chain_head(session, agency.id, REGISTRATION, case.reg_year)
     reg_no = _reg_no(agency, case.reg_year, seq)
-    with session.no_autoflush:
-        case.reg_no, case.reg_seq = reg_no, seq
-        refresh_search_text(session, case, letters=letters)  # the new case's only letters: what it issued
-    numbered = {"reg_no": reg_no, "reg_seq": seq, "search_text": case.search_text, "version": case.version + 1}
+    # The session's copies are told what the rows will say (`set_committed_value`): none of them is left dirty for
+    # the commit's flush to look at again.
+    set_committed_value(case, "reg_no", reg_no)
+    set_committed_value(case, "reg_seq", seq)
+    numbered = {"reg_no": reg_no, "reg_seq": seq, "version": case.version + 1,
+                "search_text": search_text_of(session, case, letters=letters)}  # its only letters: what it issued
     writes = [(_NUMBER_CASE, {"numbered_case_id": case.id, **{f"numbered_{k}": v for k, v in numbered.items()}})]
     snapshots = {}
     for n, letter in enumerate(letters):
@@ -314,7 +316,7 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
             told.append((len(events) - 1, dataclasses.replace(entry, changes=_with_number(entry.changes, provisional,
                                                                                            reg_no))))
     ids = head.write(events, also=writes)
-    for name, value in numbered.items():  # the session's copies say what the rows now say
+    for name, value in numbered.items():
         set_committed_value(case, name, value)
     for letter, snapshot in snapshots.items():
         set_committed_value(letter, "data_snapshot", snapshot)

@@ -432,6 +432,8 @@ def test_registration_holds_the_number_counter_for_a_few_statements(session, age
     # Two stage changes announced: the endpoints are read once, before the counter is locked.
     assert sum("FROM webhook_endpoints" in s for s in before_lock) == 1
     assert not any("FROM webhook_endpoints" in s for s in under_lock)
+    # The session's copies were told what the rows now say: the commit has nothing left to write or look at.
+    assert not session.dirty and not session.new
     session.commit()
     assert verify_audit(session).intact
 
