@@ -8,6 +8,7 @@ it live in `engine.persistence.audit_verify`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -259,8 +260,10 @@ class ChainHead:
         `set_committed_value`) without the session's unit of work. On PostgreSQL they are one statement, the other
         writes its WITH clauses (one round trip while the head is locked; none of them sees another's effect, so
         they must not touch the same rows), the events one JSON parameter whatever their number; elsewhere they run
-        one after the other. Every value is a bound parameter (the caller's named apart from each other and from
-        `head_…`, `chained_events`), so each statement is compiled once. Returns the events' ids, in their order."""
+        one after the other. Every value is a bound parameter, so each statement is compiled once; the caller's
+        are named apart from each other, from `head_…` and `chained_events`, and from the columns of the table each
+        updates (an UPDATE takes a parameter named after one of its columns as a value to set). Returns the events'
+        ids, in their order."""
         if not events:
             raise ValueError("ChainHead.write: no events")
         conn = self.session.connection()
@@ -269,9 +272,7 @@ class ChainHead:
         if conn.dialect.name == "postgresql":
             for row in rows:  # the JSON parameter: the moment with its offset, read back as the same instant
                 row["occurred_at"] = row["occurred_at"].isoformat()
-            inserted = _EVENTS_FROM_JSON.cte("chained")
-            statement = select(inserted.c.seq, inserted.c.id).add_cte(
-                *(write.cte(f"also_{n}") for n, (write, _values) in enumerate(writes)))
+            statement = _written_together(tuple(write for write, _values in writes))
             values = {"chained_events": rows}
             for _write, params in writes:
                 values.update(params)
@@ -308,6 +309,14 @@ _EVENTS_FROM_JSON = (
     .returning(AuditEvent.seq, AuditEvent.id)
 )
 _EVENTS_INSERT = insert(AuditEvent).returning(AuditEvent.seq, AuditEvent.id, sort_by_parameter_order=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _written_together(writes: tuple[UpdateBase, ...]):
+    """The events' INSERT with `writes` as its WITH clauses (PostgreSQL), built once for the same statements."""
+    inserted = _EVENTS_FROM_JSON.cte("chained")
+    return select(inserted.c.seq, inserted.c.id).add_cte(
+        *(write.cte(f"also_{n}") for n, write in enumerate(writes)))
 
 
 def verify_chain(session: Session, agency: Agency):

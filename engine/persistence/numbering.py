@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,10 @@ def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, coun
     queue on it. Only when the row is missing (the year's first number) is it created (insert … on conflict do
     nothing) and advanced then: one statement per number otherwise.
     """
-    advance = _advance(agency_id, kind, year, count)
+    advance = (update(NumberSequence)
+               .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
+               .values(last_value=NumberSequence.last_value + count)
+               .returning(NumberSequence.last_value))
     last = session.execute(advance).scalar_one_or_none()
     if last is None:  # the year's first number: create the counter (a concurrent creator wins, we wait for it)
         dialect = session.get_bind().dialect.name
@@ -45,13 +48,6 @@ def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, coun
     return last - count + 1
 
 
-def _advance(agency_id: int, kind: str, year: int, count: int):
-    return (update(NumberSequence)
-            .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
-            .values(last_value=NumberSequence.last_value + count)
-            .returning(NumberSequence.last_value))
-
-
 def next_number_and_chain_head(session: Session, agency_id: int, kind: str, year: int) -> tuple[int, ChainHead]:
     """The next number and the agency's audit chain head, both locked until the transaction ends, the counter
     first (the order of every writer that numbers and records). On PostgreSQL one statement takes both when the
@@ -59,16 +55,26 @@ def next_number_and_chain_head(session: Session, agency_id: int, kind: str, year
     only once the counter's row has come out of it, so never before it and never without it. The year's first
     number, and other databases, take them one after the other."""
     if session.get_bind().dialect.name == "postgresql":
-        counter = _advance(agency_id, kind, year, 1).cte("counter")
-        row = session.connection().execute(
-            select(counter.c.last_value, Agency.audit_seq, Agency.audit_head_hash)
-            .join_from(counter, Agency, Agency.id == agency_id)
-            .with_for_update(of=Agency, key_share=True)
-        ).first()
+        row = session.connection().execute(_NUMBER_AND_HEAD, {"number_agency": agency_id, "number_kind": kind,
+                                                              "number_year": year}).first()
         if row is not None:
             return row[0], ChainHead(session, agency_id, locked=(row[1], row[2]))
     number = next_number(session, agency_id, kind, year)
     return number, ChainHead(session, agency_id)
+
+
+# Parameters named apart from every column: an UPDATE takes a parameter named after one of its columns as a value to
+# set.
+_COUNTER = (update(NumberSequence)
+            .where(NumberSequence.agency_id == bindparam("number_agency"),
+                   NumberSequence.kind == bindparam("number_kind"), NumberSequence.year == bindparam("number_year"))
+            .values(last_value=NumberSequence.last_value + 1)
+            .returning(NumberSequence.last_value)
+            .cte("counter"))
+# Built once: it runs while the agency's registrations queue on the counter.
+_NUMBER_AND_HEAD = (select(_COUNTER.c.last_value, Agency.audit_seq, Agency.audit_head_hash)
+                    .join_from(_COUNTER, Agency, Agency.id == bindparam("number_agency"))
+                    .with_for_update(of=Agency, key_share=True))
 
 
 def format_number(pattern: str, *, year: int, n: int, prefix: str = "", code: str = "", **extra) -> str:

@@ -21,12 +21,14 @@ from engine.services.case_events import CaseEvent, publish
 
 @dataclass
 class ActionResult:
-    """What one action produced: the case, the letters it issued (in order) and the record it created, if any."""
+    """What one action produced: the case, the letters it issued (in order) and the record it created, if any;
+    `answer`: what the caller's `answer` hook made of it, for an action that takes one (`register_request`)."""
 
     case: Case
     letters: list[Letter] = field(default_factory=list)
     record: object | None = None
     query_code: str | None = None
+    answer: object | None = None
 
     @property
     def letter(self) -> Letter | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -194,12 +196,17 @@ def query_code_digest(code: str) -> str:
 @use_case
 def register_request(session: Session, form: RegistrationForm, *, renderer: LetterRenderer, actor: User,
                      today: date, application_file: UploadedFile | None = None,
-                     query_code_shown: bool = False, render_later: bool = False) -> ActionResult:
+                     query_code_shown: bool = False, render_later: bool = False,
+                     answer: Callable[[ActionResult], object] | None = None) -> ActionResult:
     """登记 (条例29、31): a numbered case, its application file, and — once there is a receipt date — the
     登记回执 with the applicant's query code (shown once; only its hash is kept). `query_code_shown`: the caller
     shows the applicant the code even before the receipt (网上申请), so a later confirmation keeps it.
     `render_later`: the receipt is fixed here and rendered after the commit (`issuing.issue_letter`), so the
-    agency's registrations do not queue behind its PDF on the number counter's lock."""
+    agency's registrations do not queue behind its PDF on the number counter's lock. `answer`: what the caller
+    will answer, made of the result (plain data: the API's JSON), in `result.answer` — made before the number is
+    taken when it is taken last, with the provisional number then replaced by the real one wherever it occurs, so
+    that building it does not hold the counter either; an event it records (a personal-data reveal) is chained
+    with the registration's."""
     if actor is None or not actor.has_role("clerk"):
         raise PermissionDenied("「登记」只能由登记员执行")
     validate_registration(form, today)
@@ -257,8 +264,12 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
             if received_on is not None:
                 result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
                                                today=today, render_later=render_later))
+        if answer is not None:
+            result.answer = answer(result)
     if number_last:
+        provisional = case.reg_no
         _number_case(session, case, agency, result.letters, kept)
+        result.answer = _with_number(result.answer, provisional, case.reg_no)
     return result
 
 
@@ -296,15 +307,15 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     # the commit's flush to look at again.
     set_committed_value(case, "reg_no", reg_no)
     set_committed_value(case, "reg_seq", seq)
-    numbered = {"reg_no": reg_no, "reg_seq": seq, "version": case.version + 1,
+    # No version bump: no other transaction can see the case yet, so nobody holds an earlier version (and a caller's
+    # answer made before the number, `register_request(answer=…)`, names the version the case keeps).
+    numbered = {"reg_no": reg_no, "reg_seq": seq,
                 "search_text": search_text_of(session, case, letters=letters)}  # its only letters: what it issued
     writes = [(_NUMBER_CASE, {"numbered_case_id": case.id, **{f"numbered_{k}": v for k, v in numbered.items()}})]
     snapshots = {}
     for n, letter in enumerate(letters):
         snapshots[letter] = _with_number(letter.data_snapshot, provisional, reg_no)
-        writes.append((update(Letter).where(Letter.id == bindparam(f"letter_{n}_id"))
-                       .values(data_snapshot=bindparam(f"letter_{n}_snapshot")),
-                       {f"letter_{n}_id": letter.id, f"letter_{n}_snapshot": snapshots[letter]}))
+        writes.append((_number_letter(n), {f"letter_{n}_id": letter.id, f"letter_{n}_snapshot": snapshots[letter]}))
     events, told = [], []
     for entry in kept:
         if isinstance(entry, PendingEvent):
@@ -325,8 +336,14 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
 
 
 _NUMBER_CASE = (update(Case).where(Case.id == bindparam("numbered_case_id"))
-                .values(**{name: bindparam(f"numbered_{name}") for name in ("reg_no", "reg_seq", "search_text",
-                                                                           "version")}))
+                .values(**{name: bindparam(f"numbered_{name}") for name in ("reg_no", "reg_seq", "search_text")}))
+
+
+@functools.cache
+def _number_letter(n: int):
+    """The UPDATE of the registration's `n`-th letter's snapshot (its own parameter names: they share a statement)."""
+    return update(Letter).where(Letter.id == bindparam(f"letter_{n}_id")).values(
+        data_snapshot=bindparam(f"letter_{n}_snapshot"))
 
 
 def _with_number(value, provisional: str, reg_no: str):

@@ -142,6 +142,30 @@ def test_the_registration_answer_is_the_case_as_read_afterwards_without_reading_
         assert registered == again
 
 
+def test_a_personal_data_tokens_registration_answers_in_full_and_chains_the_reveal_after_it(db_url, agency, users,
+                                                                                            session):
+    """The answer is made before the number is taken; a personal-data token's answer is an audited reveal, kept
+    with the registration's events and chained after them, and the answer names the real number."""
+    from engine.persistence.audit_verify import verify_audit
+    from engine.persistence.models import AuditEvent, Case
+    from engine.services.accounts import create_token
+
+    token = create_token(session, users["clerk"], "窗口系统", personal_data=True)
+    session.commit()
+    answer = make_app(db_url).test_client().post("/api/v1/cases", json=online_registration(),
+                                                 headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    registered = answer.get_json()["case"]
+    assert registered["applicant"]["phone"] == "13800000000"
+    session.expire_all()
+    case = session.get(Case, registered["id"])
+    assert registered["reg_no"] == case.reg_no and case.reg_seq >= 1
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case.id)
+                              .order_by(AuditEvent.seq)).all()
+    assert actions == ["register_request", "confirm_receipt", "issue_letter", "reveal_personal_data"]
+    assert verify_audit(session).intact
+
+
 def test_the_in_process_limit_refuses_past_the_limit_and_counts_again_in_the_next_window(db_url, agency, users, tokens):
     app = make_app(db_url, API_RATE_LIMIT_PER_TOKEN=3, RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()

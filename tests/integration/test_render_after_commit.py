@@ -498,3 +498,38 @@ def test_the_case_page_shows_a_pending_receipt_as_being_prepared_and_links_it_on
     session.commit()
     page = clerk.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "正在生成" not in page and f"/letters/{receipt_id}" in page
+
+
+@pytest.mark.parametrize("render_later", [True, False], ids=["number-last", "number-first"])
+def test_the_callers_answer_is_made_before_the_number_is_taken_and_carries_the_number(session, agency, users,
+                                                                                      render_later):
+    # The API's answer is made while the number is still provisional, so that the counter is not held meanwhile; the
+    # real number is then put in wherever the provisional one stood (also inside text, lists and nested data).
+    services.register_request(session, registration(submitted_on=MON), renderer=render, actor=users["clerk"],
+                              today=MON, render_later=True)
+    session.commit()  # the year's counter exists
+    seen: list[str] = []
+    numbered_when_answered = []
+
+    def answer(result):
+        numbered_when_answered.append(any("number_sequences" in s for s in seen))
+        return {"reg_no": result.case.reg_no, "said": [f"已登记（{result.case.reg_no}）", {"n": result.case.reg_no}],
+                "version": result.case.version, "letters": len(result.letters)}
+
+    from sqlalchemy import event as sa_event
+
+    bind = session.connection()
+    sa_event.listen(bind, "before_cursor_execute", lambda _c, _cur, statement, *_a: seen.append(statement))
+    result = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                       actor=users["clerk"], today=MON, render_later=render_later, answer=answer)
+    case = result.case
+    assert numbered_when_answered == [not render_later]
+    assert result.answer == {"reg_no": case.reg_no, "said": [f"已登记（{case.reg_no}）", {"n": case.reg_no}],
+                             "version": case.version, "letters": 1}
+    from engine.services.registration import PROVISIONAL_REG_NO
+
+    assert not case.reg_no.startswith(PROVISIONAL_REG_NO)
+    session.commit()
+    session.expire_all()
+    assert session.get(Case, case.id).version == result.answer["version"]  # the version the answer names is kept
+    assert verify_audit(session).intact
