@@ -106,7 +106,7 @@ def load_settings() -> Settings:
 def _worker_nice(value: object) -> int:
     """The worker's niceness above the web's: an integer from 0 to 19 (the range of `nice`)."""
     text = str(value).strip()
-    if not text.isdigit() or not 0 <= int(text) <= 19:
+    if not text.isdecimal() or not 0 <= int(text) <= 19:
         raise ValueError(f"GONGKAI_WORKER_NICE（worker_nice）应为 0 至 19 的整数（0 表示与网页进程相同的优先级），现为「{value}」")
     return int(text)
 
