@@ -33,9 +33,12 @@ def load(case_id: int, version: int | None = None) -> Case:
     return services.load_case(context.session(), case_id, context.actor(), version=version)
 
 
-def respond(model: s.Output, status: int = 200, headers: dict | None = None):
-    """The model as JSON, serialised by pydantic in one pass (fields in the model's order, UTF-8 unescaped)."""
-    response = Response(model.model_dump_json(), status=status, mimetype="application/json")
+def respond(model: s.Output | dict, status: int = 200, headers: dict | None = None):
+    """The model as JSON, serialised by pydantic in one pass (fields in the model's order, UTF-8 unescaped); or a
+    model already dumped to plain data (`model_dump(mode="json")`), in the same form."""
+    body = (json.dumps(model, ensure_ascii=False, separators=(",", ":")) if isinstance(model, dict)
+            else model.model_dump_json())
+    response = Response(body, status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -87,10 +90,7 @@ def register_request():
                                        actor=user, today=today, query_code_shown=body.channel == "online",
                                        render_later=True,  # the receipt: by the render_letter job
                                        answer=answer)
-    response = Response(json.dumps(result.answer, ensure_ascii=False, separators=(",", ":")), status=201,
-                        mimetype="application/json")
-    response.headers["Location"] = url_for("api.get_case", case_id=result.case.id)
-    return response
+    return respond(result.answer, 201, {"Location": url_for("api.get_case", case_id=result.case.id)})
 
 
 @endpoint("/cases/<int:case_id>", Operation(
