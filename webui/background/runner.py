@@ -82,9 +82,8 @@ def lower_priority(nice: int) -> int:
     """Lower this process's CPU priority by `nice` (GONGKAI_WORKER_NICE, 10 by default) and return its niceness.
     Background work — rendering the receipts that registrations leave to it, exports, messages — yields the CPU
     to the web workers when both want it: a registration holds its agency's number counter until it commits, and
-    on a busy machine every registration of the agency waits while the holder waits for the CPU (at 20,000 cases,
-    16 clients: 65 and 70 registrations/s with the worker at nice 10, against 57 and 46/s at the same priority,
-    the receipts rendered as soon after the burst). It only matters when the CPU is short."""
+    on a busy machine every registration of the agency waits while the holder waits for the CPU (the measured
+    effect is in the README, *The background worker yields the CPU*). It only matters when the CPU is short."""
     return os.nice(max(nice, 0))
 
 
