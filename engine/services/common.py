@@ -6,8 +6,9 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import InvalidInput, NotFound, StaleCase
@@ -68,11 +69,14 @@ def agency_of(session: Session, case: Case) -> Agency:
 
 
 def finish_action(session: Session, case: Case, action: str, actor, before_stage: str | None, changes: dict,
-                  reason: str = "", *, inserted: bool = False) -> None:
+                  reason: str = "", *, inserted: bool = False, unwritten: dict | None = None) -> None:
     """Refresh the clock, write the audit event and flush; a concurrent edit surfaces as StaleCase.
     `inserted`: the action created the case, and inserted it with its clock (`refresh_due`) and timestamps: the
     event records the due date as new, and the row, which no other transaction can yet see, is not updated again
-    (no version to bump: nobody can hold an earlier one)."""
+    (no version to bump: nobody can hold an earlier one). `unwritten`: the action also created the case, and
+    writes the row's changes itself later in its transaction: they are added to this dict (column → value), the
+    version bumped among them, and not flushed, the session's copy already saying them (`hold_back_changes`);
+    until they are written, the case's state must be read from the session (`audit_state.new_case_records`)."""
     if inserted:
         due_before = None
     else:
@@ -81,10 +85,25 @@ def finish_action(session: Session, case: Case, action: str, actor, before_stage
         case.updated_at = utcnow()
     if case.due_on != due_before:
         changes = {**changes, "due_on": {"before": due_before, "after": case.due_on}}
+    if unwritten is not None:
+        case.version += 1  # as the UPDATE would: each action after the insert names a new version
+        unwritten.update(hold_back_changes(case))
     session.flush()
     record_event(session, agency_id=case.agency_id, case_id=case.id, actor=actor, action=action,
                  stage_before=before_stage, stage_after=case.stage, changes=jsonable(changes), reason=reason)
     publish(session, CaseEvent(case, action, actor, before_stage, case.stage, changes))
+
+
+def hold_back_changes(record) -> dict:
+    """The changed column values of `record`, which the session's copy now holds as its committed state: the next
+    flush does not write them, the caller must (a row no other transaction can see yet, written once at the end
+    of its action)."""
+    state = inspect(record)
+    columns = state.mapper.column_attrs
+    held = {key: state.dict[key] for key in list(state.committed_state) if key in columns}
+    for key, value in held.items():
+        set_committed_value(record, key, value)
+    return held
 
 
 def require_text(value: str, label: str, *, max_len: int = MAX_TEXT, multiline: bool = True,

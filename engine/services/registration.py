@@ -252,6 +252,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     if query_code_shown:
         changes["query_code_shown"] = True
     result = ActionResult(case, query_code=code)
+    unwritten: dict = {}  # the confirmation's changes to the row, written with the number (`_number_case`)
     with ExitStack() as later:
         kept: list[PendingEvent | CaseEvent] = []  # the events and their reactions, in order, wait for the number
         if number_last:
@@ -263,12 +264,13 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
             attach(session, case, application_file, kind="application", actor=actor)
             if received_on is not None:
                 result.letters.append(_confirm(session, case, received_on, code, renderer=renderer, actor=actor,
-                                               today=today, render_later=render_later))
-        if answer is not None:
-            result.answer = answer(result)
+                                               today=today, render_later=render_later,
+                                               unwritten=unwritten if number_last else None))
+            if answer is not None:  # an event it records takes the case's state from the session too
+                result.answer = answer(result)
     if number_last:
         provisional = case.reg_no
-        _number_case(session, case, agency, result.letters, kept)
+        _number_case(session, case, agency, result.letters, kept, unwritten)
         result.answer = _with_number(result.answer, provisional, case.reg_no)
     return result
 
@@ -287,11 +289,11 @@ def _reg_no(agency: Agency, year: int, seq: int) -> str:
 
 
 def _number_case(session: Session, case: Case, agency: Agency, letters: list[Letter],
-                 kept: list[PendingEvent | CaseEvent]) -> None:
+                 kept: list[PendingEvent | CaseEvent], unwritten: dict) -> None:
     """Take the registration number and put it where the provisional one stood: the case row, its search text, the
     pending receipt's data snapshot, the kept events (their changes, and their states, which become the states a
     read after this gives); chain the events; then tell each kept reaction, naming the event it follows (a
-    notification's key does).
+    notification's key does). The case row's `unwritten` values (the confirmation's) are written with the number.
 
     Every registration of the agency queues on the number counter's lock from here to the commit, so what is
     done under it is short: everything else is written first; the counter and the chain head are locked and read
@@ -311,7 +313,9 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     # answer made before the number, `register_request(answer=…)`, names the version the case keeps).
     numbered = {"reg_no": reg_no, "reg_seq": seq,
                 "search_text": search_text_of(session, case, letters=letters)}  # its only letters: what it issued
-    writes = [(_NUMBER_CASE, {"numbered_case_id": case.id, **{f"numbered_{k}": v for k, v in numbered.items()}})]
+    row = {**unwritten, **numbered}
+    writes = [(_case_update(tuple(sorted(row))),
+               {"numbered_case_id": case.id, **{f"numbered_{k}": v for k, v in row.items()}})]
     snapshots = {}
     for n, letter in enumerate(letters):
         snapshots[letter] = _with_number(letter.data_snapshot, provisional, reg_no)
@@ -335,8 +339,11 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
         publish(session, dataclasses.replace(event, audit_event_id=ids[index] if index >= 0 else None))
 
 
-_NUMBER_CASE = (update(Case).where(Case.id == bindparam("numbered_case_id"))
-                .values(**{name: bindparam(f"numbered_{name}") for name in ("reg_no", "reg_seq", "search_text")}))
+@functools.cache
+def _case_update(names: tuple[str, ...]):
+    """The UPDATE of the new case's row that writes `names` (its parameters named apart from the columns)."""
+    return update(Case).where(Case.id == bindparam("numbered_case_id")).values(
+        **{name: bindparam(f"numbered_{name}") for name in names})
 
 
 @functools.cache
@@ -358,13 +365,16 @@ def _with_number(value, provisional: str, reg_no: str):
 
 
 def _confirm(session: Session, case: Case, received_on: date, code: str, *, renderer: LetterRenderer, actor,
-             today: date, reason: str = "", render_later: bool = False) -> Letter:
-    """The receipt date is fixed, the reply clock starts, and the 登记回执 carrying `code` is issued."""
+             today: date, reason: str = "", render_later: bool = False, unwritten: dict | None = None) -> Letter:
+    """The receipt date is fixed, the reply clock starts, and the 登记回执 carrying `code` is issued. `unwritten`:
+    the case is being registered, and the row's changes are left to be written with its number
+    (`finish_action`)."""
     before = case.stage
     case.received_on = received_on
     case.clock_start_on = received_on
     advance(case, "confirm_receipt")
-    finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on}, reason)
+    finish_action(session, case, "confirm_receipt", actor, before, {"received_on": received_on}, reason,
+                  unwritten=unwritten)
     agency = case.agency
     return issue_letter(session, case, "receipt",
                         lambda _n: letter_data.receipt_data(case, agency, query_code=code, issued_on=today),

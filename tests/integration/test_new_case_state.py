@@ -168,10 +168,11 @@ def _case_writes(session, action) -> list[str]:
 
 
 def test_registration_inserts_the_case_with_its_clock_and_records_the_due_date_as_new(session, agency, users):
-    # The row is inserted with its clock: registration does not update it again; the receipt's confirmation (when
-    # there is a receipt date) and the number, taken last, do. The event still says the due date is new.
+    # The row is inserted with its clock: registration does not update it again; the number, taken last, does,
+    # with the receipt's confirmation (when there is a receipt date) in the same UPDATE. The event still says the
+    # due date is new.
     agency.online_manual_confirmation = True
-    for form, writes in ((registration(submitted_on=MON), ["INSERT", "UPDATE", "UPDATE"]),
+    for form, writes in ((registration(submitted_on=MON), ["INSERT", "UPDATE"]),
                          (registration(submitted_on=MON, channel="online"), ["INSERT", "UPDATE"])):
         done: dict = {}
 
