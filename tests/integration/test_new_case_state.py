@@ -191,3 +191,32 @@ def test_registration_inserts_the_case_with_its_clock_and_records_the_due_date_a
             assert confirmed.changes["due_on"] == {"before": None, "after": case.due_on.isoformat()}
         # and what the events recorded is what the rows say
         assert audit_state.case_state_digest(session, case.id) == events[-1].state_digest
+
+
+def test_hold_back_changes_leaves_nothing_for_a_flush_and_keeps_what_else_is_pending(session, agency, users):
+    """The confirmation's changes held back for the number's UPDATE: the session's copy says them, a flush writes
+    nothing (not even looks at the case), and a change it does not hold back is still flushed."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from engine.services.common import hold_back_changes
+
+    case = services.register_request(session, registration(submitted_on=MON), renderer=render,
+                                     actor=users["clerk"], today=MON).case
+    session.flush()
+    written = {"purpose": case.purpose, "requested_form": case.requested_form, "version": case.version}
+    case.purpose = "核对用途"
+    case.version += 1
+    assert hold_back_changes(case) == {"purpose": "核对用途", "version": written["version"] + 1}
+    assert case.purpose == "核对用途" and not session.dirty
+    assert _statements(session, session.flush) == []
+    case.purpose = "再次更正"
+    case.supplement_items.append("补正事项")
+    flag_modified(case, "supplement_items")
+    assert set(hold_back_changes(case)) == {"purpose", "supplement_items"}
+    assert not session.dirty
+    case.requested_form = "纸质"
+    case.fees = list(case.fees)  # a relationship change is not held back: the case stays modified
+    held = hold_back_changes(case)
+    assert held == {"requested_form": "纸质"} and session.dirty
+    session.expire_all()
+    assert {name: getattr(case, name) for name in written} == written  # held back: the caller's own write keeps them
