@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, delete, event, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,20 +116,25 @@ def set_dispatcher(dispatcher: Callable[[Engine, list[int]], None] | None) -> No
 
 
 def enqueue(session: Session, kind: str, *, agency_id: int | None = None, requested_by: str = "",
-            dedupe_key: str | None = None, now: datetime | None = None, **args) -> Job:
-    """Write a queued job in the caller's transaction; it reaches the queue when that transaction commits."""
+            dedupe_key: str | None = None, now: datetime | None = None, flush: bool = True, **args) -> Job:
+    """Write a queued job in the caller's transaction; it reaches the queue when that transaction commits.
+    `flush=False`: the job is written by the session's next flush (the caller flushes soon anyway, and does not
+    need its id before)."""
     job = Job(kind=kind, args=args, agency_id=agency_id, requested_by=requested_by, dedupe_key=dedupe_key,
               state="queued", attempts=0, max_attempts=REGISTRY[kind].max_attempts if kind in REGISTRY else MAX_ATTEMPTS,
               progress_done=0, progress_note="", error="", worker="", created_at=now or _now())
     session.add(job)
-    session.flush()
-    session.info.setdefault(_PENDING, []).append(job.id)
+    if flush:
+        session.flush()
+    session.info.setdefault(_PENDING, []).append(job)
     return job
 
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_committed(session: Session) -> None:
-    ids = session.info.pop(_PENDING, None)
+    jobs = session.info.pop(_PENDING, None)
+    # Each job's id from its identity, which the commit's flush gave it (not read again from the expired row).
+    ids = [identity[0] for identity in (inspect(job).identity for job in jobs or ()) if identity]
     if ids and _dispatcher is not None:
         dispatch(session.get_bind(), ids)
 
