@@ -445,27 +445,15 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
     if any(has_control_characters(v) for v in (applicant.id_number, applicant.name, applicant.phone,
                                                 applicant.email, *texts)):
         return []  # registration will refuse such input; it is never sent to the database
-    normalized = normalize_id_number(applicant.id_number)
-    conds = []
-    if normalized:
-        conds.append(Applicant.id_number_normalized == normalized)
-    if applicant.name.strip() and (applicant.phone.strip() or applicant.email.strip()):
-        same_contact = Applicant.name == applicant.name.strip()
-        if applicant.phone.strip():
-            conds.append(same_contact & (Applicant.phone == applicant.phone.strip()))
-        if applicant.email.strip():
-            conds.append(same_contact & (Applicant.email == applicant.email.strip()))
-    if not conds or not any(t.strip() for t in texts):
+    name = applicant.name.strip()
+    values = {"same_id_number": normalize_id_number(applicant.id_number),
+              "same_phone": applicant.phone.strip() if name else "",
+              "same_email": applicant.email.strip() if name else ""}
+    values = {key: value for key, value in values.items() if value}
+    if not values or not any(t.strip() for t in texts):
         return []
-    # The columns compared and shown, not whole cases: a returning applicant may have hundreds of items.
-    rows = session.execute(
-        select(Case.id, Case.reg_no, Case.received_on, Case.stage, CaseItem.description)
-        .join(Applicant, Case.applicant_id == Applicant.id)
-        .join(CaseItem, CaseItem.case_id == Case.id)
-        .where(Case.agency_id == agency_id, or_(*conds))
-        .order_by(Case.id.desc())
-        .limit(500)
-    ).all()
+    rows = session.execute(_earlier_requests(tuple(values)), {**values, "same_agency": agency_id,
+                                                              "same_name": name}).all()
     found: dict[int, dict] = {}
     for case_id, reg_no, received_on, stage, description in rows:
         if case_id == exclude_case_id:
@@ -485,6 +473,22 @@ def find_possible_duplicates(session: Session, agency_id: int, applicant: Applic
     return sorted(found.values(), key=lambda d: -d["similarity"])[:limit]
 
 
+
+
+@functools.cache
+def _earlier_requests(same: tuple[str, ...]):
+    """The items of the agency's cases whose applicant has the same ID number, or the same name and phone, or the
+    same name and e-mail (those of `same` given), newest first: the columns compared and shown, not whole cases (a
+    returning applicant may have hundreds of items). Built once for each combination (every registration runs it)."""
+    conds = {"same_id_number": Applicant.id_number_normalized == bindparam("same_id_number"),
+             "same_phone": (Applicant.name == bindparam("same_name")) & (Applicant.phone == bindparam("same_phone")),
+             "same_email": (Applicant.name == bindparam("same_name")) & (Applicant.email == bindparam("same_email"))}
+    return (select(Case.id, Case.reg_no, Case.received_on, Case.stage, CaseItem.description)
+            .join(Applicant, Case.applicant_id == Applicant.id)
+            .join(CaseItem, CaseItem.case_id == Case.id)
+            .where(Case.agency_id == bindparam("same_agency"), or_(*(conds[key] for key in same)))
+            .order_by(Case.id.desc())
+            .limit(500))
 
 
 @use_case

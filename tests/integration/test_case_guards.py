@@ -244,6 +244,28 @@ def test_an_earlier_similar_request_from_the_same_applicant_is_offered_as_a_poss
     assert services.find_possible_duplicates(session, agency.id, other.applicant, [other.items[0][0]]) == []
 
 
+def test_an_earlier_request_is_the_same_applicants_by_id_number_or_by_name_with_phone_or_email(session, agency, users):
+    from engine.services import ApplicantForm
+
+    form = registration(submitted_on=MON)
+    form.applicant.email = "zhangsan@example.cn"
+    first = services.register_request(session, form, renderer=render, actor=users["clerk"], today=MON).case
+    session.commit()
+    text = [form.items[0][0]]
+
+    def found(**fields) -> list[str]:
+        asked = ApplicantForm(kind="NATURAL", **{"name": "", **fields})
+        return [f["reg_no"] for f in services.find_possible_duplicates(session, agency.id, asked, text)]
+
+    assert found(name="张三丰", id_number="11010519491231002x") == [first.reg_no]  # the ID number, any spelling
+    assert found(name="张三", phone="13800000000") == [first.reg_no]
+    assert found(name="张三", email="zhangsan@example.cn") == [first.reg_no]
+    assert found(name="李四", phone="13800000000", email="zhangsan@example.cn") == []  # a contact is not a person
+    assert found(name="张三") == []  # a name alone is not either
+    assert found(name="张三", phone="13900000000", email="other@example.cn") == []
+    assert services.find_possible_duplicates(session, agency.id + 1, form.applicant, text) == []  # own agency only
+
+
 def test_fee_time_pauses_the_clock_and_a_lapsed_fee_closes_the_case(session, agency, users):
     case, _ = register(session, users, MON)
     accept(session, users, case, MON)
