@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
@@ -75,10 +75,14 @@ def agency_fields(agency: Agency) -> dict[str, str | None]:
             "contact_phone": (agency.settings or {}).get("contact_phone") or None}
 
 
+# Built once: every letter issued asks.
+_ACTIVE = select(LetterWording).where(LetterWording.agency_id == bindparam("agency_id"),
+                                      LetterWording.letter_type == bindparam("letter_type"),
+                                      LetterWording.active.is_(True))
+
+
 def _active_row(session: Session, agency_id: int, letter_type: str) -> LetterWording | None:
-    return session.scalar(select(LetterWording).where(
-        LetterWording.agency_id == agency_id, LetterWording.letter_type == letter_type,
-        LetterWording.active.is_(True)))
+    return session.scalar(_ACTIVE, {"agency_id": agency_id, "letter_type": letter_type})
 
 
 def letter_wording(session: Session, agency_id: int, letter_type: str) -> dict | None:

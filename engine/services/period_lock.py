@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import PeriodLocked
@@ -19,15 +19,19 @@ from engine.persistence.models import PublishedReport
 OVERRIDE_ROLE = "admin"
 
 
+# Built once: every registration and every dated action asks.
+_PUBLISHED = select(PublishedReport.year).where(PublishedReport.agency_id == bindparam("agency_id"))
+_PUBLISHED_AMONG = _PUBLISHED.where(PublishedReport.year.in_(bindparam("years", expanding=True)))
+
+
 def locked_years(session: Session, agency_id: int, years: Iterable[int] | None = None) -> set[int]:
     """The years whose annual report the agency has published (all of them, or those among `years`)."""
-    query = select(PublishedReport.year).where(PublishedReport.agency_id == agency_id)
-    if years is not None:
-        wanted = set(years)
-        if not wanted:
-            return set()
-        query = query.where(PublishedReport.year.in_(sorted(wanted)))
-    return set(session.scalars(query))
+    if years is None:
+        return set(session.scalars(_PUBLISHED, {"agency_id": agency_id}))
+    wanted = sorted(set(years))
+    if not wanted:
+        return set()
+    return set(session.scalars(_PUBLISHED_AMONG, {"agency_id": agency_id, "years": wanted}))
 
 
 def lock_message(year: int) -> str:

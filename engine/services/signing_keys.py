@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.config import load_settings
@@ -197,9 +197,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# Built once: every letter issued asks.
+_ACTIVE = (select(SigningKey).where(SigningKey.agency_id == bindparam("agency_id"), SigningKey.retired_at.is_(None))
+           .order_by(SigningKey.id.desc()).limit(1))
+
+
 def active_signing_key(session: Session, agency_id: int) -> SigningKey | None:
-    return session.scalar(select(SigningKey).where(SigningKey.agency_id == agency_id, SigningKey.retired_at.is_(None))
-                          .order_by(SigningKey.id.desc()).limit(1))
+    return session.scalar(_ACTIVE, {"agency_id": agency_id})
 
 
 @dataclass(frozen=True)
