@@ -38,7 +38,9 @@ def _text_columns(mapper) -> tuple[tuple[str, str, int | None], ...]:
                  if isinstance(attr.columns[0].type, String) and attr.key not in MACHINE_COLUMNS)
 
 
-def _check(obj) -> None:
+def check_storable(obj) -> None:
+    """Refuse `obj` if a text column it holds has a control character or is longer than the column (what a flush
+    checks of every new or changed object; `direct_insert` checks its rows with it)."""
     state = inspect(obj)
     values = state.dict  # what the object holds: a column it has not loaded was read from the database, not written
     for key, label, length in _text_columns(state.mapper):
@@ -54,4 +56,4 @@ def _check(obj) -> None:
 @event.listens_for(Session, "before_flush")
 def _refuse_unstorable_text(session: Session, _context, _instances) -> None:
     for obj in (*session.new, *session.dirty):
-        _check(obj)
+        check_storable(obj)

@@ -20,6 +20,7 @@ from engine.errors import InvalidInput, PermissionDenied, WorkflowError
 from engine.persistence import limits
 from engine.persistence.audit import PendingEvent, deferred_events, record_event, utcnow
 from engine.persistence.audit_state import new_case_records, patch_case_state
+from engine.persistence.direct_insert import insert_new
 from engine.persistence.models import Agency, Applicant, AuditEvent, Case, CaseItem, Letter, User
 from engine.persistence.numbering import REGISTRATION, format_number, next_number, next_number_and_chain_head
 from engine.rules import clocks, contact
@@ -170,17 +171,15 @@ def _receipt_date(form: RegistrationForm, agency: Agency) -> date | None:
         return None
 
 
-def _applicant_snapshot(session: Session, agency: Agency, a: ApplicantForm) -> Applicant:
+def _new_applicant(agency: Agency, a: ApplicantForm) -> Applicant:
     """The applicant as stated in this application: a row of this case's own, never shared with or copied over
     an earlier case (an archived case keeps the name and contact details it was registered with). The same
-    person's cases are found by `id_number_normalized`. It is inserted with the case that refers to it (in the
-    same flush), not on its own."""
-    applicant = Applicant(agency_id=agency.id, kind=a.kind, name=a.name.strip(), id_type=a.id_type.strip(),
-                          id_number=a.id_number.strip(), id_number_normalized=normalize_id_number(a.id_number),
-                          phone=a.phone.strip(), email=a.email.strip(), address=a.address.strip(),
-                          postal_code=a.postal_code.strip(), contact_person=a.contact_person.strip())
-    session.add(applicant)
-    return applicant
+    person's cases are found by `id_number_normalized`. Not yet in the session: it is inserted with the case that
+    refers to it, not on its own."""
+    return Applicant(agency_id=agency.id, kind=a.kind, name=a.name.strip(), id_type=a.id_type.strip(),
+                     id_number=a.id_number.strip(), id_number_normalized=normalize_id_number(a.id_number),
+                     phone=a.phone.strip(), email=a.email.strip(), address=a.address.strip(),
+                     postal_code=a.postal_code.strip(), contact_person=a.contact_person.strip())
 
 
 def new_query_code() -> str:
@@ -218,7 +217,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
     received_on = _receipt_date(form, agency)
     ensure_period_open(session, agency.id, received_on or form.submitted_on, actor=actor)
     year = (received_on or form.submitted_on).year
-    applicant = _applicant_snapshot(session, agency, form.applicant)
+    applicant = _new_applicant(agency, form.applicant)
     code = new_query_code()
     # The counter's row lock is held from the number to the commit, and every registration of the agency queues
     # on it: the number is taken last, after everything that does not need it, unless the receipt is rendered
@@ -243,8 +242,7 @@ def register_request(session: Session, form: RegistrationForm, *, renderer: Lett
         case.items.append(CaseItem(seq=n, description=desc.strip(), topic=(topic or "").strip(), is_primary=n == 1))
     refresh_search_text(session, case)
     refresh_due(case, **clock_settings(agency))  # inserted with its clock: `finish_action(…, inserted=True)`
-    session.add(case)
-    session.flush()
+    insert_new(session, [[applicant], [case], case.items])  # three INSERTs, without a flush's bookkeeping
     # Registration adds only items, the application file and the receipt to its new case: the state digests of
     # its events need not read the other kinds of records.
     changes = {"reg_no": case.reg_no, "applicant": applicant.name, "channel": form.channel,
@@ -513,7 +511,8 @@ def update_applicant(session: Session, case_id: int, applicant: ApplicantForm, *
         raise InvalidInput("申请人信息没有变化")
     shared = session.scalar(select(Case.id).where(Case.applicant_id == current.id, Case.id != case.id).limit(1))
     if shared is not None:  # rows written before per-case snapshots may be shared: copy before changing
-        current = _applicant_snapshot(session, session.get(Agency, case.agency_id), applicant)
+        current = _new_applicant(session.get(Agency, case.agency_id), applicant)
+        session.add(current)
         case.applicant = current
     else:
         for name, value in after.items():
