@@ -149,14 +149,7 @@ def _hold_new_records(session: Session, _context) -> None:
     notes = session.info.get(_NEW_CASES)
     if not notes:
         return
-    for record in session.new:
-        key = _RECORD_KIND.get(type(record))
-        note = notes.get(getattr(record, "case_id", None)) if key else None
-        if note is not None and note.held is not None:
-            if key not in note.kinds:
-                note.held = None
-            else:
-                note.held[key][record.id] = record
+    hold_inserted(session, session.new)
     for record in (*session.deleted, *session.dirty):
         if type(record) not in _RECORD_KIND:
             continue
@@ -170,6 +163,22 @@ def _hold_new_records(session: Session, _context) -> None:
         for case_id, note in notes.items():
             if case_id in touched or _UNKNOWN in touched:  # a case it left or joined, or any when not known
                 note.held = None
+
+
+def hold_inserted(session: Session, records: Iterable) -> None:
+    """Records just inserted (by a flush, or without one: `direct_insert`) for a noted new case are held by its
+    note; one of a kind the case may not hold ends the shortcut."""
+    notes = session.info.get(_NEW_CASES)
+    if not notes:
+        return
+    for record in records:
+        key = _RECORD_KIND.get(type(record))
+        note = notes.get(getattr(record, "case_id", None)) if key else None
+        if note is not None and note.held is not None:
+            if key not in note.kinds:
+                note.held = None
+            else:
+                note.held[key][record.id] = record
 
 
 @event.listens_for(Session, "after_transaction_end")

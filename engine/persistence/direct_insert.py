@@ -16,6 +16,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.interfaces import MANYTOONE
 
+from engine.persistence.audit_state import hold_inserted
 from engine.persistence.guards import check_storable
 
 
@@ -24,7 +25,8 @@ def insert_new(session: Session, groups: Sequence[Sequence[object]]) -> None:
     given: the objects of a group are of one class, and every object they refer to (a many-to-one relationship they
     hold) is persistent already or in an earlier group. Each row has the object's values, the column's default
     where it has none, its new primary key and, for a versioned class, the first version; the objects then join
-    the session as persistent and clean. The text checks a flush makes (`guards`) are made first."""
+    the session as persistent and clean. The text checks a flush makes (`guards`) are made first, and a new case's
+    note (`audit_state.new_case_records`) holds its records inserted here as it holds those a flush inserts."""
     for group in groups:
         for record in group:
             check_storable(record)
@@ -48,6 +50,7 @@ def insert_new(session: Session, groups: Sequence[Sequence[object]]) -> None:
     for group in groups:
         for record in group:
             session.add(record)
+    hold_inserted(session, [record for group in groups for record in group])  # as after a flush
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import GongkaiError, RuleViolation
 from engine.persistence.audit import record_event, utcnow
+from engine.persistence.direct_insert import insert_new
 from engine.persistence.models import Agency, Case, Job, Letter, User
 from engine.persistence.numbering import LETTER, format_number, next_number
 from engine.services import jobs
@@ -121,8 +122,7 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
                     data_snapshot=snapshot, wording_version=wording_version,
                     signed_by_id=actor.id if signed else None,
                     signing_key_id=identity[0].id if identity else None, created_at=now)
-    session.add(letter)
-    session.flush()
+    insert_new(session, [[letter]])  # its id for the event; what else is pending is flushed with the event
     if letter.doc_number:
         refresh_search_text(session, case)  # the 文号 a caller or a 复议机关 quotes finds the case
     changes = {"letter_id": letter.id, "type": letter_type, "doc_number": letter.doc_number,

@@ -110,3 +110,21 @@ def test_objects_already_in_the_session_or_referring_to_unwritten_rows_are_refus
         insert_new(session, [[applicant]])
     with pytest.raises(ValueError, match="different classes"):
         insert_new(session, [[Applicant(agency_id=agency.id, kind="NATURAL", name="李四"), case]])
+
+
+def test_a_record_inserted_for_a_new_case_is_held_by_its_note_as_after_a_flush(session, agency):
+    """The state of a case registered in this action is taken from the session's objects: a letter `insert_new`
+    writes for it must be among them, or the events' digests would leave it out."""
+    from engine.persistence import audit_state
+    from engine.persistence.models import Letter
+
+    applicant, case = _new_case(agency, "直接-6", 1)
+    insert_new(session, [[applicant], [case], case.items])
+    with audit_state.new_case_records(session, case.id, may_hold=("items", "letters"), holding={"items": case.items}):
+        letter = Letter(case_id=case.id, letter_type="receipt", issued_on=MON, pdf=b"", sha256="", size_bytes=0,
+                        template_version="t1", data_snapshot={}, created_at=NOW)
+        insert_new(session, [[letter]])
+        assert _statements(session, lambda: audit_state.case_states(session, [case.id])) == []  # not read …
+        quick = audit_state.case_states(session, [case.id])[case.id]
+    assert [row[0] for row in quick["letters"]] == [letter.id]
+    assert audit_state.case_states(session, [case.id])[case.id] == quick  # … and what a full read gives
