@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 
 from sqlalchemy import insert, inspect
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.interfaces import MANYTOONE
 
 from engine.persistence.audit_state import hold_inserted
@@ -44,13 +44,14 @@ def insert_new(session: Session, groups: Sequence[Sequence[object]]) -> None:
         key_name = mapper.primary_key[0].key
         for record, key in zip(group, keys, strict=True):
             inspect(record).dict[key_name] = key
-    for group in groups:
-        for record in group:
-            make_transient_to_detached(record)
-    for group in groups:
-        for record in group:
-            session.add(record)
-    hold_inserted(session, [record for group in groups for record in group])  # as after a flush
+    records = [record for group in groups for record in group]
+    for record in records:
+        session.add(record)
+    # What the end of a flush does with the objects it inserted: identity keys, every value committed (nothing left
+    # to write), and the transaction told they are new, so a rollback takes them out of the session again (SQLite
+    # may hand the same keys to later rows). Private to SQLAlchemy; pinned by tests/integration/test_direct_insert.py.
+    session._register_persistent({inspect(record) for record in records})
+    hold_inserted(session, records)  # as after a flush
 
 
 @functools.cache

@@ -128,3 +128,21 @@ def test_a_record_inserted_for_a_new_case_is_held_by_its_note_as_after_a_flush(s
         quick = audit_state.case_states(session, [case.id])[case.id]
     assert [row[0] for row in quick["letters"]] == [letter.id]
     assert audit_state.case_states(session, [case.id])[case.id] == quick  # … and what a full read gives
+
+
+def test_a_rollback_leaves_the_objects_out_of_the_session_as_after_a_flush(session, agency):
+    """An action that fails after inserting (a receipt that cannot render) rolls back: the objects leave the session
+    as flushed ones do, so a later row that gets the same key (SQLite reuses it) is not taken for them."""
+    applicant, case = _new_case(agency, "直接-7", 1)
+    flushed_applicant, flushed = _new_case(agency, "直接-8", 1)
+    session.commit()
+    insert_new(session, [[applicant], [case], case.items])
+    session.add(flushed)
+    session.flush()
+    session.rollback()
+    for record in (applicant, case, *case.items, flushed_applicant, flushed, *flushed.items):
+        assert record not in session and inspect(record).transient
+    again_applicant, again = _new_case(agency, "直接-7", 1)
+    insert_new(session, [[again_applicant], [again], again.items])
+    session.flush()
+    assert session.get(Case, again.id) is again
