@@ -9,6 +9,25 @@ from engine.services import ApplicantForm, ExemptionForm, ItemDecision, Registra
 from letters.assets import default_assets
 from webui.letters_adapter import render_with
 
+
+def sql_statements(session, action) -> list[str]:
+    """The SQL statements `action()` sends on the session's connection, in order."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(bind, "before_cursor_execute", note)
+    return seen
+
+
 # The renderer the web, API and CLI inject: the default fonts, signing with the agency's key when it has one.
 render = render_with(default_assets())
 

@@ -6,30 +6,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import inspect, select
 
 from engine.errors import InvalidInput
 from engine.persistence.direct_insert import insert_new
 from engine.persistence.models import Applicant, Case, CaseItem
 
+from .helpers_cases import sql_statements
+
 MON = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def _statements(session, action) -> list[str]:
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    bind = session.connection()
-    sa_event.listen(bind, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        sa_event.remove(bind, "before_cursor_execute", note)
-    return seen
+_statements = sql_statements
 
 
 def _new_case(agency, reg_no: str, n_items: int, *, name: str = "张三") -> tuple[Applicant, Case]:

@@ -16,7 +16,7 @@ from engine.persistence import audit_state
 from engine.persistence.models import AuditEvent, Upload
 from engine.services.uploads import UploadedFile, attach
 
-from .helpers_cases import registration, render
+from .helpers_cases import registration, render, sql_statements
 
 MON = date(2026, 3, 2)
 KINDS = ("items", "uploads", "letters")
@@ -35,22 +35,7 @@ def _note(session, case_id: int):
     return session.info[audit_state._NEW_CASES][case_id]
 
 
-def _statements(session, action) -> list[str]:
-    """The SQL statements `action()` sends, in order."""
-    from sqlalchemy import event as sa_event
-
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    bind = session.connection()
-    sa_event.listen(bind, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        sa_event.remove(bind, "before_cursor_execute", note)
-    return seen
+_statements = sql_statements
 
 
 def _reads(session, action) -> int:

@@ -27,7 +27,7 @@ from webui.letters_adapter import render_pending
 from ..conftest import PG_URL
 from . import test_web_support
 from .api_harness import api_app_fixture, api_fixture, tokens_fixture  # noqa: F401
-from .helpers_cases import registration, render
+from .helpers_cases import registration, render, sql_statements
 
 MON = date(2026, 3, 2)
 web_app = test_web_support.web_app
@@ -400,19 +400,7 @@ STATEMENTS_UNDER_THE_COUNTER_LOCK = {"sqlite": {False: 8, True: 9}, "postgresql"
 
 def _statements_around_the_counter(session, register) -> tuple[list[str], list[str]]:
     """The statements `register` sends before the number counter is locked, and from that lock on."""
-    from sqlalchemy import event as sa_event
-
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(" ".join(statement.split()))
-
-    bind = session.connection()
-    sa_event.listen(bind, "before_cursor_execute", note)
-    try:
-        register()
-    finally:
-        sa_event.remove(bind, "before_cursor_execute", note)
+    seen = [" ".join(statement.split()) for statement in sql_statements(session, register)]
     first = next(i for i, s in enumerate(seen) if "UPDATE number_sequences" in s)
     return seen[:first], seen[first:]
 
