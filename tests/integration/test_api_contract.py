@@ -375,3 +375,23 @@ def test_the_docs_page_lists_every_operation_without_any_outside_asset(api_app):
         for op in methods.values():
             assert op["summary"] in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_a_token_is_live_only_while_unrevoked_and_its_user_active(session, users):
+    """The lookup every API request makes: the token's scope and personal-data right and its user (with the
+    agency), none for an unknown or revoked token or a deactivated user."""
+    from engine.services.accounts import token_row
+
+    token = create_token(session, users["clerk"], "窗口", scope="read", personal_data=True)
+    session.commit()
+    live = token_row(session, token)
+    assert (live.scope, live.personal_data, live.user) == ("read", True, users["clerk"])
+    assert live.user.agency is users["clerk"].agency
+    assert token_row(session, token + "x") is None
+    users["clerk"].active = False
+    session.commit()
+    assert token_row(session, token) is None
+    users["clerk"].active = True
+    revoke_token(session, live.id, actor=users["admin"])
+    session.commit()
+    assert token_row(session, token) is None
