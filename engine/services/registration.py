@@ -307,8 +307,9 @@ def _number_case(session: Session, case: Case, agency: Agency, letters: list[Let
     # the commit's flush to look at again.
     set_committed_value(case, "reg_no", reg_no)
     set_committed_value(case, "reg_seq", seq)
-    # No version bump: no other transaction can see the case yet, so nobody holds an earlier version (and a caller's
-    # answer made before the number, `register_request(answer=…)`, names the version the case keeps).
+    # The number bumps no version: no other transaction can see the case yet, so nobody holds an earlier version (and
+    # a caller's answer made before the number, `register_request(answer=…)`, names the version the case keeps). The
+    # confirmation's bump, held back with its other changes, is among `unwritten`.
     numbered = {"reg_no": reg_no, "reg_seq": seq,
                 "search_text": search_text_of(session, case, letters=letters)}  # its only letters: what it issued
     row = {**unwritten, **numbered}
