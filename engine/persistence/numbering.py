@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,11 +31,8 @@ def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, coun
     queue on it. Only when the row is missing (the year's first number) is it created (insert … on conflict do
     nothing) and advanced then: one statement per number otherwise.
     """
-    advance = (update(NumberSequence)
-               .where(NumberSequence.agency_id == agency_id, NumberSequence.kind == kind, NumberSequence.year == year)
-               .values(last_value=NumberSequence.last_value + count)
-               .returning(NumberSequence.last_value))
-    last = session.execute(advance).scalar_one_or_none()
+    advance = {"number_agency": agency_id, "number_kind": kind, "number_year": year, "number_count": count}
+    last = session.execute(_ADVANCE, advance).scalar_one_or_none()
     if last is None:  # the year's first number: create the counter (a concurrent creator wins, we wait for it)
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -44,8 +41,17 @@ def reserve_numbers(session: Session, agency_id: int, kind: str, year: int, coun
             .values(agency_id=agency_id, kind=kind, year=year, last_value=0)
             .on_conflict_do_nothing(index_elements=["agency_id", "kind", "year"])
         )
-        last = session.execute(advance).scalar_one()
+        last = session.execute(_ADVANCE, advance).scalar_one()
     return last - count + 1
+
+
+# The counter's advance, built once; its parameters are named apart from every column (an UPDATE takes a parameter
+# named after one of its columns as a value to set).
+_ADVANCE = (update(NumberSequence)
+            .where(NumberSequence.agency_id == bindparam("number_agency"),
+                   NumberSequence.kind == bindparam("number_kind"), NumberSequence.year == bindparam("number_year"))
+            .values(last_value=NumberSequence.last_value + bindparam("number_count", type_=Integer))
+            .returning(NumberSequence.last_value))
 
 
 def next_number_and_chain_head(session: Session, agency_id: int, kind: str, year: int) -> tuple[int, ChainHead]:
@@ -56,22 +62,15 @@ def next_number_and_chain_head(session: Session, agency_id: int, kind: str, year
     number, and other databases, take them one after the other."""
     if session.get_bind().dialect.name == "postgresql":
         row = session.connection().execute(_NUMBER_AND_HEAD, {"number_agency": agency_id, "number_kind": kind,
-                                                              "number_year": year}).first()
+                                                              "number_year": year, "number_count": 1}).first()
         if row is not None:
             return row[0], ChainHead(session, agency_id, locked=(row[1], row[2]))
     number = next_number(session, agency_id, kind, year)
     return number, ChainHead(session, agency_id)
 
 
-# Parameters named apart from every column: an UPDATE takes a parameter named after one of its columns as a value to
-# set.
-_COUNTER = (update(NumberSequence)
-            .where(NumberSequence.agency_id == bindparam("number_agency"),
-                   NumberSequence.kind == bindparam("number_kind"), NumberSequence.year == bindparam("number_year"))
-            .values(last_value=NumberSequence.last_value + 1)
-            .returning(NumberSequence.last_value)
-            .cte("counter"))
-# Built once: it runs while the agency's registrations queue on the counter.
+_COUNTER = _ADVANCE.cte("counter")
+# Built once: it runs while the agency's registrations queue on the counter (with `number_count` 1).
 _NUMBER_AND_HEAD = (select(_COUNTER.c.last_value, Agency.audit_seq, Agency.audit_head_hash)
                     .join_from(_COUNTER, Agency, Agency.id == bindparam("number_agency"))
                     .with_for_update(of=Agency, key_share=True))
