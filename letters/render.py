@@ -16,13 +16,15 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
-from letters import fields, wording
+from letters import fields, font_data, wording
 from letters.assets import ASSETS_DIR, AssetConfig, default_assets, font_css, issue_problems
 from letters.catalogue import LETTER_TYPES, TEMPLATES_DIR, LetterSpec
 from letters.errors import LetterDataError, LetterRenderError
 from letters.fetcher import AssetFetcher
 from letters.missing_glyphs import draw_missing_as_geta
 from letters.seal import SEAL_SIZE_PT, SealBox
+
+font_data.install()  # a face's file is copied only if WeasyPrint reads the copy (a third of a letter's render)
 
 # Pango's font map is shared by every render of a configuration and is not safe across threads.
 _RENDER_LOCK = threading.Lock()
