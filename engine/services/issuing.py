@@ -132,7 +132,6 @@ def issue_letter(session: Session, case: Case, letter_type: str, build: Callable
         changes["rendering"] = "pending"  # its hash is recorded by the `render_letter` event
         signing = identity[1] if identity else None
         jobs.enqueue(session, RENDER_JOB, agency_id=case.agency_id, requested_by=getattr(actor, "username", ""),
-                     flush=False,  # written with the event's flush below
                      dedupe_key=f"{RENDER_JOB}:{letter.id}", letter_id=letter.id,
                      signer_role=signing.signer_role if signing else "",
                      agency_name=signing.agency_name if signing else agency.name)
