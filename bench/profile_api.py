@@ -9,7 +9,8 @@ The database is one `bench/generate_cases.py` made (its `bench_clerk` registers 
 first: each `register` run adds cases). `--first N` numbers the applicants registered (`申请人N`…): a number used
 before finds them again as earlier requests. To compare two versions of the code, run this file of each checkout
 in turn (`git worktree add /tmp/old REV`), several times alternately: the figures of one run vary by 10–20 %.
-`--profile SORT` prints cProfile's table (CPU time) of the timed calls, sorted by SORT.
+`--profile SORT` prints cProfile's table (CPU time) of the timed calls, sorted by SORT; `--statements CHARS` the last
+call's SQL, each statement cut to CHARS characters.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--calls", type=int, default=None, help="timed calls (300 registrations, 3,000 reads)")
     parser.add_argument("--first", type=int, default=None, help="first applicant number (default: from the clock)")
+    parser.add_argument("--statements", type=int, metavar="CHARS", default=0,
+                        help="print the last call's SQL statements, each cut to CHARS characters")
     parser.add_argument("--profile", metavar="SORT", help="print cProfile's table sorted by SORT (e.g. cumulative)")
     args = parser.parse_args()
     calls = args.calls or (300 if args.call == "register" else 3000)
@@ -77,8 +80,13 @@ def main() -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {_token(args.database_url)}"}
     statements = [0]
-    event.listen(app.extensions["gongkai_db"][0], "before_cursor_execute", lambda *_a: statements.__setitem__(
-        0, statements[0] + 1))
+    last_call: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        statements[0] += 1
+        last_call.append(" ".join(statement.split()))
+
+    event.listen(app.extensions["gongkai_db"][0], "before_cursor_execute", count)
 
     if args.call == "register":
         first = args.first if args.first is not None else int(time.time() * 1000) % 10**8
@@ -103,6 +111,7 @@ def main() -> None:
     if profile:
         profile.enable()
     for n in range(calls):
+        last_call.clear()
         response, expected = call(n)
         if response.status_code != expected:
             sys.exit(f"{args.call}: {response.status_code} {response.get_data(as_text=True)[:300]}")
@@ -112,6 +121,9 @@ def main() -> None:
     server = _postgres_cpu_ms() - server_before
     print(f"{args.call}: {calls} calls; per call CPU {cpu * 1000 / calls:.2f} ms, wall {wall * 1000 / calls:.2f} ms, "
           f"{statements[0] / calls:.1f} statements, PostgreSQL CPU {server / calls:.2f} ms")
+    if args.statements:
+        for number, statement in enumerate(last_call, 1):
+            print(f"{number:3d}. {statement[:args.statements]}")
     if profile:
         pstats.Stats(profile).sort_stats(args.profile).print_stats(60)
 
