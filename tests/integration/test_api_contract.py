@@ -68,6 +68,28 @@ def test_a_signed_in_browser_session_does_not_authenticate_the_api(db_url, agenc
     assert client.get("/api/v1/cases").status_code == 401
 
 
+def test_a_token_call_neither_reads_nor_writes_the_cookie_session_and_the_pages_still_do(db_url, agency, users,
+                                                                                       tokens):
+    app = make_app(db_url, WTF_CSRF_ENABLED=False)
+    if "auth.login" not in app.view_functions:
+        pytest.skip("the web login is not part of this app")
+    client = app.test_client()
+    login = client.post("/login", data={"username": "clerk", "password": PASSWORD})
+    assert login.status_code == 302 and "gongkai_session=" in login.headers.get("Set-Cookie", "")
+    headers = {"Authorization": f"Bearer {tokens['clerk']}"}
+    read = client.get("/api/v1/me", headers=headers)
+    assert read.status_code == 200 and "Set-Cookie" not in read.headers
+    write = client.post("/api/v1/cases", json=online_registration(), headers=headers)
+    assert write.status_code == 201 and "Set-Cookie" not in write.headers
+    assert client.get("/").status_code == 200  # the page session was left as it was: still signed in
+    cookie = {"Cookie": login.headers["Set-Cookie"].split(";")[0]}
+    interface = app.session_interface
+    with app.test_request_context("/api/v1/me", headers=cookie) as api_call:
+        assert interface.is_null_session(interface.open_session(app, api_call.request))  # not even unsigned
+    with app.test_request_context("/", headers=cookie) as page:
+        assert interface.open_session(app, page.request).get("_user_id")
+
+
 def test_a_write_with_a_token_needs_no_csrf_token_even_when_csrf_is_on(db_url, agency, users, tokens):
     app = make_app(db_url, WTF_CSRF_ENABLED=True)
     client = ApiClient(app.test_client(), tokens["clerk"])
