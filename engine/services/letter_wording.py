@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.persistence.audit import record_event, utcnow
+from engine.persistence.direct_read import core_rows
 from engine.persistence.models import Agency, LetterWording, User
 
 BUILT_IN_VERSION = 0  # the templates' own wording, before an agency saves any version
@@ -85,9 +86,18 @@ def _active_row(session: Session, agency_id: int, letter_type: str) -> LetterWor
     return session.scalar(_ACTIVE, {"agency_id": agency_id, "letter_type": letter_type})
 
 
+# What a letter's data takes of it, read with Core (`direct_read`): every letter issued asks, most often of an
+# agency that has not reworded that letter.
+_WORDINGS = LetterWording.__table__
+_ACTIVE_VERSION = select(_WORDINGS.c.version, _WORDINGS.c.slots).where(
+    _WORDINGS.c.agency_id == bindparam("agency_id"), _WORDINGS.c.letter_type == bindparam("letter_type"),
+    _WORDINGS.c.active.is_(True))
+
+
 def letter_wording(session: Session, agency_id: int, letter_type: str) -> dict | None:
     """The `wording` part of a letter's data: the active version and its slots, or None for the built-in wording."""
-    row = _active_row(session, agency_id, letter_type)
+    row = core_rows(session, _ACTIVE_VERSION, {"agency_id": agency_id, "letter_type": letter_type},
+                    reads=(LetterWording,)).first()
     return {"version": row.version, "slots": dict(row.slots)} if row is not None else None
 
 

@@ -14,24 +14,27 @@ from sqlalchemy.orm import Session
 
 from engine.errors import PeriodLocked
 from engine.persistence.audit import record_event
+from engine.persistence.direct_read import core_rows
 from engine.persistence.models import PublishedReport
 
 OVERRIDE_ROLE = "admin"
 
 
-# Built once: every registration and every dated action asks.
-_PUBLISHED = select(PublishedReport.year).where(PublishedReport.agency_id == bindparam("agency_id"))
-_PUBLISHED_AMONG = _PUBLISHED.where(PublishedReport.year.in_(bindparam("years", expanding=True)))
+# Built once, and read with Core (`direct_read`): every registration and every dated action asks.
+_REPORTS = PublishedReport.__table__
+_PUBLISHED = select(_REPORTS.c.year).where(_REPORTS.c.agency_id == bindparam("agency_id"))
+_PUBLISHED_AMONG = _PUBLISHED.where(_REPORTS.c.year.in_(bindparam("years", expanding=True)))
 
 
 def locked_years(session: Session, agency_id: int, years: Iterable[int] | None = None) -> set[int]:
     """The years whose annual report the agency has published (all of them, or those among `years`)."""
     if years is None:
-        return set(session.scalars(_PUBLISHED, {"agency_id": agency_id}))
+        return set(core_rows(session, _PUBLISHED, {"agency_id": agency_id}, reads=(PublishedReport,)).scalars())
     wanted = sorted(set(years))
     if not wanted:
         return set()
-    return set(session.scalars(_PUBLISHED_AMONG, {"agency_id": agency_id, "years": wanted}))
+    return set(core_rows(session, _PUBLISHED_AMONG, {"agency_id": agency_id, "years": wanted},
+                         reads=(PublishedReport,)).scalars())
 
 
 def lock_message(year: int) -> str:

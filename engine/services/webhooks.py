@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, object_session
 from engine.errors import InvalidInput, NotFound
 from engine.persistence.audit import jsonable, record_event, utcnow
 from engine.persistence.db import session_factory
+from engine.persistence.direct_read import has_unwritten
 from engine.persistence.models import Agency, Job, WebhookDelivery, WebhookEndpoint
 from engine.rules.text_input import has_control_characters
 from engine.services.case_events import CaseEvent, prepares, subscribe
@@ -248,7 +249,7 @@ class Target(NamedTuple):
 # The agency's active endpoints as this transaction read them: (transaction, {agency id: targets}).
 _TARGETS = "gongkai_webhook_targets"
 _ENDPOINTS = WebhookEndpoint.__table__
-# A Core query, not the ORM's: every registration asks and most agencies have no endpoint, and loading nothing
+# A Core query (`direct_read`): every registration asks and most agencies have no endpoint; loading nothing
 # through the ORM cost a twentieth of the request.
 _ACTIVE_TARGETS = (select(_ENDPOINTS.c.id, _ENDPOINTS.c.events)
                    .where(_ENDPOINTS.c.agency_id == bindparam("agency_id"), _ENDPOINTS.c.active.is_(True))
@@ -260,15 +261,14 @@ def _targets(session: Session, agency_id: int) -> list[Target]:
     registration two stage changes), each told while the agency's chain head is locked. An endpoint the session
     writes (added, switched, deleted: `_forget_targets`) or has yet to write makes the next event read them again;
     one it has yet to write is written first, as the ORM's autoflush would before a query."""
-    if session.autoflush and any(isinstance(o, WebhookEndpoint)
-                                 for o in (*session.new, *session.dirty, *session.deleted)):
+    if session.autoflush and has_unwritten(session, (WebhookEndpoint,)):
         session.flush()
     transaction = session.get_transaction()
     known = session.info.get(_TARGETS)
     if known is None or known[0] is not transaction:
         known = session.info[_TARGETS] = (transaction, {})
     if agency_id not in known[1]:
-        rows = session.connection().execute(_ACTIVE_TARGETS, {"agency_id": agency_id})
+        rows = session.connection().execute(_ACTIVE_TARGETS, {"agency_id": agency_id})  # flushed above
         known[1][agency_id] = [Target(row.id, list(row.events or [])) for row in rows]
     return known[1][agency_id]
 
