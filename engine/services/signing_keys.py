@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.config import load_settings
 from engine.errors import InvalidInput, RuleViolation
 from engine.persistence.audit import record_event
+from engine.persistence.direct_read import core_rows
 from engine.persistence.models import Agency, SigningKey, User
 from engine.rules.vocabulary import ROLE_LABELS
 
@@ -95,7 +96,7 @@ def _encrypt(private_key_der: bytes, agency_id: int, fingerprint: str) -> tuple[
     return nonce + AESGCM(key).encrypt(nonce, private_key_der, _associated_data(agency_id, fingerprint)), key_id
 
 
-def _decrypt(row: SigningKey) -> bytes:
+def _decrypt(row: SigningKey | Row) -> bytes:
     key, key_id = _encryption_key()
     if key_id != row.encryption_key_id:
         raise RuleViolation("签名私钥无法解密：当前配置的 GONGKAI_SIGNING_KEY_SECRET 与加密该私钥时不同")
@@ -206,6 +207,16 @@ def active_signing_key(session: Session, agency_id: int) -> SigningKey | None:
     return session.scalar(_ACTIVE, {"agency_id": agency_id})
 
 
+# What issuing a letter reads of the active key, as a Core row (`direct_read`): every letter issued asks, and loading
+# the key as an entity cost more than the query.
+_KEYS = SigningKey.__table__
+_ACTIVE_IDENTITY = (select(_KEYS.c.id, _KEYS.c.agency_id, _KEYS.c.fingerprint_sha256, _KEYS.c.not_before,
+                           _KEYS.c.not_after, _KEYS.c.certificate_der, _KEYS.c.chain_der,
+                           _KEYS.c.encrypted_private_key, _KEYS.c.encryption_key_id)
+                    .where(_KEYS.c.agency_id == bindparam("agency_id"), _KEYS.c.retired_at.is_(None))
+                    .order_by(_KEYS.c.id.desc()).limit(1))
+
+
 @dataclass(frozen=True)
 class RegisteredSigner:
     """Whose key a certificate is in this system's registry: what a verification page can add to the PDF's word."""
@@ -227,10 +238,11 @@ def registered_signer(session: Session, fingerprint: str) -> RegisteredSigner | 
 
 
 def signing_request(session: Session, agency: Agency, actor: User, *, signs_reply: bool, now: datetime,
-                    today: date) -> tuple[SigningKey, SigningRequest] | None:
-    """The agency's active identity, decrypted, for one letter; None when it has none (then only the reply, which
-    must be signed, is refused). An expired certificate is refused rather than used."""
-    row = active_signing_key(session, agency.id)
+                    today: date) -> tuple[Row, SigningRequest] | None:
+    """The agency's active identity, decrypted, for one letter (with the key's row: its id, fingerprint and
+    validity); None when it has none (then only the reply, which must be signed, is refused). An expired
+    certificate is refused rather than used."""
+    row = core_rows(session, _ACTIVE_IDENTITY, {"agency_id": agency.id}, reads=(SigningKey,)).first()
     if row is None:
         if signs_reply:
             raise RuleViolation("本机关尚未配置文书签名证书，不能签发：请管理员导入证书（gongkai agency signing-key "

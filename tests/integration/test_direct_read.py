@@ -68,3 +68,15 @@ def test_webhook_targets_are_read_again_after_an_endpoint_the_transaction_change
     endpoint.active = False
     assert _targets(session, agency.id) == []
 
+
+
+def test_the_signing_identity_is_the_key_the_transaction_left_active(session, agency, users):
+    from engine.services.signing_keys import active_signing_key, signing_request
+
+    now = datetime.now(UTC)
+    key = active_signing_key(session, agency.id)
+    row, request = signing_request(session, agency, users["clerk"], signs_reply=False, now=now, today=now.date())
+    assert (row.id, row.fingerprint_sha256) == (key.id, key.fingerprint_sha256)
+    assert request.certificate_der == key.certificate_der and request.private_key_der
+    key.retired_at = now  # retired, not written yet
+    assert signing_request(session, agency, users["clerk"], signs_reply=False, now=now, today=now.date()) is None
