@@ -3,16 +3,16 @@
 For every document it writes, WeasyPrint 70 builds one `weasyprint.pdf.fonts.Font` per face the text uses, and its
 constructor copies the face's whole file into a Python bytes object (`get_hb_object_data(hb_face)`). With HarfBuzz's
 subsetter, the path WeasyPrint takes since version 63, that copy is never read: `_harfbuzz_subset` subsets the face
-itself and replaces the copy by the subset's bytes. A letter is set in CJK faces of 16 to 20 MB (Noto CJK, Fandol), so a
-one-page receipt copied some 60 MB and spent about a third of its rendering doing it (cProfile and py-spy: `FFI.unpack`
-under `Font.__init__`, 31 % of a warm receipt).
+itself and replaces the copy by the subset's bytes. A letter is set in CJK faces of 4 to 27 MB (the Fandol faces,
+Noto Serif CJK's bold collection for the title), so a one-page receipt copied tens of megabytes and spent about a
+third of its rendering doing it (py-spy: `FFI.unpack` under `Font.__init__`, 31 % of a warm receipt).
 
 `install()` makes the copy lazy: the module's `get_hb_object_data`, called with a face alone, returns a `FaceData`
 that holds the face (which keeps it alive) and copies its bytes the first time `Font.file_content` is read — by
 fontTools' subsetter (without HarfBuzz-Subset), a variable font's instancer, the colour-glyph path, or the font stream
 of a font that could not be subset. Every read goes through the property, so each of those paths sees the same bytes
 as before; only an unread copy is not made. The PDF is byte for byte the one WeasyPrint writes without this
-(`tests/unit/test_font_data.py` compares them).
+(`tests/integration/test_font_data.py` compares them).
 
 The class WeasyPrint defines is patched, so the patch checks the shape it relies on and leaves WeasyPrint alone if a
 version has changed it (`installed()` says whether it took).
@@ -30,14 +30,14 @@ class FaceData:
     """The bytes of a HarfBuzz face's file, not copied yet. Holds the face (a cffi object whose finalizer releases it),
     so the face lives until the bytes are copied or no longer wanted."""
 
-    __slots__ = ("_face", "_copy", "_read")
+    __slots__ = ("_face", "_copy", "_length")
 
-    def __init__(self, face, copy, read) -> None:
-        self._face, self._copy, self._read = face, copy, read
+    def __init__(self, face, copy, length) -> None:
+        self._face, self._copy, self._length = face, copy, length
 
     def __bool__(self) -> bool:
         """What the copy's truth value would be (None or b"" are false), without copying: the blob's length."""
-        return self._read(self._face) > 0
+        return self._length(self._face) > 0
 
     def bytes(self) -> bytes | None:
         return self._copy(self._face)
