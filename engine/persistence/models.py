@@ -722,7 +722,7 @@ class Job(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True, index=True)
     requested_by: Mapped[str] = mapped_column(String(60), default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
-    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # ix_jobs_state_id
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -741,7 +741,9 @@ class Job(Base):
     # Backoff: a queued job that failed is not run again before this (None: at once).
     run_after: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state_valid"),)
+    # By state, in queue order: the oldest queued job is the first entry (`jobs.next_queued`), not a sort of them all.
+    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state_valid"),
+                      Index("ix_jobs_state_id", "state", "id"))
 
 
 class JobResultChunk(Base):

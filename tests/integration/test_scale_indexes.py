@@ -212,3 +212,21 @@ def test_letters_to_deliver_looks_up_superseding_letters_by_index_when_none_are_
         session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(row[0] for row in bind.exec_driver_sql("EXPLAIN " + statement, parameters))
         assert "Seq Scan on letters letters_1" not in plan, plan
+
+
+def test_the_oldest_queued_job_is_read_from_the_state_index_in_queue_order(session):
+    """A burst of registrations leaves a render job each: the runner takes the oldest without sorting them all."""
+    from engine.services import jobs
+
+    assert _indexes(session, "jobs")["ix_jobs_state_id"] == ["state", "id"]
+    assert "ix_jobs_state" not in _indexes(session, "jobs")
+    queued = [jobs.enqueue(session, "purge_finished_jobs", requested_by="test").id for _ in range(60)]
+    for job_id in queued[:20]:
+        session.execute(text("UPDATE jobs SET state = 'done' WHERE id = :i"), {"i": job_id})
+    session.execute(text("ANALYZE" if session.get_bind().dialect.name == "postgresql" else "ANALYZE jobs"))
+    assert jobs.next_queued(session) == queued[20]
+    plan = _plan(session, "SELECT id FROM jobs WHERE state = :s AND attempts < max_attempts "
+                          "AND (run_after IS NULL OR run_after <= :now) ORDER BY id LIMIT 1",
+                 {"s": "queued", "now": "2100-01-01"})
+    assert "ix_jobs_state_id" in plan, plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
