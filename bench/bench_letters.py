@@ -25,28 +25,23 @@ letter = render_letter("reply", sample_data()["reply"])
 print(json.dumps({"seconds": time.perf_counter() - started, "pages": letter.page_count}))
 """
 
-# The reference for the warm render: the same letter in a process where WeasyPrint copies each face's whole file
-# for every document, as it does without `letters.font_data` (the library doing the same work).
+# The reference for the warm render: the same measurement in a process where WeasyPrint copies each face's whole
+# file for every document, as it does without `letters.font_data` (the library doing the same work).
 EAGER_WARM_RENDER = """
-import json, statistics, time
+import json, statistics, sys
+sys.path.insert(0, sys.argv[1])
 import letters.font_data
 letters.font_data.install = lambda: False
-from letters import render_letter, sample_data
-data = sample_data()["reply"]
-for _ in range(3):
-    render_letter("reply", data)
-timings = []
-for _ in range(RUNS):
-    started = time.perf_counter()
-    render_letter("reply", data)
-    timings.append(time.perf_counter() - started)
+from bench.bench_letters import warm_render_seconds
+timings, _pdf, _pages = warm_render_seconds()
 print(json.dumps({"median": statistics.median(timings), "installed": letters.font_data.installed()}))
 """
 
 
 def eager_copy_median_seconds() -> float:
     """The warm reply's median render with WeasyPrint's own copy of every face's file (the reference)."""
-    result = subprocess.run([sys.executable, "-W", "ignore", "-c", EAGER_WARM_RENDER.replace("RUNS", str(WARM_RUNS))],
+    root = str(Path(__file__).resolve().parent.parent)
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", EAGER_WARM_RENDER, root],
                             capture_output=True, text=True, check=True)
     answer = json.loads(result.stdout)
     assert not answer["installed"]

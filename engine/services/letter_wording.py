@@ -76,28 +76,23 @@ def agency_fields(agency: Agency) -> dict[str, str | None]:
             "contact_phone": (agency.settings or {}).get("contact_phone") or None}
 
 
-# Built once: every letter issued asks.
-_ACTIVE = select(LetterWording).where(LetterWording.agency_id == bindparam("agency_id"),
-                                      LetterWording.letter_type == bindparam("letter_type"),
-                                      LetterWording.active.is_(True))
-
-
-def _active_row(session: Session, agency_id: int, letter_type: str) -> LetterWording | None:
-    return session.scalar(_ACTIVE, {"agency_id": agency_id, "letter_type": letter_type})
-
-
-# What a letter's data takes of it, read with Core (`direct_read`): every letter issued asks, most often of an
-# agency that has not reworded that letter.
+# The active version of a letter type's wording, built once and read with Core (`direct_read`): every letter issued
+# asks, most often of an agency that has not reworded that letter.
 _WORDINGS = LetterWording.__table__
 _ACTIVE_VERSION = select(_WORDINGS.c.version, _WORDINGS.c.slots).where(
     _WORDINGS.c.agency_id == bindparam("agency_id"), _WORDINGS.c.letter_type == bindparam("letter_type"),
     _WORDINGS.c.active.is_(True))
 
 
+def _active_row(session: Session, agency_id: int, letter_type: str):
+    """The active version's (version, slots) row, or None for the built-in wording."""
+    return core_rows(session, _ACTIVE_VERSION, {"agency_id": agency_id, "letter_type": letter_type},
+                     reads=(LetterWording,)).first()
+
+
 def letter_wording(session: Session, agency_id: int, letter_type: str) -> dict | None:
     """The `wording` part of a letter's data: the active version and its slots, or None for the built-in wording."""
-    row = core_rows(session, _ACTIVE_VERSION, {"agency_id": agency_id, "letter_type": letter_type},
-                    reads=(LetterWording,)).first()
+    row = _active_row(session, agency_id, letter_type)
     return {"version": row.version, "slots": dict(row.slots)} if row is not None else None
 
 

@@ -198,9 +198,16 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-# Built once: every letter issued asks.
-_ACTIVE = (select(SigningKey).where(SigningKey.agency_id == bindparam("agency_id"), SigningKey.retired_at.is_(None))
-           .order_by(SigningKey.id.desc()).limit(1))
+_KEYS = SigningKey.__table__
+
+
+def _active(*columns):
+    """The agency's active key (the newest not retired), selecting `columns`; built once per use below."""
+    return (select(*columns).where(_KEYS.c.agency_id == bindparam("agency_id"), _KEYS.c.retired_at.is_(None))
+            .order_by(_KEYS.c.id.desc()).limit(1))
+
+
+_ACTIVE = _active(SigningKey)  # the entity: the command line and the pages show the whole key
 
 
 def active_signing_key(session: Session, agency_id: int) -> SigningKey | None:
@@ -209,12 +216,9 @@ def active_signing_key(session: Session, agency_id: int) -> SigningKey | None:
 
 # What issuing a letter reads of the active key, as a Core row (`direct_read`): every letter issued asks, and loading
 # the key as an entity cost more than the query.
-_KEYS = SigningKey.__table__
-_ACTIVE_IDENTITY = (select(_KEYS.c.id, _KEYS.c.agency_id, _KEYS.c.fingerprint_sha256, _KEYS.c.not_before,
-                           _KEYS.c.not_after, _KEYS.c.certificate_der, _KEYS.c.chain_der,
-                           _KEYS.c.encrypted_private_key, _KEYS.c.encryption_key_id)
-                    .where(_KEYS.c.agency_id == bindparam("agency_id"), _KEYS.c.retired_at.is_(None))
-                    .order_by(_KEYS.c.id.desc()).limit(1))
+_ACTIVE_IDENTITY = _active(*(_KEYS.c[name] for name in (
+    "id", "agency_id", "fingerprint_sha256", "not_before", "not_after", "certificate_der", "chain_der",
+    "encrypted_private_key", "encryption_key_id")))
 
 
 @dataclass(frozen=True)

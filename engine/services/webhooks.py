@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, object_session
 from engine.errors import InvalidInput, NotFound
 from engine.persistence.audit import jsonable, record_event, utcnow
 from engine.persistence.db import session_factory
-from engine.persistence.direct_read import has_unwritten
+from engine.persistence.direct_read import flush_unwritten
 from engine.persistence.models import Agency, Job, WebhookDelivery, WebhookEndpoint
 from engine.rules.text_input import has_control_characters
 from engine.services.case_events import CaseEvent, prepares, subscribe
@@ -261,8 +261,7 @@ def _targets(session: Session, agency_id: int) -> list[Target]:
     registration two stage changes), each told while the agency's chain head is locked. An endpoint the session
     writes (added, switched, deleted: `_forget_targets`) or has yet to write makes the next event read them again;
     one it has yet to write is written first, as the ORM's autoflush would before a query."""
-    if session.autoflush and has_unwritten(session, (WebhookEndpoint,)):
-        session.flush()
+    flush_unwritten(session, (WebhookEndpoint,))  # before the cache is checked: the flush may invalidate it
     transaction = session.get_transaction()
     known = session.info.get(_TARGETS)
     if known is None or known[0] is not transaction:
