@@ -11,6 +11,8 @@ SQLite file in a temporary directory (generated every time; the goals are set fo
 - annual report: `engine.services.reports.annual_report` in process, one agency and all agencies (best of 3);
 - API: gunicorn, 2 workers × 8 threads, `--clients` clients: `POST /api/v1/cases` beside the minimal reference app
   (`bench/reference_app.py`: a gap-free number under the same row lock and one insert) in the same database,
+  measured just before and again after the engine's run (the ratio is to their mean; two figures far apart say
+  the machine's speed changed during the run),
   with the background worker (`gongkai worker`, embedded mode) running — warm: it has rendered a receipt before
   the measurement starts — and rendering the receipts meanwhile; the CPU each party spent per registration (web
   workers, PostgreSQL, the background worker, the load client), and how long after the run the last receipt was
@@ -356,10 +358,13 @@ def _worker_ready(engine, worker: subprocess.Popen, register_one, seconds: float
 
 
 def measure_registration(url: str, base: str, headers: dict, clients: int, registrations: int, tmp: Path,
-                         ref_rate: float, ref_p99: float, table: Table, label: str,
-                         worker_nice: int | None = None) -> list[int]:
+                         table: Table, label: str, worker_nice: int | None = None, *,
+                         reference) -> list[int]:
     """`POST /api/v1/cases` from `clients` clients while the background worker runs (the receipts are rendered
-    after each commit by their jobs, on the same two cores), then how long the last receipt took to be frozen."""
+    after each commit by their jobs, on the same two cores), then how long the last receipt took to be frozen.
+    `reference()`, called once every receipt is frozen (the worker idle again): the reference app's (rate, p99)
+    measured before and after this run, so that the ratio is to their mean and a machine whose speed changed
+    during the run shows it in the two figures."""
     engine = dbmod.make_engine(url)
     try:
         with background_worker(url, tmp, worker_nice) as worker:
@@ -392,10 +397,13 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
                     and time.perf_counter() - ended < 900:
                 time.sleep(0.5)
             drained = time.perf_counter() - ended
+        (first_rate, first_p99), (then_rate, then_p99) = reference()
+        ref_rate = (first_rate + then_rate) / 2
         rate, p99 = registrations / wall, percentile(lat, 0.99) * 1000
         table.add(f"API registration, {clients} clients ({label})",
                   f"{rate:.1f}/s, p99 {p99:.0f} ms",
-                  f"reference app {ref_rate:.0f}/s, p99 {ref_p99:.0f} ms → {rate / ref_rate:.2f}×",
+                  f"reference app {first_rate:.0f}/s before, {then_rate:.0f}/s after (p99 {first_p99:.0f}/"
+                  f"{then_p99:.0f} ms) → {rate / ref_rate:.2f}×",
                   f"≥ {REGISTRATION_RATIO_TARGET}×, p99 ≤ {REGISTRATION_P99_TARGET_MS:.0f} ms",
                   rate / ref_rate >= REGISTRATION_RATIO_TARGET and p99 <= REGISTRATION_P99_TARGET_MS)
         table.add(f"… CPU per registration ({label})", "; ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_ms.items()),
@@ -414,20 +422,24 @@ def measure_http(url: str, found: dict, clients: int, registrations: int, tmp: P
                  label: str, worker_nice: int | None = None) -> None:
     token = _token(url)
     settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
-    with ExitStack() as stack:
-        ref = stack.enter_context(gunicorn_server(url, tmp, app="bench.reference_app:create_app()",
-                                                  ready_path="/ping", options=GUNICORN))
-        ref_wall, ref_lat, _ = _hammer(clients, registrations, lambda http, n: _post(
-            http, ref.base + "/cases", json=_body(n), timeout=60).raise_for_status())
-    ref_rate = registrations / ref_wall
+    before = _reference_registrations(url, clients, registrations, tmp)
     with ExitStack() as stack:
         server = stack.enter_context(gunicorn_server(
             url, tmp, app=f"webui.app:create_app({settings!r})", ready_path="/api/v1/openapi.json", secret="bench",
             options=GUNICORN))
         base = server.base + "/api/v1"
         headers = {"Authorization": f"Bearer {token}"}
-        measure_registration(url, base, headers, clients, registrations, tmp, ref_rate,
-                             percentile(ref_lat, 0.99) * 1000, table, label, worker_nice)
+        measure_registration(url, base, headers, clients, registrations, tmp, table, label, worker_nice,
+                             reference=lambda: (before, _reference_registrations(url, clients, registrations, tmp)))
+
+
+def _reference_registrations(url: str, clients: int, registrations: int, tmp: Path) -> tuple[float, float]:
+    """The reference app's registrations per second and p99 (ms) from `clients` clients, alone on the machine."""
+    with gunicorn_server(url, tmp, app="bench.reference_app:create_app()", ready_path="/ping",
+                         options=GUNICORN) as ref:
+        wall, lat, _ = _hammer(clients, registrations, lambda http, n: _post(
+            http, ref.base + "/cases", json=_body(n), timeout=60).raise_for_status())
+    return registrations / wall, percentile(lat, 0.99) * 1000
 
 
 def _worker_rss(base: str) -> list[float]:
