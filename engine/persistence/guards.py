@@ -11,7 +11,7 @@ from sqlalchemy import String, event, inspect
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
-from engine.rules.text_input import has_control_characters
+from engine.rules.text_input import control_characters_message, has_control_characters
 
 # The names people know the columns by (the fallback is the column's own name).
 COLUMN_LABELS = {
@@ -48,7 +48,7 @@ def check_storable(obj) -> None:
         if not isinstance(value, str):
             continue
         if has_control_characters(value):
-            raise InvalidInput(f"{label}含有不允许的控制字符（如空字符），请删除后重新填写", details={"field": key})
+            raise InvalidInput(control_characters_message(label), details={"field": key})
         if length is not None and len(value) > length:
             raise InvalidInput(f"{label}过长（最多 {length} 字）", details={"field": key})
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, PeriodLocked, PermissionDenied, StaleCase
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.models import Agency, AnnualReportContent, PublishedReport, User
+from engine.rules.text_input import has_control_characters
 from engine.rules.vocabulary import ROLE_LABELS
 
 # The six parts of the 2021 format, in order (legal reference §9).
@@ -123,7 +124,7 @@ def clean_text(text: str | None, title: str) -> str:
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in text.split("\n")]
     text = "\n".join(lines).strip("\n")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+    if has_control_characters(text):  # also the bidirectional overrides (engine.rules.text_input)
         raise InvalidInput(f"「{title}」含有不可见的控制字符，请删除后再保存")
     if len(text) > MAX_PART_CHARS:
         raise InvalidInput(f"「{title}」过长（{len(text)} 字，最多 {MAX_PART_CHARS} 字）")

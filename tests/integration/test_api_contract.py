@@ -134,6 +134,7 @@ def test_an_online_request_at_an_agency_that_confirms_by_hand_waits_for_confirma
     ({"applicant": {"kind": "NATURAL", "name": "张" * 201, "phone": "1"}}, "applicant/name"),
     ({"applicant": {"kind": "ALIEN", "name": "张三", "phone": "1"}}, "applicant/kind"),
     ({"applicant": {"kind": "NATURAL", "name": "张\x00三", "phone": "1"}}, "applicant/name"),
+    ({"items": [{"description": "不予\u202e公开"}]}, "items/0/description"),  # a right-to-left override
     ({"items": [{"description": 42}]}, "items/0/description"),
 ])
 def test_every_field_of_a_registration_is_checked(api, change, field):

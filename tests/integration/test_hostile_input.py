@@ -31,6 +31,7 @@ def _page(response) -> str:
     ("name", "张\x00三", "控制字符"),
     ("address", "测试市\x00解放路", "控制字符"),
     ("item_description", "某\x00文件", "控制字符"),
+    ("item_description", "不予\u202e公开", "文字显示方向"),  # a right-to-left override: shown reversed
     ("purpose", "用途\x07", "控制字符"),
     ("phone", "1" * 61, "联系电话过长"),
     ("email", "a" * 115 + "@x.com", "电子邮箱过长"),

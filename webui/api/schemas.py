@@ -46,8 +46,10 @@ FIRST_DAY = date(2008, 1, 1)   # the calendar starts with the year the regulatio
 LAST_DAY = date(2060, 12, 31)  # the calendar's provisional range ends here
 
 # Control characters (other than tab, newline, carriage return) have no place in a letter and PostgreSQL
-# refuses NUL in text; the same pattern is published in the schema so clients know it.
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+# refuses NUL in text; nor have the bidirectional embeddings, overrides and isolates, which make text show in
+# another order than it is stored (engine.rules.text_input). The same pattern is published in the schema so clients
+# know it.
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
