@@ -26,6 +26,7 @@ APPLICANT_FIELDS = {
     "postal_code": _length(Applicant.postal_code),
     "contact_person": _length(Applicant.contact_person),
 }
+REG_NO = _length(Case.reg_no)
 REQUESTED_FORM = _length(Case.requested_form)
 REQUESTED_DELIVERY = _length(Case.requested_delivery)
 ITEM_TOPIC = _length(CaseItem.topic)

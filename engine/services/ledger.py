@@ -25,6 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
+from engine.persistence import limits
 from engine.persistence.audit import record_event, utcnow
 from engine.persistence.audit_state import (
     APPLICANT_FIELDS,
@@ -37,6 +38,7 @@ from engine.persistence.numbering import REGISTRATION, format_number, reserve_nu
 from engine.persistence.search_index import merging_beside, owned_gin_indexes
 from engine.rules.outcomes import APPLICANT_TYPES, TERMINAL_CODES, outcome_by_code_or_label
 from engine.rules.search import case_search_text
+from engine.rules.text_input import text_problem
 from engine.rules.vocabulary import CHANNEL_LABELS
 from engine.services.period_lock import ensure_period_open, lock_message, locked_years
 
@@ -299,6 +301,15 @@ def _validate_row(raw: RawRow, today: date, problems: list[LedgerProblem]) -> Le
     request = _text(raw.values.get("request"))
     if not request:
         problems.append(LedgerProblem(line, "申请内容为空"))
+    reg_no = _text(raw.values.get("reg_no"))
+    # What every other channel refuses (and PostgreSQL too, without naming the line: a NUL, a value longer than
+    # its column), refused here with the line.
+    for field, value, max_len, multiline in (("reg_no", reg_no, limits.REG_NO, False),
+                                             ("applicant", applicant, limits.APPLICANT_FIELDS["name"], False),
+                                             ("request", request, limits.MAX_TEXT, True)):
+        problem = text_problem(value, FIELDS[field], max_len, multiline=multiline)
+        if problem:
+            problems.append(LedgerProblem(line, problem))
 
     received_on = _date_field(raw, "received_on", problems)
     if received_on is None and not _text(raw.values.get("received_on")):
@@ -327,7 +338,7 @@ def _validate_row(raw: RawRow, today: date, problems: list[LedgerProblem]) -> Le
 
     if len(problems) > before:
         return None
-    return LedgerRow(line, _text(raw.values.get("reg_no")), kind, applicant, channel, received_on, request,
+    return LedgerRow(line, reg_no, kind, applicant, channel, received_on, request,
                      finished_on, outcome.code if outcome else None)
 
 

@@ -244,6 +244,21 @@ def test_every_bad_row_is_reported_with_its_line_and_nothing_is_written(session,
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import_ledger")) == 0
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    (",自然人,张\x00三,网络,2025-01-06,内容,,", "申请人含有不允许的控制字符"),
+    (",自然人,张三,网络,2025-01-06,不予\u202e公开,,", "申请内容含有不允许的控制字符"),  # shown reversed
+    (",自然人," + "张" * 201 + ",网络,2025-01-06,内容,,", "申请人过长（最多 200 字，现有 201 字）"),
+    (",自然人,张三,网络,2025-01-06," + "长" * 5001 + ",,", "申请内容过长（最多 5000 字，现有 5001 字）"),
+    ("号" * 81 + ",自然人,张三,网络,2025-01-06,内容,,", "登记编号过长（最多 80 字，现有 81 字）"),
+])
+def test_text_no_other_channel_accepts_is_refused_with_its_line(session, agency, line, message):
+    # Before, SQLite stored it and PostgreSQL failed the whole import without naming the line.
+    with pytest.raises(LedgerRejected) as caught:
+        run_import(session, agency, csv_file(",自然人,甲,网络,2025-01-06,内容,,", line))
+    assert [(p.line, p.message.startswith(message)) for p in caught.value.problems] == [(3, True)]
+    assert count(session, Case) == count(session, Applicant) == 0
+
+
 def test_a_registration_number_already_in_the_agency_is_refused(session, agency):
     run_import(session, agency, csv_file(",自然人,甲,网络,2025-01-06,内容,,"))
 
