@@ -43,11 +43,15 @@ def check_storable(obj) -> None:
     checks of every new or changed object; `direct_insert` checks its rows with it)."""
     state = inspect(obj)
     values = state.dict  # what the object holds: a column it has not loaded was read from the database, not written
+    # The bidirectional controls only in what is being written (a new row, or a value changed since it was loaded):
+    # a stored value from before they were refused must not stop every later change of its row (a case whose
+    # purpose holds one could not take another step), nor can anyone correct it there.
+    written = None if state.key is None else state.committed_state
     for key, label, length in _text_columns(state.mapper):
         value = values.get(key)
         if not isinstance(value, str):
             continue
-        if has_control_characters(value):
+        if has_control_characters(value, bidi=written is None or key in written):
             raise InvalidInput(control_characters_message(label), details={"field": key})
         if length is not None and len(value) > length:
             raise InvalidInput(f"{label}过长（最多 {length} 字）", details={"field": key})

@@ -11,14 +11,20 @@ import re
 # letter's PDF) — text the applicant, the reviewer and a court would read differently. The marks U+200E/U+200F
 # and right-to-left letters themselves are kept.
 BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{BIDI_CONTROLS}]")
-# Single-line fields (names, numbers, phone…) refuse line breaks and tabs too.
-_CONTROL_SINGLE_LINE = re.compile(rf"[\x00-\x1f\x7f-\x9f\ud800-\udfff{BIDI_CONTROLS}]")
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+_CONTROLS_SINGLE_LINE = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"  # single-line fields refuse line breaks and tabs too
+_REFUSED = {  # (multiline, bidi) → the pattern
+    (True, True): re.compile(f"[{_CONTROLS}{BIDI_CONTROLS}]"),
+    (False, True): re.compile(f"[{_CONTROLS_SINGLE_LINE}{BIDI_CONTROLS}]"),
+    (True, False): re.compile(f"[{_CONTROLS}]"),
+    (False, False): re.compile(f"[{_CONTROLS_SINGLE_LINE}]"),
+}
 
 
-def has_control_characters(value: str, *, multiline: bool = True) -> bool:
-    """Whether `value` holds a character refused at input."""
-    return bool((_CONTROL if multiline else _CONTROL_SINGLE_LINE).search(value or ""))
+def has_control_characters(value: str, *, multiline: bool = True, bidi: bool = True) -> bool:
+    """Whether `value` holds a character refused at input. `bidi=False`: the control characters only, not the
+    bidirectional controls (for a value stored before they were refused, `engine.persistence.guards`)."""
+    return bool(_REFUSED[multiline, bidi].search(value or ""))
 
 
 def control_characters_message(label: str) -> str:

@@ -143,6 +143,23 @@ def test_a_control_character_already_stored_does_not_break_the_exports(web_app, 
     assert rows[1][1] == "'=HYPERLINK(\"x\")"
 
 
+def test_a_bidi_override_stored_before_the_rule_does_not_stop_its_case_but_a_new_one_is_refused(session, users):
+    from engine.errors import InvalidInput
+
+    case, _ = h.register(session, users, TODAY)
+    session.execute(text("UPDATE cases SET purpose = :p WHERE id = :c"), {"p": "科研\u202e用途", "c": case.id})
+    session.commit()
+    session.expire_all()
+    case = session.get(Case, case.id)
+    assert "\u202e" in case.purpose  # loaded with the row
+    case.requested_delivery = "邮寄"  # another change of the same row is written
+    session.flush()
+    case.purpose = "新的\u202e用途"
+    with pytest.raises(InvalidInput, match="控制字符"):
+        session.flush()
+    session.rollback()
+
+
 def test_repeated_request_statistics_csv_neutralises_formulas(web_app, session, users):
     for name, number in (("甲", "11010519491231002X"), ("乙", "110105198001010016")):
         h.register(session, users, TODAY, name=name, id_number=number,
