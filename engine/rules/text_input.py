@@ -10,9 +10,12 @@ import re
 # them show in another order than it is stored and read (「U+202E」 turns 「不予公开」 into 「开公予不」 on screen and in a
 # letter's PDF) — text the applicant, the reviewer and a court would read differently. The marks U+200E/U+200F
 # and right-to-left letters themselves are kept.
-BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
-_CONTROLS_SINGLE_LINE = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"  # single-line fields refuse line breaks and tabs too
+# As regular-expression ranges (escapes, not the characters): the API publishes them in its schema's pattern.
+CONTROL_RANGES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+_SURROGATES = r"\ud800-\udfff"
+_CONTROLS = CONTROL_RANGES + _SURROGATES
+_CONTROLS_SINGLE_LINE = r"\x00-\x1f\x7f-\x9f" + _SURROGATES  # single-line fields refuse line breaks and tabs too
 _REFUSED = {  # (multiline, bidi) → the pattern
     (True, True): re.compile(f"[{_CONTROLS}{BIDI_CONTROLS}]"),
     (False, True): re.compile(f"[{_CONTROLS_SINGLE_LINE}{BIDI_CONTROLS}]"),

@@ -27,6 +27,7 @@ from engine.persistence import limits
 from engine.persistence.limits import MAX_ID, MAX_ITEMS, MAX_TEXT
 from engine.rules.exemptions import CHOICE, ELEMENTS, FLAG, GROUND_ARTICLES, REF, Element
 from engine.rules.outcomes import APPLICANT_TYPES, OUTCOME_CODES, REPLY_CODES
+from engine.rules.text_input import BIDI_CONTROLS, CONTROL_RANGES
 from engine.rules.vocabulary import (
     CHALLENGE_KINDS,
     CHALLENGE_RESULTS,
@@ -47,9 +48,9 @@ LAST_DAY = date(2060, 12, 31)  # the calendar's provisional range ends here
 
 # Control characters (other than tab, newline, carriage return) have no place in a letter and PostgreSQL
 # refuses NUL in text; nor have the bidirectional embeddings, overrides and isolates, which make text show in
-# another order than it is stored (engine.rules.text_input). The same pattern is published in the schema so clients
-# know it.
-PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+# another order than it is stored: the ranges engine.rules.text_input refuses (lone surrogates: `_no_surrogates`).
+# The same pattern is published in the schema so clients know it.
+PRINTABLE = f"^[^{CONTROL_RANGES}{BIDI_CONTROLS}]*$"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
