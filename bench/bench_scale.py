@@ -16,7 +16,9 @@ SQLite file in a temporary directory (generated every time; the goals are set fo
   with the background worker (`gongkai worker`, embedded mode) running — warm: it has rendered a receipt before
   the measurement starts — and rendering the receipts meanwhile; the CPU each party spent per registration (web
   workers, PostgreSQL, the background worker, the load client), and how long after the run the last receipt was
-  frozen;
+  frozen; then the API floor (`bench/api_floor.py`: the same `POST /api/v1/cases` with its authentication, token
+  limit and body validation, but the reference's two statements in place of the registration) as a ratio to the
+  reference, which splits the distance to the reference into what any API write costs and what registering adds;
   then `GET /api/v1/cases/{id}`; then the RSS of each worker after 1,000 mixed requests;
 - ledger import: `gongkai ledger import` of a `--ledger-rows` CSV into an empty database.
 
@@ -359,12 +361,12 @@ def _worker_ready(engine, worker: subprocess.Popen, register_one, seconds: float
 
 def measure_registration(url: str, base: str, headers: dict, clients: int, registrations: int, tmp: Path,
                          table: Table, label: str, worker_nice: int | None = None, *,
-                         reference) -> list[int]:
+                         reference) -> tuple[float, float]:
     """`POST /api/v1/cases` from `clients` clients while the background worker runs (the receipts are rendered
     after each commit by their jobs, on the same two cores), then how long the last receipt took to be frozen.
     `reference()`, called once every receipt is frozen (the worker idle again): the reference app's (rate, p99)
     measured before and after this run, so that the ratio is to their mean and a machine whose speed changed
-    during the run shows it in the two figures."""
+    during the run shows it in the two figures. Returns the registrations per second and the reference's mean."""
     engine = dbmod.make_engine(url)
     try:
         with background_worker(url, tmp, worker_nice) as worker:
@@ -375,23 +377,11 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
 
             with requests.Session() as http:
                 _worker_ready(engine, worker, lambda: register(http, -1))
-            parties = {"web workers": lambda: _worker_pids(base.split("/api/")[0]),
-                       "receipts worker": lambda: [worker.pid]}
-            if url.startswith("postgresql"):
-                parties["PostgreSQL"] = _postgres_pids
-            before: dict[str, dict[int, float]] = {}
-
-            def start_counting() -> None:
-                before.update({name: _cpu_by_pid(pids()) for name, pids in parties.items()})
-                before["client"] = {0: time.process_time()}
-
-            wall, lat, ids = _hammer(clients, registrations, register, on_start=start_counting)
+            cpu = CpuShares(url, base, worker)
+            wall, lat, ids = _hammer(clients, registrations, register, on_start=cpu.start)
             ended = time.perf_counter()
             worker_niceness = _niceness(worker.pid)
-            # A process started during the run (a new database backend) counts from zero.
-            cpu_ms = {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in _cpu_by_pid(pids()).items())
-                      * 1000 / registrations for name, pids in parties.items()}
-            cpu_ms["client"] = (time.process_time() - before["client"][0]) * 1000 / registrations
+            cpu_ms = cpu.per_call(registrations)
             pending_at_end = _pending_receipts(engine, ids)
             while (pending := _pending_receipts(engine, ids)) and worker.poll() is None \
                     and time.perf_counter() - ended < 900:
@@ -413,9 +403,35 @@ def measure_registration(url: str, base: str, headers: dict, clients: int, regis
                                                                           if not pending else f", {pending} left"),
                   f"worker {'running' if worker.returncode in (None, 0, -15) else 'DIED'} during the run"
                   f" (nice {worker_niceness})", "", None)
-        return ids
+        return rate, ref_rate
     finally:
         engine.dispose()
+
+
+class CpuShares:
+    """The CPU each party spends from `start()` on: the server's web workers (the gunicorn at `base`), the background
+    worker (when given), PostgreSQL's processes (when the database is PostgreSQL) and this process (the load client)."""
+
+    def __init__(self, url: str, base: str, worker: subprocess.Popen | None = None) -> None:
+        self.parties = {"web workers": lambda: _worker_pids(base.split("/api/")[0])}
+        if worker is not None:
+            self.parties["receipts worker"] = lambda: [worker.pid]
+        if url.startswith("postgresql"):
+            self.parties["PostgreSQL"] = _postgres_pids
+        self.before: dict[str, dict[int, float]] = {}
+        self.client_before = 0.0
+
+    def start(self) -> None:
+        self.before = {name: _cpu_by_pid(pids()) for name, pids in self.parties.items()}
+        self.client_before = time.process_time()
+
+    def per_call(self, calls: int) -> dict[str, float]:
+        """Milliseconds of CPU per call of each party since `start()`."""
+        # A process started during the run (a new database backend) counts from zero.
+        cpu_ms = {name: sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in _cpu_by_pid(pids()).items())
+                  * 1000 / calls for name, pids in self.parties.items()}
+        cpu_ms["client"] = (time.process_time() - self.client_before) * 1000 / calls
+        return cpu_ms
 
 
 def measure_http(url: str, found: dict, clients: int, registrations: int, tmp: Path, table: Table,
@@ -429,8 +445,34 @@ def measure_http(url: str, found: dict, clients: int, registrations: int, tmp: P
             options=GUNICORN))
         base = server.base + "/api/v1"
         headers = {"Authorization": f"Bearer {token}"}
-        measure_registration(url, base, headers, clients, registrations, tmp, table, label, worker_nice,
-                             reference=lambda: (before, _reference_registrations(url, clients, registrations, tmp)))
+        rate, ref_rate = measure_registration(
+            url, base, headers, clients, registrations, tmp, table, label, worker_nice,
+            reference=lambda: (before, _reference_registrations(url, clients, registrations, tmp)))
+    measure_floor(url, headers, clients, registrations, tmp, table, label, rate=rate, ref_rate=ref_rate)
+
+
+def measure_floor(url: str, headers: dict, clients: int, registrations: int, tmp: Path, table: Table, label: str, *,
+                  rate: float, ref_rate: float) -> None:
+    """The API floor (`bench/api_floor.py`: the product's authentication, token limit, transaction and body
+    validation around the reference app's two statements), right after the reference's second measurement: its
+    ratio to the reference's mean, and the registration's ratio to it — how much of the distance to the reference
+    every authenticated API write here costs, and how much the registration's own work adds."""
+    settings = {"GONGKAI_TODAY": TODAY.isoformat(), "API_RATE_LIMIT_PER_TOKEN": 10_000_000}
+    with gunicorn_server(url, tmp, app=f"bench.api_floor:create_app({settings!r})",
+                         ready_path="/api/v1/openapi.json", secret="bench", options=GUNICORN) as server:
+        def register(http, n):
+            response = _post(http, server.base + "/api/v1/cases", json=_body(n), headers=headers, timeout=60)
+            assert response.status_code == 201, response.text[:500]
+
+        cpu = CpuShares(url, server.base)
+        wall, lat, _ = _hammer(clients, registrations, register, on_start=cpu.start)
+        cpu_ms = cpu.per_call(registrations)
+    floor = registrations / wall
+    table.add(f"… API floor: token, limit, validation + the reference's two statements ({label})",
+              f"{floor:.1f}/s, p99 {percentile(lat, 0.99) * 1000:.0f} ms",
+              f"{floor / ref_rate:.2f}× the reference app; registration {rate / floor:.2f}× the floor", "", None)
+    table.add(f"… CPU per call of the floor ({label})", "; ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_ms.items()),
+              f"{sum(cpu_ms.values()) * floor / 1000:.2f} of {os.cpu_count()} cores busy", "", None)
 
 
 def _reference_registrations(url: str, clients: int, registrations: int, tmp: Path) -> tuple[float, float]:

@@ -14,10 +14,13 @@ import os
 from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, text
 
+# The reference's work, shared with the API floor (`bench/api_floor.py`) so that both do exactly the same.
+NEXT_NUMBER = text("UPDATE bench_ref_counter SET last = last + 1 WHERE id = 1 RETURNING last")
+INSERT_CASE = text("INSERT INTO bench_ref_cases (n, body) VALUES (:n, :body)")
 
-def create_app() -> Flask:
-    url = os.environ["GONGKAI_DATABASE_URL"]
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+
+def ensure_tables(engine) -> None:
+    """The counter and the cases table, created if missing (by every process that starts)."""
     with engine.begin() as conn:
         # Both gunicorn workers run this on start: CREATE TABLE IF NOT EXISTS at the same moment can fail in one of
         # them on PostgreSQL (a duplicate catalogue row), which stops that worker and, with it, the server.
@@ -27,14 +30,20 @@ def create_app() -> Flask:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_ref_cases (n INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
         if conn.execute(text("SELECT 1 FROM bench_ref_counter WHERE id = 1")).first() is None:
             conn.execute(text("INSERT INTO bench_ref_counter (id, last) VALUES (1, 0)"))
+
+
+def create_app() -> Flask:
+    url = os.environ["GONGKAI_DATABASE_URL"]
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+    ensure_tables(engine)
     app = Flask(__name__)
 
     @app.post("/cases")
     def register():
         body = request.get_data(as_text=True)
         with engine.begin() as conn:
-            n = conn.execute(text("UPDATE bench_ref_counter SET last = last + 1 WHERE id = 1 RETURNING last")).scalar_one()
-            conn.execute(text("INSERT INTO bench_ref_cases (n, body) VALUES (:n, :body)"), {"n": n, "body": body})
+            n = conn.execute(NEXT_NUMBER).scalar_one()
+            conn.execute(INSERT_CASE, {"n": n, "body": body})
         return jsonify({"n": n}), 201
 
     @app.get("/ping")
