@@ -15,15 +15,14 @@ from __future__ import annotations
 from flask import Flask
 
 from bench.reference_app import INSERT_CASE, NEXT_NUMBER, ensure_tables
+from webui.api import context, rules
+from webui.api import schemas as s
+from webui.api.cases import respond
+from webui.app import create_app as gongkai_app
+from webui.db import get_engine
 
 
 def create_app(settings: dict | None = None) -> Flask:
-    from webui.api import context, rules
-    from webui.api import schemas as s
-    from webui.api.cases import respond
-    from webui.app import create_app as gongkai_app
-    from webui.db import get_engine
-
     app = gongkai_app(settings)
     with app.app_context():
         ensure_tables(get_engine())
