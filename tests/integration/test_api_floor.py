@@ -4,6 +4,8 @@ a gap-free number from the reference's counter and one row, committed with the r
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
@@ -60,7 +62,9 @@ def test_the_floor_numbers_and_stores_like_the_reference_app_behind_the_products
 
     engine = make_engine(db_url, poolclass=NullPool)
     with engine.connect() as conn:  # committed by the request, and nothing for the refused ones
-        assert conn.execute(text("SELECT n FROM bench_ref_cases ORDER BY n")).scalars().all() == [1, 2, 3]
+        stored = conn.execute(text("SELECT n, body FROM bench_ref_cases ORDER BY n")).all()
+        assert [n for n, _ in stored] == [1, 2, 3]
+        assert all(json.loads(body) == BODY for _, body in stored)  # the request's body, as the reference stores it
         assert conn.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0
     engine.dispose()
 
